@@ -1,0 +1,54 @@
+package core
+
+// Backend stores the segments of one database. core calls it from one
+// goroutine at a time for Create, Append, Truncate and Install (they are
+// serialized by the database's write lock), but Sync may run concurrently with
+// Append and with another Sync, and ReadSegment may run concurrently with
+// anything (compaction reads sealed segments while writers append to the
+// active one). Implementations: MemBackend here, platform/native (OS files)
+// and platform/wasm (IndexedDB).
+//
+// Durability contract: data passed to Append becomes durable only when a
+// later Sync of the same segment returns nil. Create and Install are durable
+// when they return nil. After a crash, a segment holds a prefix of what was
+// appended to it, possibly followed by zero bytes or by a torn tail; core
+// tells these apart (see record.go).
+type Backend interface {
+	// Segments returns the IDs of all segments, ascending. An Install that
+	// did not complete must not show its segment here.
+	Segments() ([]uint64, error)
+
+	// ReadSegment returns the bytes of segment id from offset 0. The result
+	// may extend past the last record with zero bytes (preallocation) and
+	// must include everything appended so far, synced or not. The caller
+	// owns the returned slice.
+	ReadSegment(id uint64) ([]byte, error)
+
+	// Create makes a new empty segment id and makes its existence durable.
+	// It fails if id exists.
+	Create(id uint64) error
+
+	// Append writes p at byte offset off of segment id. off is always the
+	// logical end of the segment as core knows it (the end of the last
+	// record). The backend must not retain p after Append returns.
+	Append(id uint64, off int64, p []byte) error
+
+	// Sync makes every byte appended to segment id durable. It is safe to
+	// call concurrently with Append and with other Syncs; a Sync that
+	// returns nil covers every Append that returned before it was called.
+	Sync(id uint64) error
+
+	// Truncate discards the bytes of segment id at and after size. It is
+	// durable after the next successful Sync of id.
+	Truncate(id uint64, size int64) error
+
+	// Install atomically creates segment id holding the concatenation of
+	// chunks (each a run of whole records), then removes the segments listed
+	// in remove. When it returns nil the new segment is durable. If it fails
+	// or the process dies, segment id is either absent or complete, never
+	// partial; removed segments may or may not be gone.
+	Install(id uint64, chunks [][]byte, remove []uint64) error
+
+	// Close releases the backend's resources (files, locks, connections).
+	Close() error
+}

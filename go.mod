@@ -1,0 +1,3 @@
+module github.com/dbrs-db/dbrs
+
+go 1.26.8
