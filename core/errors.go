@@ -106,5 +106,9 @@ func (e *poisonError) Unwrap() []error { return []error{ErrPoisoned, e.cause} }
 // writeError wraps an I/O failure of a commit that was rolled back cleanly.
 type writeError struct{ cause error }
 
-func (e *writeError) Error() string { return "dbrs: commit failed and was rolled back: " + e.cause.Error() }
+func (e *writeError) Error() string {
+	return "dbrs: commit failed and was rolled back: " + e.cause.Error()
+}
 func (e *writeError) Unwrap() error { return e.cause }
+
+var errDuplicateMember = errors.New("set member inserted twice")

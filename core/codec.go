@@ -1,0 +1,190 @@
+package core
+
+import (
+	"bytes"
+	"encoding"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Values are msgpack-encoded with compact integers, so that a number always
+// has one encoding (the one JavaScript msgpack libraries produce too) and a
+// key's bytes identify it. Go structs encode as maps keyed by field name.
+
+func newEncoder(buf *bytes.Buffer) *msgpack.Encoder {
+	enc := msgpack.NewEncoder(buf)
+	enc.UseCompactInts(true)
+	return enc
+}
+
+// marshal encodes v the way table entries do.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := newEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// codec describes how a table holds values of type T in memory.
+//
+// A type with no references (no pointers, slices, maps or interfaces) whose
+// every field survives a msgpack round trip is held as a Go value: copying it
+// copies everything. Any other type is held as its msgpack encoding and decoded
+// on every read, so a read always returns a fresh copy that the caller may
+// mutate, and memory always holds exactly what replaying the log produces.
+type codec[T any] struct {
+	byValue bool
+	raw     bool // T is RawValue: the encoding is the value
+}
+
+func newCodec[T any]() codec[T] {
+	t := reflect.TypeFor[T]()
+	return codec[T]{byValue: roundTrips(t), raw: t == reflect.TypeFor[RawValue]()}
+}
+
+// slot holds one value: v when the codec is byValue, otherwise enc.
+type slot[T any] struct {
+	v   T
+	enc []byte
+}
+
+func (c codec[T]) load(s slot[T]) T {
+	if c.byValue {
+		return s.v
+	}
+	var v T
+	if c.raw {
+		*any(&v).(*RawValue) = slices.Clone(RawValue(s.enc))
+		return v
+	}
+	// enc was produced by encoding a T, or validated by decoding into a T,
+	// so decoding it again cannot fail.
+	_ = msgpack.Unmarshal(s.enc, &v)
+	return v
+}
+
+// encodeValue writes v to w and returns the slot that holds it.
+func (c codec[T]) encodeValue(w *entryWriter, v T) (slot[T], error) {
+	start := w.buf.Len()
+	if err := w.enc.Encode(v); err != nil {
+		return slot[T]{}, fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
+	}
+	if c.byValue {
+		return slot[T]{v: v}, nil
+	}
+	return slot[T]{enc: bytes.Clone(w.buf.Bytes()[start:])}, nil
+}
+
+// decodeValue reads one value of type T during replay.
+func (c codec[T]) decodeValue(d *msgpack.Decoder) (slot[T], error) {
+	if c.byValue {
+		var v T
+		if err := d.Decode(&v); err != nil {
+			return slot[T]{}, err
+		}
+		return slot[T]{v: v}, nil
+	}
+	enc, err := d.DecodeRaw()
+	if err != nil {
+		return slot[T]{}, err
+	}
+	if !c.raw {
+		var v T
+		if err := msgpack.Unmarshal(enc, &v); err != nil {
+			return slot[T]{}, err
+		}
+	}
+	return slot[T]{enc: enc}, nil
+}
+
+var (
+	customEncoderType   = reflect.TypeFor[msgpack.CustomEncoder]()
+	marshalerType       = reflect.TypeFor[msgpack.Marshaler]()
+	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func hasCustomEncoding(t reflect.Type) bool {
+	for _, it := range []reflect.Type{customEncoderType, marshalerType, binaryMarshalerType, textMarshalerType} {
+		if t.Implements(it) || reflect.PointerTo(t).Implements(it) {
+			return true
+		}
+	}
+	return false
+}
+
+// roundTrips reports whether a T can be held by value: it has no references
+// and msgpack encodes and decodes every part of it.
+func roundTrips(t reflect.Type) bool {
+	if hasCustomEncoding(t) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return true
+	case reflect.Array:
+		return roundTrips(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Tag.Get("msgpack") == "-" || !roundTrips(f.Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// checkKey returns an error unless values of t can serve as keys: comparable,
+// free of references, and encoded the same way every time, so that equal keys
+// have equal bytes in the log and in the browser.
+func checkKey(t reflect.Type) error {
+	if hasCustomEncoding(t) && t != reflect.TypeFor[RawKey]() {
+		return fmt.Errorf("key type %s has a custom msgpack encoding", t)
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return nil
+	case reflect.Array:
+		return checkKey(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Tag.Get("msgpack") == "-" {
+				return fmt.Errorf("key type %s has a field that is not encoded: %s", t, f.Name)
+			}
+			if err := checkKey(f.Type); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("key type %s is not supported (use bool, numbers, strings, or arrays and structs of them)", t)
+}
+
+// checkValue returns an error for value types msgpack cannot encode.
+func checkValue(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return fmt.Errorf("value type %s cannot be encoded", t)
+	}
+	return nil
+}
+
+// writeSlot encodes a held value again, for compaction.
+func (c codec[T]) writeSlot(w *entryWriter, s slot[T]) error {
+	if c.byValue {
+		return w.enc.Encode(s.v)
+	}
+	w.buf.Write(s.enc)
+	return nil
+}

@@ -1,0 +1,363 @@
+package core
+
+import (
+	"slices"
+	"time"
+)
+
+// The commit path.
+//
+// A writer holds e.mu exclusively while it applies its changes to memory
+// (recording undo steps), encodes them as one commit record and appends the
+// record to the active segment. It then releases e.mu and, under SyncAlways,
+// waits in waitDurable. The first waiter to find no sync running becomes the
+// syncer: it syncs everything appended so far and wakes every commit that
+// sync covered. Commits that arrive during a sync are covered by the next
+// one, so N concurrent commits cost far fewer than N syncs.
+//
+// Failure rules (design §4.3):
+//   - A failed Append rolls the transaction back, cuts the segment back to
+//     where the record started, and returns the error. The database goes on.
+//   - A failed Sync under SyncAlways fails every commit not yet durable:
+//     their changes are undone in memory, newest first, and the segments are
+//     cut back to the last durable byte. Until that recovery has run, no new
+//     commit is appended (beginLocked runs it first).
+//   - Anything that leaves the log in an unknown state (a failed cut, or a
+//     failed background sync of already acknowledged commits) poisons the
+//     database: every later write returns an error matching ErrPoisoned and
+//     the cause, until it is reopened. Memory never silently diverges.
+
+// pendingCommit is a commit appended to the log but not yet durable.
+type pendingCommit struct {
+	seg      uint64
+	start    int64 // offset of its record in seg
+	undo     []func()
+	finished bool // guarded by smu
+	err      error
+}
+
+// beginLocked starts a write transaction. e.mu is held exclusively.
+func (e *engine) beginLocked() (*txn, error) {
+	if err := e.writableLocked(); err != nil {
+		return nil, err
+	}
+	e.w.buf.Reset()
+	e.w.n = 0
+	return &txn{w: e.w}, nil
+}
+
+// writableLocked returns why the database cannot take a write, after
+// repairing the effects of a failed sync if one is pending.
+func (e *engine) writableLocked() error {
+	if e.closed {
+		return ErrClosed
+	}
+	if e.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	e.recoverLocked()
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	return e.poison
+}
+
+// setPoison makes the database refuse writes. smu must be held.
+func (e *engine) setPoisonLocked(cause error) {
+	if e.poison == nil {
+		e.poison = &poisonError{cause: cause}
+	}
+}
+
+func (e *engine) autoCommit(op func(t *txn) error) error {
+	start := time.Now()
+	e.mu.Lock()
+	t, err := e.beginLocked()
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			t.rollback()
+			t.closed.Store(true)
+			e.mu.Unlock()
+		}
+	}()
+	if err := op(t); err != nil {
+		return err
+	}
+	ok = true
+	pc, err := e.commitLocked(t)
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := e.waitDurable(pc); err != nil {
+		return err
+	}
+	e.lastCommitNanos.Store(int64(time.Since(start)))
+	return nil
+}
+
+// commitLocked closes t and appends its record. e.mu is held exclusively
+// and stays held. It returns the pending commit to wait for, or nil when
+// there is nothing to wait for (an empty transaction, or a sync mode that
+// acknowledges on append).
+func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
+	t.closed.Store(true)
+	if t.w.n == 0 {
+		return nil, nil
+	}
+	rec, err := buildRecord(recordCommit, t.w.buf.Bytes(), t.w.n)
+	if err != nil {
+		t.rollback()
+		return nil, err
+	}
+	start := e.segSize[e.active]
+	if err := e.b.Append(e.active, start, rec); err != nil {
+		t.rollback()
+		e.cutLocked(map[uint64]int64{e.active: start}, err)
+		return nil, &writeError{cause: err}
+	}
+	e.grewLocked(e.active, int64(len(rec)))
+	e.records++
+	e.commits.Add(1)
+	e.maybeKickCompaction()
+	if e.opts.Sync != SyncAlways {
+		e.dirty.Store(true)
+		return nil, nil
+	}
+	pc := &pendingCommit{seg: e.active, start: start, undo: t.undo}
+	e.smu.Lock()
+	if len(e.failed) > 0 {
+		// A sync failed after this transaction began; its bytes follow the
+		// failed ones, so it fails with them.
+		pc.finished, pc.err = true, e.failed[0].err
+		e.failed = append(e.failed, pc)
+	} else {
+		e.pending = append(e.pending, pc)
+	}
+	e.smu.Unlock()
+	return pc, nil
+}
+
+func (e *engine) grewLocked(seg uint64, n int64) {
+	e.segSize[seg] += n
+	e.logBytes += n
+}
+
+// waitDurable blocks until pc is durable or has failed. A nil pc is durable.
+func (e *engine) waitDurable(pc *pendingCommit) error {
+	if pc == nil {
+		return nil
+	}
+	e.smu.Lock()
+	for !pc.finished {
+		if e.syncing {
+			e.scond.Wait()
+			continue
+		}
+		e.syncing = true
+		batch := len(e.pending)
+		var segs []uint64
+		for _, p := range e.pending {
+			if len(segs) == 0 || segs[len(segs)-1] != p.seg {
+				segs = append(segs, p.seg)
+			}
+		}
+		e.smu.Unlock()
+		var err error
+		for _, s := range segs {
+			if err = e.b.Sync(s); err != nil {
+				break
+			}
+		}
+		e.smu.Lock()
+		e.syncing = false
+		e.syncs.Add(1)
+		if err == nil {
+			for _, p := range e.pending[:batch] {
+				p.finished = true
+			}
+			e.pending = slices.Delete(e.pending, 0, batch)
+		} else {
+			werr := &writeError{cause: err}
+			for _, p := range e.pending {
+				p.finished, p.err = true, werr
+			}
+			e.failed = append(e.failed, e.pending...)
+			e.pending = nil
+		}
+		e.scond.Broadcast()
+	}
+	err := pc.err
+	e.smu.Unlock()
+	if err != nil {
+		e.mu.Lock()
+		e.recoverLocked()
+		e.mu.Unlock()
+	}
+	return err
+}
+
+// recoverLocked undoes the commits whose sync failed and cuts them from
+// the log. e.mu is held exclusively.
+func (e *engine) recoverLocked() {
+	e.smu.Lock()
+	failed := e.failed
+	e.failed = nil
+	e.smu.Unlock()
+	if len(failed) == 0 {
+		return
+	}
+	cut := map[uint64]int64{}
+	for i := len(failed) - 1; i >= 0; i-- {
+		pc := failed[i]
+		for j := len(pc.undo) - 1; j >= 0; j-- {
+			pc.undo[j]()
+		}
+		cut[pc.seg] = pc.start
+		e.records--
+	}
+	e.cutLocked(cut, failed[0].err)
+}
+
+// cutLocked truncates each segment in cut to the given size and syncs it, so
+// that failed commits cannot reappear after a crash. If that fails too, the
+// log's contents are unknown and the database is poisoned.
+func (e *engine) cutLocked(cut map[uint64]int64, cause error) {
+	segs := make([]uint64, 0, len(cut))
+	for s := range cut {
+		segs = append(segs, s)
+	}
+	slices.Sort(segs)
+	for _, s := range segs {
+		size := cut[s]
+		err := e.b.Truncate(s, size)
+		if err == nil {
+			err = e.b.Sync(s)
+		}
+		if err != nil {
+			e.smu.Lock()
+			e.setPoisonLocked(cause)
+			e.smu.Unlock()
+			return
+		}
+		if old, ok := e.segSize[s]; ok && old > size {
+			e.logBytes -= old - size
+			e.segSize[s] = size
+		}
+	}
+}
+
+// syncAll makes everything appended durable, for SyncInterval, SyncNever
+// and Close. A failure poisons the database: those commits were already
+// acknowledged, so they cannot be undone.
+func (e *engine) syncAll() error {
+	if !e.dirty.Swap(false) {
+		return nil
+	}
+	e.mu.RLock()
+	active := e.active
+	e.mu.RUnlock()
+	if err := e.b.Sync(active); err != nil {
+		e.smu.Lock()
+		e.setPoisonLocked(err)
+		e.smu.Unlock()
+		return err
+	}
+	e.syncs.Add(1)
+	return nil
+}
+
+// drainPending waits until every commit appended so far is durable or failed.
+func (e *engine) drainPending() {
+	e.smu.Lock()
+	var last *pendingCommit
+	if n := len(e.pending); n > 0 {
+		last = e.pending[n-1]
+	}
+	e.smu.Unlock()
+	_ = e.waitDurable(last)
+}
+
+func (e *engine) startBackground() {
+	if e.opts.ReadOnly {
+		return
+	}
+	if e.opts.Sync == SyncInterval {
+		e.bg.Add(1)
+		go func() {
+			defer e.bg.Done()
+			tick := time.NewTicker(e.opts.SyncInterval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-e.stop:
+					return
+				case <-tick.C:
+					_ = e.syncAll()
+				}
+			}
+		}()
+	}
+	if e.opts.CompactRatio > 0 {
+		e.bg.Add(1)
+		go func() {
+			defer e.bg.Done()
+			for {
+				select {
+				case <-e.stop:
+					return
+				case <-e.compactKick:
+					err := e.compact()
+					msg := ""
+					if err != nil {
+						msg = err.Error()
+					}
+					e.lastCompactErr.Store(&msg)
+				}
+			}
+		}()
+	}
+}
+
+// maybeKickCompaction asks the background compactor to run when the log
+// has outgrown the live data. e.mu is held.
+func (e *engine) maybeKickCompaction() {
+	if e.opts.CompactRatio <= 0 || e.logBytes < e.opts.CompactMinBytes ||
+		float64(e.logBytes) < e.opts.CompactRatio*float64(e.snapSize) {
+		return
+	}
+	select {
+	case e.compactKick <- struct{}{}:
+	default:
+	}
+}
+
+func (e *engine) close() error {
+	e.closeOnce.Do(func() {
+		close(e.stop)
+		e.bg.Wait()
+		e.compactMu.Lock()
+		defer e.compactMu.Unlock()
+		e.mu.Lock()
+		wasClosed := e.closed
+		e.closed = true
+		e.mu.Unlock()
+		if wasClosed {
+			return
+		}
+		e.drainPending()
+		var err error
+		if !e.opts.ReadOnly {
+			err = e.syncAll()
+		}
+		if cerr := e.b.Close(); err == nil {
+			err = cerr
+		}
+		e.closeErr = err
+	})
+	return e.closeErr
+}

@@ -1,0 +1,367 @@
+package core
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SyncMode says when a commit is durable.
+type SyncMode int
+
+const (
+	// SyncAlways makes every commit durable before it returns. Concurrent
+	// commits share one sync (group commit). This is the default.
+	SyncAlways SyncMode = iota
+	// SyncInterval writes each commit to the backend before it returns and
+	// syncs every Options.SyncInterval. A crash loses at most that window.
+	SyncInterval
+	// SyncNever writes each commit to the backend before it returns and
+	// syncs only at compaction and Close. A crash of the machine (not of the
+	// process) may lose any commit since.
+	SyncNever
+)
+
+// Options configures a database. The zero value is the default.
+type Options struct {
+	// Sync is the durability mode; the zero value is SyncAlways.
+	Sync SyncMode
+	// SyncInterval is the period of SyncInterval; 0 means 100ms.
+	SyncInterval time.Duration
+	// ReadOnly opens without writing anything: no torn-tail repair, no
+	// compaction, and every mutation returns ErrReadOnly.
+	ReadOnly bool
+	// KeepUnknownTables keeps tables found in the log but missing from the
+	// schema as opaque data that compaction preserves. When false, such a
+	// table makes Open fail with ErrUnknownTable.
+	KeepUnknownTables bool
+	// CompactRatio triggers automatic compaction when the log has grown to
+	// this multiple of the last snapshot (the live data). 0 means 4; a
+	// negative value turns automatic compaction off.
+	CompactRatio float64
+	// CompactMinBytes is the log size below which automatic compaction never
+	// runs; 0 means 8 MiB.
+	CompactMinBytes int64
+	// LockTimeout is how long a backend that locks its storage (native)
+	// waits for another opener to let go; 0 fails at once with ErrLocked.
+	LockTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = 100 * time.Millisecond
+	}
+	if o.CompactRatio == 0 {
+		o.CompactRatio = 4
+	}
+	if o.CompactMinBytes <= 0 {
+		o.CompactMinBytes = 8 << 20
+	}
+	return o
+}
+
+// DB is an open database whose schema is S: a struct of table fields, or
+// Dynamic. It is safe for concurrent use: reads run in parallel, writes are
+// serialized, and concurrent commits share syncs.
+type DB[S any] struct {
+	// Tables holds the auto-commit handles: each mutation through them is a
+	// transaction of its own, durable when it returns nil.
+	Tables *S
+
+	e    *engine
+	desc *schemaDesc
+}
+
+// tableInfo is one table of an open database.
+type tableInfo struct {
+	id    uint32
+	name  string
+	kind  string
+	state tableState
+	// fresh makes an empty state of the same kind, for compaction.
+	fresh func() (tableState, error)
+	// opaque tables are in the log but not in the schema (KeepUnknownTables).
+	opaque bool
+}
+
+// engine is the untyped heart of a DB: table states, the log position and
+// the commit machinery.
+type engine struct {
+	b    Backend
+	opts Options
+
+	// mu guards table state and the log position. Readers hold it shared;
+	// a write transaction holds it exclusively from begin to append, never
+	// while waiting for a sync.
+	mu       sync.RWMutex
+	tables   []*tableInfo // ascending id
+	byID     map[uint32]*tableInfo
+	byName   map[string]*tableInfo
+	w        *entryWriter
+	closed   bool
+	segs     []uint64 // live segments, ascending: base, ..., active
+	segSize  map[uint64]int64
+	stale    []uint64 // segments to remove at the next compaction
+	active   uint64
+	snapSize int64 // bytes of the base snapshot segment, 0 if none
+	logBytes int64
+	records  int64
+
+	// smu guards the group commit state.
+	smu     sync.Mutex
+	scond   *sync.Cond
+	pending []*pendingCommit // appended, not yet durable, in log order
+	syncing bool
+	failed  []*pendingCommit // their sync failed; memory not yet undone
+	poison  error
+	dirty   atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
+
+	compactMu   sync.Mutex
+	compactKick chan struct{}
+	stop        chan struct{}
+	bg          sync.WaitGroup
+	closeOnce   sync.Once
+	closeErr    error
+
+	commits, syncs, compactions atomic.Int64
+	lastCommitNanos             atomic.Int64
+	lastCompactErr              atomic.Pointer[string]
+	openStats                   OpenStats
+}
+
+// Stats describes a database at one moment.
+type Stats struct {
+	Tables            int
+	Segments          int
+	Records           int64         // records in the live log
+	LogBytes          int64         // bytes of the live log
+	LiveBytes         int64         // bytes of the last snapshot (0 before the first compaction)
+	Commits           int64         // commits since open
+	Syncs             int64         // syncs since open
+	Compactions       int64         // compactions since open
+	LastCommitLatency time.Duration // of the most recent commit, including its sync
+	LastCompactError  string        // of the most recent automatic compaction, "" if it succeeded
+}
+
+// OpenStats describes the replay that Open performed.
+type OpenStats struct {
+	Segments  int           // segments replayed
+	Records   int64         // records replayed
+	Bytes     int64         // bytes replayed
+	TornBytes int64         // bytes of a torn tail found (and cut unless read-only)
+	Duration  time.Duration // time spent opening
+}
+
+// Open opens (or creates) the database stored in b with the struct schema
+// S. It fails with ErrSchema for a schema it cannot bind, ErrCorrupt for a
+// damaged log, and ErrBadEntry for entries that do not fit the schema.
+func Open[S any](b Backend, opts Options) (*DB[S], error) {
+	desc, err := describeStruct[S]()
+	if err != nil {
+		return nil, err
+	}
+	return open[S](b, desc, opts)
+}
+
+func open[S any](b Backend, desc *schemaDesc, opts Options) (*DB[S], error) {
+	if len(desc.names) == 0 {
+		return nil, fmt.Errorf("%w: no tables", ErrSchema)
+	}
+	e := &engine{
+		b:           b,
+		opts:        opts.withDefaults(),
+		byID:        map[uint32]*tableInfo{},
+		byName:      map[string]*tableInfo{},
+		w:           newEntryWriter(),
+		segSize:     map[uint64]int64{},
+		compactKick: make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+	}
+	e.scond = sync.NewCond(&e.smu)
+	_, fields := desc.newInstance()
+	for i, f := range fields {
+		st, err := f.newState()
+		if err != nil {
+			return nil, fmt.Errorf("%w: table %q: %v", ErrSchema, desc.names[i], err)
+		}
+		e.byName[desc.names[i]] = &tableInfo{name: desc.names[i], kind: st.kind(), state: st, fresh: f.newState}
+	}
+	if err := e.load(); err != nil {
+		return nil, err
+	}
+	db := &DB[S]{e: e, desc: desc}
+	db.Tables = db.instance(nil)
+	e.startBackground()
+	return db, nil
+}
+
+// instance builds a *S whose handles belong to tx (nil: auto-commit).
+func (db *DB[S]) instance(tx *txn) *S {
+	inst, fields := db.desc.newInstance()
+	for i, f := range fields {
+		ti := db.e.byName[db.desc.names[i]]
+		f.bind(handle{e: db.e, tx: tx, id: ti.id}, ti.state)
+	}
+	return inst.(*S)
+}
+
+// Update runs fn as one transaction. If fn returns nil, every change it made
+// is committed as one record, durable (under the sync mode) when Update
+// returns nil. If fn returns an error or panics, every change is undone in
+// memory and nothing is written; the error is returned, the panic goes on.
+// Other writers wait while fn runs, and so do readers outside fn, so keep it
+// short. The handles in tx must not be used after fn returns.
+func (db *DB[S]) Update(fn func(tx *S) error) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
+	if err := fn(tx.Tables); err != nil {
+		done = true
+		tx.Rollback()
+		return err
+	}
+	done = true
+	return tx.Commit()
+}
+
+// View runs fn with read-only handles on a consistent state of every
+// table. Writers wait while fn runs; other readers do not. A write through
+// the handles returns ErrReadOnly.
+func (db *DB[S]) View(fn func(s *S) error) error {
+	e := db.e
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	t := &txn{readOnly: true}
+	defer t.closed.Store(true)
+	return fn(db.instance(t))
+}
+
+// Tx is a write transaction begun with Begin. It holds the write lock until
+// Commit, CommitAsync or Rollback. Update is the convenient form.
+type Tx[S any] struct {
+	// Tables holds the handles bound to this transaction.
+	Tables *S
+	db     *DB[S]
+	t      *txn
+}
+
+// Begin starts a write transaction, waiting for the write lock. The caller
+// must finish it with Commit, CommitAsync or Rollback.
+func (db *DB[S]) Begin() (*Tx[S], error) {
+	e := db.e
+	e.mu.Lock()
+	t, err := e.beginLocked()
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	return &Tx[S]{Tables: db.instance(t), db: db, t: t}, nil
+}
+
+// Rollback undoes every change of the transaction and releases the lock.
+// It does nothing on a finished transaction.
+func (tx *Tx[S]) Rollback() {
+	if tx.t.closed.Load() {
+		return
+	}
+	tx.t.rollback()
+	tx.t.closed.Store(true)
+	tx.db.e.mu.Unlock()
+}
+
+// Commit writes the transaction as one record and waits until it is durable
+// under the sync mode. On error nothing of the transaction remains, in
+// memory or in the log (or the database refuses writes; see ErrPoisoned).
+func (tx *Tx[S]) Commit() error {
+	wait, err := tx.CommitAsync()
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// CommitAsync appends the transaction's record and releases the write lock
+// without waiting for durability; wait blocks until the commit is durable
+// and reports its outcome. Other transactions may begin meanwhile and their
+// syncs are shared.
+func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
+	if tx.t.closed.Load() {
+		return nil, ErrTxClosed
+	}
+	e := tx.db.e
+	start := time.Now()
+	pc, err := e.commitLocked(tx.t)
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		err := e.waitDurable(pc)
+		if err == nil {
+			e.lastCommitNanos.Store(int64(time.Since(start)))
+		}
+		return err
+	}, nil
+}
+
+// Compact rewrites the log as a snapshot of the current state, atomically:
+// until the snapshot is complete and durable the old log stays
+// authoritative. Readers and writers keep running; writers wait only for
+// the moment it takes to start a new segment.
+func (db *DB[S]) Compact() error { return db.e.compact() }
+
+// Close stops background work, waits for commits in flight, syncs, and
+// releases the backend. Reads of handles keep returning the final state;
+// everything else returns ErrClosed.
+func (db *DB[S]) Close() error { return db.e.close() }
+
+// Stats returns current counters.
+func (db *DB[S]) Stats() Stats { return db.e.stats() }
+
+// OpenStats returns what Open found in the log.
+func (db *DB[S]) OpenStats() OpenStats { return db.e.openStats }
+
+// Clone returns an independent copy of the database on a new MemBackend,
+// with the same schema and options (but never read-only). It is meant for
+// tests: changes to either do not affect the other.
+func (db *DB[S]) Clone() (*DB[S], error) {
+	mem := NewMemBackend()
+	chunks, _, err := db.e.snapshotLive()
+	if err != nil {
+		return nil, err
+	}
+	if err := mem.Install(1, chunks, nil); err != nil {
+		return nil, err
+	}
+	opts := db.e.opts
+	opts.ReadOnly = false
+	return open[S](mem, db.desc, opts)
+}
+
+func (e *engine) stats() Stats {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s := Stats{
+		Tables:            len(e.tables),
+		Segments:          len(e.segs),
+		Records:           e.records,
+		LogBytes:          e.logBytes,
+		LiveBytes:         e.snapSize,
+		Commits:           e.commits.Load(),
+		Syncs:             e.syncs.Load(),
+		Compactions:       e.compactions.Load(),
+		LastCommitLatency: time.Duration(e.lastCommitNanos.Load()),
+	}
+	if p := e.lastCompactErr.Load(); p != nil {
+		s.LastCompactError = *p
+	}
+	return s
+}

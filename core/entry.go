@@ -1,0 +1,130 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// entryWriter encodes table entries as the flat [tableID, entry] pairs of a
+// commit or snapshot record (see record.go). Each table op writes its entry
+// with begin, its arguments, then end; an op that fails after begin calls
+// rewind, which leaves the writer as it was.
+type entryWriter struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+	n   int // entries written
+
+	// chunkSize and flush, when set, cut the stream into records: after an
+	// entry ends past chunkSize bytes, flush takes the buffered pairs.
+	chunkSize int
+	flush     func(pairs []byte, n int) error
+}
+
+func newEntryWriter() *entryWriter {
+	w := &entryWriter{}
+	w.enc = newEncoder(&w.buf)
+	return w
+}
+
+// begin starts the entry [op, args...] of table id with nargs arguments and
+// returns the mark to rewind to.
+func (w *entryWriter) begin(id uint32, op uint8, nargs int) int {
+	mark := w.buf.Len()
+	_ = w.enc.EncodeUint(uint64(id))
+	_ = w.enc.EncodeArrayLen(1 + nargs)
+	_ = w.enc.EncodeUint(uint64(op))
+	return mark
+}
+
+// raw writes table id followed by an already-encoded entry.
+func (w *entryWriter) raw(id uint32, entry []byte) error {
+	_ = w.enc.EncodeUint(uint64(id))
+	w.buf.Write(entry)
+	return w.end()
+}
+
+func (w *entryWriter) rewind(mark int) { w.buf.Truncate(mark) }
+
+func (w *entryWriter) end() error {
+	w.n++
+	if w.flush != nil && w.buf.Len() >= w.chunkSize {
+		return w.takeChunk()
+	}
+	return nil
+}
+
+func (w *entryWriter) takeChunk() error {
+	if w.n == 0 {
+		return nil
+	}
+	err := w.flush(w.buf.Bytes(), w.n)
+	w.buf.Reset()
+	w.n = 0
+	return err
+}
+
+// arg encodes one argument of the current entry, rewinding to mark on failure.
+func (w *entryWriter) arg(mark int, v any) error {
+	if err := w.enc.Encode(v); err != nil {
+		w.rewind(mark)
+		return fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
+	}
+	return nil
+}
+
+// record builds a framed record of the given kind around n pairs.
+func buildRecord(kind int, pairs []byte, n int) ([]byte, error) {
+	var hdr bytes.Buffer
+	enc := newEncoder(&hdr)
+	_ = enc.EncodeArrayLen(1 + 2*n)
+	_ = enc.EncodeUint(uint64(kind))
+	size := hdr.Len() + len(pairs)
+	if size > MaxRecordSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, size)
+	}
+	rec := make([]byte, recordHeaderSize, recordHeaderSize+size)
+	rec = append(rec, hdr.Bytes()...)
+	rec = append(rec, pairs...)
+	frameRecord(rec)
+	return rec, nil
+}
+
+var errArity = errors.New("wrong number of arguments for op")
+
+// readEntryHeader reads [op, ...] and returns op and the argument count.
+func readEntryHeader(d *msgpack.Decoder) (op uint8, nargs int, err error) {
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return 0, 0, err
+	}
+	if n < 1 {
+		return 0, 0, errors.New("entry is not an [op, args...] array")
+	}
+	o, err := d.DecodeUint8()
+	if err != nil {
+		return 0, 0, err
+	}
+	return o, n - 1, nil
+}
+
+func wantArgs(op uint8, got, want int) error {
+	if got != want {
+		return fmt.Errorf("%w: op %d has %d, want %d", errArity, op, got, want)
+	}
+	return nil
+}
+
+func unknownOp(kind string, op uint8) error {
+	return fmt.Errorf("unknown op %d for a %s table", op, kind)
+}
+
+// checkArity checks op against a table of argument counts indexed by op.
+func checkArity(kind string, op uint8, got int, arity []int) error {
+	if int(op) >= len(arity) || arity[op] < 0 {
+		return unknownOp(kind, op)
+	}
+	return wantArgs(op, got, arity[op])
+}

@@ -1,0 +1,373 @@
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Opening a database: find the newest complete snapshot segment, replay it
+// and every later segment into the table states, cut a torn tail off the
+// newest segment, and make sure the active segment's schema record lists
+// every table. See record.go for the rules this follows.
+
+// segmentInfo is one segment as read at open.
+type segmentInfo struct {
+	id       uint64
+	data     []byte
+	scan     scanResult
+	snapshot bool // holds snapshot records
+	complete bool // ends with snapshot-end
+}
+
+// recordKind peeks at the kind of a record payload without decoding it.
+func recordKind(payload []byte) int {
+	switch {
+	case len(payload) >= 2 && payload[0]&0xf0 == 0x90:
+		return int(payload[1])
+	case len(payload) >= 4 && payload[0] == 0xdc:
+		return int(payload[3])
+	case len(payload) >= 6 && payload[0] == 0xdd:
+		return int(payload[5])
+	}
+	return -1
+}
+
+func readSegment(b Backend, id uint64, newest bool) (*segmentInfo, error) {
+	data, err := b.ReadSegment(id)
+	if err != nil {
+		return nil, fmt.Errorf("dbrs: read segment %d: %w", id, err)
+	}
+	res, err := scan(id, data, newest)
+	if err != nil {
+		return nil, err
+	}
+	si := &segmentInfo{id: id, data: data, scan: res}
+	for _, r := range res.records {
+		switch recordKind(r.payload) {
+		case recordSnapshot:
+			si.snapshot = true
+		case recordSnapshotEnd:
+			si.snapshot, si.complete = true, true
+		}
+	}
+	return si, nil
+}
+
+func (e *engine) load() error {
+	start := time.Now()
+	ids, err := e.b.Segments()
+	if err != nil {
+		return fmt.Errorf("dbrs: list segments: %w", err)
+	}
+	// Read from the newest back to the newest complete snapshot.
+	var live []*segmentInfo
+	for i := len(ids) - 1; i >= 0; i-- {
+		si, err := readSegment(e.b, ids[i], i == len(ids)-1)
+		if err != nil {
+			return err
+		}
+		if si.snapshot && !si.complete {
+			e.stale = append(e.stale, si.id)
+			continue
+		}
+		live = append(live, si)
+		if si.complete {
+			e.stale = append(e.stale, ids[:i]...)
+			break
+		}
+	}
+	slices.Reverse(live)
+
+	r := newReplayer(e)
+	for _, si := range live {
+		if err := r.segment(si); err != nil {
+			return err
+		}
+		e.segs = append(e.segs, si.id)
+		e.segSize[si.id] = si.scan.end
+		e.logBytes += si.scan.end
+		e.openStats.Segments++
+		e.openStats.Bytes += si.scan.end
+	}
+	e.records = r.records
+	e.openStats.Records = r.records
+	if len(live) > 0 && live[0].complete {
+		e.snapSize = live[0].scan.end
+	}
+	added := e.bindSchemaTables()
+
+	var newest *segmentInfo
+	if len(live) > 0 {
+		newest = live[len(live)-1]
+		e.openStats.TornBytes = newest.scan.torn
+	}
+	if e.opts.ReadOnly {
+		if newest != nil {
+			e.active = newest.id
+		}
+		e.openStats.Duration = time.Since(start)
+		return nil
+	}
+	if newest != nil && newest.scan.torn > 0 {
+		if err := e.b.Truncate(newest.id, newest.scan.end); err != nil {
+			return fmt.Errorf("dbrs: cut torn tail of segment %d: %w", newest.id, err)
+		}
+		if err := e.b.Sync(newest.id); err != nil {
+			return fmt.Errorf("dbrs: cut torn tail of segment %d: %w", newest.id, err)
+		}
+	}
+	switch {
+	case newest == nil || newest.complete:
+		next := uint64(1)
+		if len(ids) > 0 {
+			next = ids[len(ids)-1] + 1
+		}
+		if err := e.startSegmentLocked(next); err != nil {
+			return err
+		}
+	default:
+		e.active = newest.id
+		if added > 0 || len(newest.scan.records) == 0 {
+			if err := e.appendSchemaLocked(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := e.b.Sync(e.active); err != nil {
+		return fmt.Errorf("dbrs: sync segment %d: %w", e.active, err)
+	}
+	e.openStats.Duration = time.Since(start)
+	return nil
+}
+
+// bindSchemaTables gives IDs to the schema tables the log did not have and
+// returns how many there were.
+func (e *engine) bindSchemaTables() int {
+	var next uint32
+	for _, t := range e.tables {
+		next = max(next, t.id+1)
+	}
+	names := make([]string, 0, len(e.byName))
+	for name, t := range e.byName {
+		if !slices.Contains(e.tables, t) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		t := e.byName[name]
+		t.id = next
+		next++
+		e.byID[t.id] = t
+		e.tables = append(e.tables, t)
+	}
+	slices.SortFunc(e.tables, func(a, b *tableInfo) int { return int(a.id) - int(b.id) })
+	return len(names)
+}
+
+// startSegmentLocked creates segment id, makes it active and writes its
+// schema record.
+func (e *engine) startSegmentLocked(id uint64) error {
+	if err := e.b.Create(id); err != nil {
+		return fmt.Errorf("dbrs: create segment %d: %w", id, err)
+	}
+	e.active = id
+	e.segs = append(e.segs, id)
+	e.segSize[id] = 0
+	return e.appendSchemaLocked()
+}
+
+// schemaPayload encodes the schema record: every table's ID, name and kind.
+func (e *engine) schemaRecord() []byte {
+	var buf bytes.Buffer
+	enc := newEncoder(&buf)
+	_ = enc.EncodeArrayLen(2)
+	_ = enc.EncodeUint(recordSchema)
+	_ = enc.EncodeArrayLen(len(e.tables))
+	for _, t := range e.tables {
+		_ = enc.EncodeArrayLen(3)
+		_ = enc.EncodeUint(uint64(t.id))
+		_ = enc.EncodeString(t.name)
+		_ = enc.EncodeString(t.kind)
+	}
+	return appendRecord(nil, buf.Bytes())
+}
+
+func (e *engine) appendSchemaLocked() error {
+	rec := e.schemaRecord()
+	if err := e.b.Append(e.active, e.segSize[e.active], rec); err != nil {
+		return fmt.Errorf("dbrs: write schema record: %w", err)
+	}
+	e.grewLocked(e.active, int64(len(rec)))
+	e.records++
+	return nil
+}
+
+// replayer applies records to table states. At open it fills the engine's
+// tables; for compaction it fills fresh states (states non-nil).
+type replayer struct {
+	e       *engine
+	fresh   map[uint32]tableState // compaction: states by ID
+	r       bytes.Reader
+	d       *msgpack.Decoder
+	records int64
+}
+
+func newReplayer(e *engine) *replayer {
+	r := &replayer{e: e}
+	r.d = msgpack.NewDecoder(&r.r)
+	return r
+}
+
+func (r *replayer) segment(si *segmentInfo) error {
+	var snapRecords, snapEntries int64
+	for _, rec := range si.scan.records {
+		n, err := r.record(si.id, rec)
+		if err != nil {
+			return err
+		}
+		r.records++
+		switch recordKind(rec.payload) {
+		case recordSnapshot:
+			snapRecords++
+			snapEntries += int64(n)
+		case recordSnapshotEnd:
+			if err := r.checkSnapshotEnd(si.id, rec, snapRecords, snapEntries); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *replayer) bad(seg uint64, rec rawRecord, table string, err error) error {
+	return &EntryError{Segment: seg, Offset: rec.offset, Table: table, Err: err}
+}
+
+// record applies one record and returns how many entries it held.
+func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
+	if n, err := checkMsgpack(rec.payload); err != nil || n != len(rec.payload) {
+		if err == nil {
+			err = fmt.Errorf("%d bytes after the record's value", len(rec.payload)-n)
+		}
+		return 0, r.bad(seg, rec, "", err)
+	}
+	r.r.Reset(rec.payload)
+	r.d.Reset(&r.r)
+	d := r.d
+	n, err := d.DecodeArrayLen()
+	if err != nil || n < 1 {
+		return 0, r.bad(seg, rec, "", fmt.Errorf("record is not a [kind, ...] array"))
+	}
+	kind, err := d.DecodeInt()
+	if err != nil {
+		return 0, r.bad(seg, rec, "", err)
+	}
+	switch kind {
+	case recordSchema:
+		if n != 2 {
+			return 0, r.bad(seg, rec, "", fmt.Errorf("schema record has %d elements", n))
+		}
+		return 0, r.schema(seg, rec)
+	case recordCommit, recordSnapshot:
+		if (n-1)%2 != 0 {
+			return 0, r.bad(seg, rec, "", fmt.Errorf("record has an odd number of pair elements"))
+		}
+		for range (n - 1) / 2 {
+			id, err := d.DecodeUint32()
+			if err != nil {
+				return 0, r.bad(seg, rec, "", err)
+			}
+			st, name := r.state(id)
+			if st == nil {
+				return 0, r.bad(seg, rec, "", fmt.Errorf("entry for table ID %d, which no schema record defines", id))
+			}
+			if err := st.replay(d); err != nil {
+				return 0, r.bad(seg, rec, name, err)
+			}
+		}
+		return (n - 1) / 2, nil
+	case recordSnapshotEnd:
+		return 0, nil
+	}
+	return 0, r.bad(seg, rec, "", fmt.Errorf("unknown record kind %d (written by a newer dbrs?)", kind))
+}
+
+func (r *replayer) state(id uint32) (tableState, string) {
+	t := r.e.byID[id]
+	if t == nil {
+		return nil, ""
+	}
+	if r.fresh != nil {
+		return r.fresh[id], t.name
+	}
+	return t.state, t.name
+}
+
+func (r *replayer) checkSnapshotEnd(seg uint64, rec rawRecord, records, entries int64) error {
+	var v []int64
+	if err := msgpack.Unmarshal(rec.payload, &v); err != nil || len(v) != 3 {
+		return r.bad(seg, rec, "", fmt.Errorf("malformed snapshot-end record"))
+	}
+	if v[1] != records || v[2] != entries {
+		return &CorruptError{Segment: seg, Offset: rec.offset,
+			Reason: fmt.Sprintf("snapshot-end counts %d records and %d entries, segment holds %d and %d", v[1], v[2], records, entries)}
+	}
+	return nil
+}
+
+// schema applies a schema record: it binds log table IDs to schema tables
+// by name, or to opaque states for tables the schema lacks.
+func (r *replayer) schema(seg uint64, rec rawRecord) error {
+	d := r.d
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return r.bad(seg, rec, "", err)
+	}
+	e := r.e
+	for range n {
+		var entry struct {
+			_msgpack struct{} `msgpack:",as_array"`
+			ID       uint32
+			Name     string
+			Kind     string
+		}
+		if err := d.Decode(&entry); err != nil {
+			return r.bad(seg, rec, "", fmt.Errorf("schema record: %w", err))
+		}
+		if t := e.byID[entry.ID]; t != nil {
+			if t.name != entry.Name || t.kind != entry.Kind {
+				return &CorruptError{Segment: seg, Offset: rec.offset,
+					Reason: fmt.Sprintf("table ID %d is %q (%s) but was %q (%s)", entry.ID, entry.Name, entry.Kind, t.name, t.kind)}
+			}
+			continue
+		}
+		if r.fresh != nil {
+			return r.bad(seg, rec, entry.Name, fmt.Errorf("table appeared during compaction"))
+		}
+		t := e.byName[entry.Name]
+		switch {
+		case t == nil:
+			if !e.opts.KeepUnknownTables {
+				return fmt.Errorf("%w: the log holds table %q (%s), which the schema lacks; set Options.KeepUnknownTables to keep it", ErrUnknownTable, entry.Name, entry.Kind)
+			}
+			t = &tableInfo{name: entry.Name, kind: entry.Kind, opaque: true}
+			t.fresh = opaqueFactory(entry.Kind)
+			t.state, _ = t.fresh()
+			e.byName[entry.Name] = t
+		case t.kind != entry.Kind:
+			return fmt.Errorf("%w: table %q is a %s in the log but a %s in the schema", ErrSchema, entry.Name, entry.Kind, t.kind)
+		}
+		if slices.Contains(e.tables, t) {
+			return &CorruptError{Segment: seg, Offset: rec.offset, Reason: fmt.Sprintf("table %q has two IDs", entry.Name)}
+		}
+		t.id = entry.ID
+		e.byID[t.id] = t
+		e.tables = append(e.tables, t)
+	}
+	return nil
+}

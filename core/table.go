@@ -1,0 +1,201 @@
+package core
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Table kinds as recorded in the log's schema records. They are part of the
+// format and must never change.
+const (
+	KindSingle      = "single"
+	KindList        = "list"
+	KindLookupTable = "lookup_table"
+	KindLookupList  = "lookup_list"
+	KindLookupSet   = "lookup_set"
+	KindLookupMap   = "lookup_map"
+)
+
+// tableState is the in-memory data of one table, shared by every handle on
+// it. Methods run with the database's lock held (exclusive for replay).
+type tableState interface {
+	kind() string
+	// replay applies one entry decoded from d. It must consume exactly the
+	// entry, and return an error (never panic) for malformed input.
+	replay(d *msgpack.Decoder) error
+	// compact writes entries that rebuild the current state from empty.
+	compact(w *entryWriter, id uint32) error
+}
+
+// tableField is implemented by every table handle type (through a pointer).
+// Schema binding finds table fields by this interface.
+type tableField interface {
+	newState() (tableState, error)
+	bind(h handle, s tableState)
+}
+
+// handle ties a table value in a schema struct to its database and, inside
+// Update or View, to the transaction.
+type handle struct {
+	e  *engine
+	tx *txn // nil for the auto-commit handles in DB.Tables
+	id uint32
+}
+
+// txn collects the entries and undo steps of one transaction. It is used
+// only by the goroutine holding the write lock (or, read-only, the read lock).
+type txn struct {
+	w        *entryWriter
+	undo     []func()
+	readOnly bool
+	closed   atomic.Bool
+}
+
+// onUndo records how to reverse a change already applied to memory.
+func (t *txn) onUndo(f func()) { t.undo = append(t.undo, f) }
+
+// rollback reverses every applied change, newest first.
+func (t *txn) rollback() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+	t.undo = nil
+}
+
+// rlock takes the read lock unless the handle belongs to an open
+// transaction, which already holds a lock. It reports whether to unlock.
+func (h *handle) rlock() bool {
+	if h.e == nil || (h.tx != nil && !h.tx.closed.Load()) {
+		return false
+	}
+	h.e.mu.RLock()
+	return true
+}
+
+func (h *handle) runlock(locked bool) {
+	if locked {
+		h.e.mu.RUnlock()
+	}
+}
+
+// iterDirect reports whether an iterator may walk internal state without
+// copying it: only inside View, where nothing can change it.
+func (h *handle) iterDirect() bool {
+	return h.tx != nil && h.tx.readOnly && !h.tx.closed.Load()
+}
+
+// write runs op inside the handle's transaction, or in a transaction of its
+// own that commits before write returns (auto-commit).
+func (h *handle) write(op func(t *txn) error) error {
+	if h.e == nil {
+		return ErrNotOpen
+	}
+	if h.tx != nil {
+		if h.tx.closed.Load() {
+			return ErrTxClosed
+		}
+		if h.tx.readOnly {
+			return ErrReadOnly
+		}
+		return op(h.tx)
+	}
+	return h.e.autoCommit(op)
+}
+
+// TableState is the in-memory state of a user-defined table kind. Its zero
+// value must be an empty table. Every change is an entry (one msgpack value
+// that the table defines): the same Apply runs for a live change and for
+// replay, which makes replay equivalent to the live history by construction.
+type TableState interface {
+	// Kind names the entry format. It is stored in the log, so a table can
+	// be reopened only by a state with the same Kind.
+	Kind() string
+	// Apply validates entry and applies it. On error it changes nothing.
+	// The returned undo reverses the change; it is called to roll back a
+	// transaction and is ignored during replay.
+	Apply(entry []byte) (undo func(), err error)
+	// Compact calls emit with entries that rebuild the current state when
+	// applied to an empty state, in order.
+	Compact(emit func(entry []byte) error) error
+}
+
+// Custom is the handle of a user-defined table whose state is a T (used
+// through *T, which implements TableState). Embed it in a named type to give
+// the table methods of its own:
+//
+//	type Counter struct{ core.Custom[counterState, *counterState] }
+//	func (c *Counter) Add(n int64) error { ... return c.Apply(entry) }
+type Custom[T any, P interface {
+	*T
+	TableState
+}] struct {
+	h handle
+	s *customState[T, P]
+}
+
+type customState[T any, P interface {
+	*T
+	TableState
+}] struct {
+	p P
+}
+
+// Apply validates entry (one msgpack value), applies it to the state and
+// logs it, inside the current transaction or as an auto-commit.
+func (c *Custom[T, P]) Apply(entry []byte) error {
+	if err := ValidRaw(entry); err != nil {
+		return err
+	}
+	return c.h.write(func(t *txn) error {
+		undo, err := c.s.p.Apply(entry)
+		if err != nil {
+			return err
+		}
+		if undo != nil {
+			t.onUndo(undo)
+		}
+		return t.w.raw(c.h.id, entry)
+	})
+}
+
+// Read calls fn with the state under the database's read lock. fn must not
+// keep the pointer or change the state.
+func (c *Custom[T, P]) Read(fn func(state P)) {
+	if c.s == nil {
+		fn(new(T))
+		return
+	}
+	locked := c.h.rlock()
+	defer c.h.runlock(locked)
+	fn(c.s.p)
+}
+
+func (c *Custom[T, P]) newState() (tableState, error) {
+	return &customState[T, P]{p: new(T)}, nil
+}
+
+func (c *Custom[T, P]) bind(h handle, s tableState) {
+	c.h, c.s = h, s.(*customState[T, P])
+}
+
+func (s *customState[T, P]) kind() string { return s.p.Kind() }
+
+func (s *customState[T, P]) replay(d *msgpack.Decoder) error {
+	entry, err := d.DecodeRaw()
+	if err != nil {
+		return err
+	}
+	_, err = s.p.Apply(entry)
+	return err
+}
+
+func (s *customState[T, P]) compact(w *entryWriter, id uint32) error {
+	return s.p.Compact(func(entry []byte) error {
+		if err := ValidRaw(entry); err != nil {
+			return fmt.Errorf("dbrs: %s table compacted to a bad entry: %w", s.p.Kind(), err)
+		}
+		return w.raw(id, entry)
+	})
+}
