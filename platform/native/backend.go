@@ -1,0 +1,556 @@
+package native
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dbrs-db/dbrs/core"
+)
+
+const (
+	dirPerm  = 0o700 // permissions of a folder NewBackend creates
+	filePerm = 0o600 // permissions of every file the backend creates
+
+	segmentSuffix = ".seg" // a segment file is "%016x.seg"
+	tempSuffix    = ".tmp" // an Install in progress writes "%016x.seg.tmp"
+)
+
+// Preallocation grows a segment file by steps of max(minPreallocStep,
+// min(size, maxPreallocStep)): the size doubles from 1 MiB up to 64 MiB, then
+// grows 64 MiB at a time.
+const (
+	minPreallocStep = 1 << 20
+	maxPreallocStep = 64 << 20
+)
+
+// errFallocateUnsupported is returned by fallocate when the file system (or
+// the OS) cannot preallocate; the backend then grows files by plain writes.
+var errFallocateUnsupported = errors.New("fallocate is not supported")
+
+// BackendOptions configures NewBackend. The zero value opens read-write and
+// fails at once if another opener holds the folder.
+type BackendOptions struct {
+	// ReadOnly opens the folder without changing it. The LOCK file is locked
+	// shared, so read-only openers coexist with each other but not with a
+	// writer, and Create, Append, Truncate and Install fail with an error
+	// matching core.ErrReadOnly. The folder must exist. The zero value
+	// (false) opens read-write: the folder is created (0700) if missing, the
+	// lock is exclusive, and leftovers of an interrupted Install are removed.
+	ReadOnly bool
+
+	// LockTimeout is how long NewBackend waits, polling, for an incompatible
+	// opener to release the lock before it fails with an error matching
+	// core.ErrLocked. The zero value fails at once.
+	LockTimeout time.Duration
+}
+
+// Backend stores segments as files in one folder; see the package
+// documentation for the layout. It implements core.Backend and is safe for
+// concurrent use as that interface requires; Create, Append, Truncate,
+// Install and Close are also serialized among themselves.
+type Backend struct {
+	dir      string
+	readOnly bool
+	lock     *os.File // holds the flock; nil only read-only on a read-only file system
+
+	// fallocate and fdatasync are the system calls made on segment files.
+	// Tests replace them, before any concurrent use, to inject faults.
+	fallocate func(f *os.File, off, n int64) error
+	fdatasync func(f *os.File) error
+
+	writeMu     sync.Mutex // serializes Create, Append, Truncate, Install and Close
+	noFallocate bool       // set once fallocate proved unsupported; guarded by writeMu
+
+	mu     sync.Mutex // guards closed and segs
+	closed bool
+	segs   map[uint64]*segmentFile // open segment files, by ID
+}
+
+// segmentFile is an open segment file.
+type segmentFile struct {
+	f *os.File
+	// size is the file's size, preallocated tail included. It is set when
+	// the file is opened and changed only under Backend.writeMu.
+	size int64
+}
+
+var _ core.Backend = (*Backend)(nil)
+
+// NewBackend opens the folder dir as a backend and locks it (see
+// BackendOptions). A read-write open also removes files left by an Install
+// that did not complete, and fdatasyncs every segment file and the folder, so
+// that bytes a previous process wrote but never synced are durable before
+// this one builds on them. On error nothing stays locked or open.
+func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
+	if opts.ReadOnly {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("dbrs: open %s read-only: %w", dir, err)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("dbrs: open %s read-only: not a folder", dir)
+		}
+	} else if err := makeFolder(dir); err != nil {
+		return nil, err
+	}
+	lock, err := lockFolder(dir, opts.ReadOnly, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{
+		dir:       dir,
+		readOnly:  opts.ReadOnly,
+		lock:      lock,
+		fallocate: fallocate,
+		fdatasync: fdatasync,
+		segs:      map[uint64]*segmentFile{},
+	}
+	if !opts.ReadOnly {
+		if err := b.prepareFolder(); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// makeFolder creates dir (0700) if it does not exist and makes its entry
+// durable by syncing its parent.
+func makeFolder(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("dbrs: open %s: not a folder", dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("dbrs: open %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return fmt.Errorf("dbrs: create folder: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return fmt.Errorf("dbrs: create folder %s: %w", dir, err)
+	}
+	return nil
+}
+
+// prepareFolder removes "%016x.seg.tmp" files, fdatasyncs every segment file
+// and syncs the folder. Other files in the folder are left alone.
+func (b *Backend) prepareFolder() error {
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		return fmt.Errorf("dbrs: list folder: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(b.dir, name)
+		if base, ok := strings.CutSuffix(name, tempSuffix); ok {
+			if _, ok := parseSegmentName(base); ok {
+				if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("dbrs: remove leftover temporary file: %w", err)
+				}
+			}
+			continue
+		}
+		if _, ok := parseSegmentName(name); ok {
+			if err := b.syncFile(path); err != nil {
+				return fmt.Errorf("dbrs: sync segment file at open: %w", err)
+			}
+		}
+	}
+	if err := syncDir(b.dir); err != nil {
+		return fmt.Errorf("dbrs: sync folder %s: %w", b.dir, err)
+	}
+	return nil
+}
+
+// syncFile fdatasyncs the file at path.
+func (b *Backend) syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = b.fdatasync(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir fsyncs the folder dir, making the creation, renaming and removal of
+// its entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// path returns the file name of segment id.
+func (b *Backend) path(id uint64) string {
+	return filepath.Join(b.dir, fmt.Sprintf("%016x%s", id, segmentSuffix))
+}
+
+// parseSegmentName returns the ID of a segment file name, and false for any
+// name that is not exactly "%016x.seg" (16 lowercase hex digits).
+func parseSegmentName(name string) (uint64, bool) {
+	hex, ok := strings.CutSuffix(name, segmentSuffix)
+	if !ok || len(hex) != 16 {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(hex, 16, 64)
+	if err != nil || fmt.Sprintf("%016x", id) != hex {
+		return 0, false
+	}
+	return id, true
+}
+
+// opError adds context to err from operation op on segment id. core.ErrClosed
+// and read-only refusals already say what happened and pass unchanged.
+func opError(op string, id uint64, err error) error {
+	if errors.Is(err, core.ErrClosed) || errors.Is(err, core.ErrReadOnly) {
+		return err
+	}
+	return fmt.Errorf("dbrs: %s segment %d: %w", op, id, err)
+}
+
+// writable returns core.ErrClosed after Close, an error matching
+// core.ErrReadOnly on a read-only backend, and nil otherwise.
+func (b *Backend) writable(op string, id uint64) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return core.ErrClosed
+	}
+	if b.readOnly {
+		return fmt.Errorf("%w: cannot %s segment %d of %s", core.ErrReadOnly, op, id, b.dir)
+	}
+	return nil
+}
+
+// segment returns the open file of segment id, opening it if needed. It
+// fails with core.ErrClosed after Close and with an error matching
+// fs.ErrNotExist if the segment does not exist.
+func (b *Backend) segment(id uint64) (*segmentFile, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, core.ErrClosed
+	}
+	if s, ok := b.segs[id]; ok {
+		return s, nil
+	}
+	flag := os.O_RDWR
+	if b.readOnly {
+		flag = os.O_RDONLY
+	}
+	f, err := os.OpenFile(b.path(id), flag, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &segmentFile{f: f, size: fi.Size()}
+	b.segs[id] = s
+	return s, nil
+}
+
+// Segments returns the IDs of the "%016x.seg" files in the folder, ascending.
+// Other files, including an Install's temporary file, are not listed.
+func (b *Backend) Segments() ([]uint64, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, core.ErrClosed
+	}
+	entries, err := os.ReadDir(b.dir)
+	if err != nil {
+		return nil, fmt.Errorf("dbrs: list segments: %w", err)
+	}
+	ids := []uint64{}
+	for _, e := range entries {
+		if id, ok := parseSegmentName(e.Name()); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// ReadSegment returns the whole file of segment id, including any zero tail
+// left by preallocation. It sees every Append that returned before it was
+// called. A missing segment gives an error matching fs.ErrNotExist.
+func (b *Backend) ReadSegment(id uint64) ([]byte, error) {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return nil, core.ErrClosed
+	}
+	data, err := os.ReadFile(b.path(id))
+	if err != nil {
+		return nil, opError("read", id, err)
+	}
+	return data, nil
+}
+
+// Create fdatasyncs every open segment file, so that all bytes appended to
+// other segments are durable before any byte of the new one, then creates
+// the empty file of segment id (O_EXCL, 0600) and syncs the folder. It fails
+// if the segment exists. If it fails after creating the file, it removes the
+// file again (best effort).
+func (b *Backend) Create(id uint64) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	if err := b.writable("create", id); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	open := make(map[uint64]*os.File, len(b.segs))
+	for sid, s := range b.segs {
+		open[sid] = s.f
+	}
+	b.mu.Unlock()
+	for sid, f := range open {
+		if err := b.fdatasync(f); err != nil {
+			return opError("create", id, fmt.Errorf("sync segment %d first: %w", sid, err))
+		}
+	}
+	path := b.path(id)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+	if err != nil {
+		return opError("create", id, err)
+	}
+	if err := syncDir(b.dir); err != nil {
+		f.Close()
+		os.Remove(path)
+		return opError("create", id, fmt.Errorf("sync folder: %w", err))
+	}
+	b.mu.Lock()
+	b.segs[id] = &segmentFile{f: f}
+	b.mu.Unlock()
+	return nil
+}
+
+// Append writes p at offset off of segment id with pwrite. If the write ends
+// past the file's size, the file is first extended by fallocate (see
+// preallocate). off must not lie past the file's end. On error some of p may
+// have been written; the caller truncates back to its logical end.
+func (b *Backend) Append(id uint64, off int64, p []byte) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	if err := b.writable("append to", id); err != nil {
+		return err
+	}
+	s, err := b.segment(id)
+	if err != nil {
+		return opError("append to", id, err)
+	}
+	if off < 0 || off > s.size {
+		return opError("append to", id, fmt.Errorf("offset %d is outside the file (size %d)", off, s.size))
+	}
+	end := off + int64(len(p))
+	b.preallocate(s, end)
+	if _, err := s.f.WriteAt(p, off); err != nil {
+		s.refreshSize()
+		return opError("append to", id, err)
+	}
+	s.size = max(s.size, end)
+	return nil
+}
+
+// preallocate extends s with fallocate to cover end, in whole steps of
+// max(1 MiB, min(size, 64 MiB)), so that most appends and their fdatasync
+// change no file size. If fallocate is unsupported the backend stops trying;
+// if it fails otherwise (typically ENOSPC: the step does not fit though the
+// write may), the write goes ahead without preallocation and reports any
+// error itself.
+func (b *Backend) preallocate(s *segmentFile, end int64) {
+	if end <= s.size || b.noFallocate {
+		return
+	}
+	step := max(minPreallocStep, min(s.size, maxPreallocStep))
+	target := s.size + (end-s.size+step-1)/step*step
+	err := b.fallocate(s.f, s.size, target-s.size)
+	switch {
+	case err == nil:
+		s.size = target
+	case errors.Is(err, errFallocateUnsupported):
+		b.noFallocate = true
+	default:
+		s.refreshSize()
+	}
+}
+
+// refreshSize reloads s.size after a failed call that may have changed it.
+func (s *segmentFile) refreshSize() {
+	if fi, err := s.f.Stat(); err == nil {
+		s.size = fi.Size()
+	}
+}
+
+// Sync fdatasyncs segment id's file (fsync, F_FULLFSYNC on darwin, outside
+// Linux). It runs concurrently with Append and other Syncs and covers every
+// Append and Truncate that returned before it was called.
+func (b *Backend) Sync(id uint64) error {
+	s, err := b.segment(id)
+	if err != nil {
+		return opError("sync", id, err)
+	}
+	if err := b.fdatasync(s.f); err != nil {
+		return opError("sync", id, err)
+	}
+	return nil
+}
+
+// Truncate cuts segment id's file to size bytes, dropping any preallocated
+// tail (later appends preallocate again). A size at or past the file's end
+// changes nothing. The new size is durable after the next successful Sync.
+func (b *Backend) Truncate(id uint64, size int64) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	if err := b.writable("truncate", id); err != nil {
+		return err
+	}
+	s, err := b.segment(id)
+	if err != nil {
+		return opError("truncate", id, err)
+	}
+	if size < 0 {
+		return opError("truncate", id, fmt.Errorf("negative size %d", size))
+	}
+	if size >= s.size {
+		return nil
+	}
+	if err := s.f.Truncate(size); err != nil {
+		s.refreshSize()
+		return opError("truncate", id, err)
+	}
+	s.size = size
+	return nil
+}
+
+// Install writes the chunks to "<segment file>.tmp", fdatasyncs it, renames
+// it to segment id's file and syncs the folder: from then on the segment is
+// durable and complete. It then closes and deletes the files of the segments
+// in remove (missing ones are skipped) and syncs the folder again. It fails
+// without changes if segment id exists or remove lists id. If it fails before
+// the rename, the temporary file is removed and segment id is absent; an
+// error after the rename (syncing the folder or removing old segments) leaves
+// segment id complete.
+func (b *Backend) Install(id uint64, chunks [][]byte, remove []uint64) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	if err := b.writable("install", id); err != nil {
+		return err
+	}
+	if slices.Contains(remove, id) {
+		return opError("install", id, errors.New("it is also listed for removal"))
+	}
+	path := b.path(id)
+	if _, err := os.Lstat(path); err == nil {
+		return opError("install", id, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return opError("install", id, err)
+	}
+	tmp := path + tempSuffix
+	if err := b.writeTemp(tmp, chunks); err != nil {
+		os.Remove(tmp)
+		return opError("install", id, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return opError("install", id, err)
+	}
+	if err := syncDir(b.dir); err != nil {
+		return opError("install", id, fmt.Errorf("sync folder: %w", err))
+	}
+	var errs []error
+	for _, r := range remove {
+		b.mu.Lock()
+		s := b.segs[r]
+		delete(b.segs, r)
+		b.mu.Unlock()
+		if s != nil {
+			s.f.Close()
+		}
+		if err := os.Remove(b.path(r)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove segment %d: %w", r, err))
+		}
+	}
+	if len(remove) > 0 {
+		if err := syncDir(b.dir); err != nil {
+			errs = append(errs, fmt.Errorf("sync folder: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return opError("install", id, fmt.Errorf("segment installed, but: %w", errors.Join(errs...)))
+	}
+	return nil
+}
+
+// writeTemp creates path (0600, replacing any previous file), writes the
+// chunks to it and fdatasyncs it.
+func (b *Backend) writeTemp(path string, chunks [][]byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if _, err := f.Write(c); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := b.fdatasync(f); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Close closes every segment file and releases the lock. It does not sync:
+// bytes appended since the last Sync are in the OS's hands. Every later call
+// fails with core.ErrClosed, except Close, which returns nil.
+func (b *Backend) Close() error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	var errs []error
+	for id, s := range b.segs {
+		if err := s.f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("dbrs: close segment %d: %w", id, err))
+		}
+	}
+	b.segs = nil
+	if b.lock != nil {
+		if err := b.lock.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("dbrs: release lock: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

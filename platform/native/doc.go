@@ -1,0 +1,51 @@
+// Package native stores a dbrs database in a folder of segment files on the
+// local file system. Backend implements core.Backend on that folder; it is
+// Linux-first; on macOS, the BSDs and illumos it works without preallocation,
+// and where flock is missing (Solaris, AIX, Windows) NewBackend refuses to
+// open rather than run unlocked.
+//
+// # The folder
+//
+// The folder (created 0700 if missing) holds:
+//
+//   - LOCK: an empty file (0600) that carries the lock described below.
+//   - 0000000000000001.seg, ...: one file (0600) per segment, named by its ID
+//     as 16 lowercase hex digits. A segment file holds records (see
+//     core/record.go) and may end in zero bytes left by preallocation.
+//   - 0000000000000009.seg.tmp: a segment being installed by compaction. It
+//     becomes a segment only by an atomic rename; a read-write open deletes
+//     any such leftover of an interrupted Install.
+//
+// Other files in the folder are ignored and left alone.
+//
+// # Locking
+//
+// A read-write backend holds an exclusive flock on LOCK; a read-only backend
+// holds a shared one. So one writer, or any number of readers, may have the
+// folder open at a time, across processes and within one process (each
+// NewBackend opens LOCK anew, and flock locks belong to the open file). An
+// opener that conflicts fails with an error matching core.ErrLocked, after
+// polling for BackendOptions.LockTimeout. The lock is released by Close or
+// when the process exits, however it exits.
+//
+// # Preallocation
+//
+// Appends write with pwrite at the offset core gives. When a write would end
+// past the file's size, the file is first extended with fallocate (Linux) by
+// max(1 MiB, min(size, 64 MiB)) at a time, so it reads as zeros past the data.
+// An fdatasync then usually has no size change to journal, which roughly
+// halves its cost. Truncate drops the preallocated tail; later appends extend
+// the file again. Where fallocate is unsupported, files grow by plain writes.
+//
+// # Durability
+//
+// Sync of a segment is one fdatasync of its file (fsync elsewhere, with
+// F_FULLFSYNC on darwin), and may run alongside appends and other syncs.
+// Create first fdatasyncs every open segment file, so everything appended to
+// older segments is durable before anything in the new one, then creates the
+// file and syncs the folder. Install writes the new segment to a temporary
+// file, syncs it, renames it into place and syncs the folder before it
+// deletes the segments it replaces. A read-write open syncs every segment
+// file once, so data a crashed process wrote but never synced is made durable
+// before new data is built on it.
+package native
