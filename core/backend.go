@@ -25,12 +25,18 @@ type Backend interface {
 	ReadSegment(id uint64) ([]byte, error)
 
 	// Create makes a new empty segment id and makes its existence durable.
-	// It fails if id exists.
+	// It fails if id exists. Ordering: every byte appended to an older
+	// segment before Create must become durable no later than any byte
+	// appended to the new one (native: Create syncs the other segments
+	// first; IndexedDB: one serialized flush queue). core relies on this so
+	// that a crash never keeps a newer segment's commits while losing an
+	// older one's.
 	Create(id uint64) error
 
 	// Append writes p at byte offset off of segment id. off is always the
 	// logical end of the segment as core knows it (the end of the last
-	// record). The backend must not retain p after Append returns.
+	// record); an offset past the end is an error. The backend must not
+	// retain p after Append returns.
 	Append(id uint64, off int64, p []byte) error
 
 	// Sync makes every byte appended to segment id durable. It is safe to
@@ -38,17 +44,21 @@ type Backend interface {
 	// returns nil covers every Append that returned before it was called.
 	Sync(id uint64) error
 
-	// Truncate discards the bytes of segment id at and after size. It is
-	// durable after the next successful Sync of id.
+	// Truncate discards the bytes of segment id at and after size (nothing
+	// if size is past the end). Until the next successful Sync of id, a
+	// crash may leave the old bytes, which core reads as a torn tail.
 	Truncate(id uint64, size int64) error
 
 	// Install atomically creates segment id holding the concatenation of
 	// chunks (each a run of whole records), then removes the segments listed
 	// in remove. When it returns nil the new segment is durable. If it fails
 	// or the process dies, segment id is either absent or complete, never
-	// partial; removed segments may or may not be gone.
+	// partial; removed segments may or may not be gone. core re-reads
+	// Segments after a failed Install to learn which.
 	Install(id uint64, chunks [][]byte, remove []uint64) error
 
 	// Close releases the backend's resources (files, locks, connections).
+	// It does not sync: core syncs before it closes. Every method called
+	// after Close returns an error.
 	Close() error
 }

@@ -80,8 +80,20 @@ func (e *engine) compact() error {
 	if err != nil {
 		return err
 	}
+	var leftover []uint64
 	if err := e.b.Install(snapID, chunks, append(sealed, stale...)); err != nil {
-		return fmt.Errorf("dbrs: compaction: install segment %d: %w", snapID, err)
+		// Install may fail after the snapshot became durable (removing an old
+		// segment, say). Then the snapshot is the base whatever else failed,
+		// and what it could not remove is removed next time.
+		ids, lerr := e.b.Segments()
+		if lerr != nil || !slices.Contains(ids, snapID) {
+			return fmt.Errorf("dbrs: compaction: install segment %d: %w", snapID, err)
+		}
+		for _, id := range append(sealed, stale...) {
+			if slices.Contains(ids, id) {
+				leftover = append(leftover, id)
+			}
+		}
 	}
 
 	e.mu.Lock()
@@ -95,6 +107,7 @@ func (e *engine) compact() error {
 	e.logBytes += size
 	e.snapSize = size
 	e.stale = slices.DeleteFunc(e.stale, func(id uint64) bool { return slices.Contains(stale, id) })
+	e.stale = append(e.stale, leftover...)
 	e.records += int64(len(chunks)) - r.records
 	e.compactions.Add(1)
 	return nil

@@ -11,7 +11,8 @@ import (
 // dbrs and the JS shim both write integers in their shortest form.
 type RawKey string
 
-// RawValue is one msgpack-encoded value stored in a dynamic table.
+// RawValue is one msgpack-encoded value stored in a dynamic table. A nil
+// RawValue stands for msgpack nil.
 type RawValue []byte
 
 // EncodeMsgpack writes the key's bytes as they are, after checking that they

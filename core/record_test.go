@@ -1,0 +1,257 @@
+package core_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"reflect"
+	"testing"
+
+	"github.com/dbrs-db/dbrs/core"
+)
+
+// frame builds a record as record.go specifies it, independently of core.
+func frame(payload []byte) []byte {
+	var h [8]byte
+	binary.LittleEndian.PutUint32(h[0:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli)))
+	return append(h[:], payload...)
+}
+
+// records splits segment data into record boundaries (offsets of each start).
+func records(t *testing.T, data []byte) []int {
+	t.Helper()
+	var offs []int
+	for off := 0; off+8 <= len(data); {
+		n := int(binary.LittleEndian.Uint32(data[off:]))
+		if n == 0 {
+			break
+		}
+		offs = append(offs, off)
+		off += 8 + n
+	}
+	return offs
+}
+
+// withSegment returns a backend holding the segments of mem, with segment
+// id replaced by data.
+func withSegment(t *testing.T, mem *core.MemBackend, id uint64, data []byte) *core.MemBackend {
+	t.Helper()
+	out := core.NewMemBackend()
+	ids, err := mem.Segments()
+	must(t, err)
+	for _, s := range ids {
+		d, err := mem.ReadSegment(s)
+		must(t, err)
+		if s == id {
+			d = data
+		}
+		must(t, out.Install(s, [][]byte{d}, nil))
+	}
+	return out
+}
+
+// threeCommits returns a backend whose only segment holds a schema record
+// and three commits, and the states after the second and third commits.
+func threeCommits(t *testing.T) (mem *core.MemBackend, seg uint64, after2, after3 map[string]any) {
+	mem = core.NewMemBackend()
+	db, err := core.Open[Schema](mem, core.Options{CompactRatio: -1})
+	must(t, err)
+	must(t, db.Tables.Owner.Insert("one"))
+	must(t, db.Update(func(tx *Schema) error {
+		must(t, tx.Admins.Push("two"))
+		return tx.Users.Insert("u", Account{Name: "two", Tags: []string{"a", "b"}})
+	}))
+	after2 = dump(db.Tables)
+	must(t, db.Update(func(tx *Schema) error {
+		must(t, tx.Admins.Push("three"))
+		must(t, tx.Posts.Push("k", "three"))
+		return tx.Users.Insert("v", Account{Name: "three"})
+	}))
+	after3 = dump(db.Tables)
+	must(t, db.Close())
+	mem = mem.Reopen()
+	ids, _ := mem.Segments()
+	return mem, ids[len(ids)-1], after2, after3
+}
+
+func TestTornTail_EveryOffset(t *testing.T) {
+	mem, seg, after2, after3 := threeCommits(t)
+	data, err := mem.ReadSegment(seg)
+	must(t, err)
+	offs := records(t, data)
+	last := offs[len(offs)-1]
+	for cut := last; cut <= len(data); cut++ {
+		for _, pad := range []int{0, 4096} {
+			torn := append(bytes.Clone(data[:cut]), make([]byte, pad)...)
+			b := withSegment(t, mem, seg, torn)
+			db, err := core.Open[Schema](b, core.Options{})
+			if err != nil {
+				t.Fatalf("cut at %d (+%d zeros): %v", cut, pad, err)
+			}
+			want := after2
+			if cut == len(data) {
+				want = after3
+			}
+			if got := dump(db.Tables); !reflect.DeepEqual(got, want) {
+				t.Fatalf("cut at %d: state %v, want %v", cut, got, want)
+			}
+			if st := db.OpenStats(); (st.TornBytes > 0) != (cut > last && cut < len(data)) {
+				t.Fatalf("cut at %d: TornBytes = %d", cut, st.TornBytes)
+			}
+			// Appending after the cut must produce a log that reopens whole.
+			must(t, db.Tables.Owner.Insert("after"))
+			want2 := dump(db.Tables)
+			must(t, db.Close())
+			db, err = core.Open[Schema](b.Reopen(), core.Options{})
+			if err != nil {
+				t.Fatalf("cut at %d, reopen after append: %v", cut, err)
+			}
+			if got := dump(db.Tables); !reflect.DeepEqual(got, want2) {
+				t.Fatalf("cut at %d, after append: %v, want %v", cut, got, want2)
+			}
+			db.Close()
+		}
+	}
+}
+
+func TestTornTail_ReadOnlyLeavesIt(t *testing.T) {
+	mem, seg, after2, _ := threeCommits(t)
+	data, _ := mem.ReadSegment(seg)
+	b := withSegment(t, mem, seg, data[:len(data)-3])
+	db, err := core.Open[Schema](b, core.Options{ReadOnly: true})
+	must(t, err)
+	if got := dump(db.Tables); !reflect.DeepEqual(got, after2) {
+		t.Fatalf("state %v", got)
+	}
+	if err := db.Tables.Owner.Insert("x"); !errors.Is(err, core.ErrReadOnly) {
+		t.Fatalf("write on read-only: %v", err)
+	}
+	must(t, db.Close())
+	if d, _ := b.Reopen().ReadSegment(seg); len(d) != len(data)-3 {
+		t.Fatal("read-only open changed the log")
+	}
+}
+
+func TestCorruptMiddleRecord(t *testing.T) {
+	mem, seg, _, _ := threeCommits(t)
+	data, _ := mem.ReadSegment(seg)
+	offs := records(t, data)
+	mid := offs[2] // the second commit; the third follows it
+	cases := map[string]func([]byte){
+		"payload bit flip": func(d []byte) { d[mid+12] ^= 0x40 },
+		"crc bit flip":     func(d []byte) { d[mid+5] ^= 1 },
+		"hostile length":   func(d []byte) { binary.LittleEndian.PutUint32(d[mid:], 0xFFFFFFF0) },
+		"zeroed length":    func(d []byte) { binary.LittleEndian.PutUint32(d[mid:], 0) },
+	}
+	for name, corrupt := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := bytes.Clone(data)
+			corrupt(d)
+			_, err := core.Open[Schema](withSegment(t, mem, seg, d), core.Options{})
+			var ce *core.CorruptError
+			if !errors.Is(err, core.ErrCorrupt) || !errors.As(err, &ce) {
+				t.Fatalf("Open = %v, want a CorruptError", err)
+			}
+			if ce.Segment != seg || ce.Offset != int64(mid) {
+				t.Fatalf("corruption reported at segment %d offset %d, want %d/%d", ce.Segment, ce.Offset, seg, mid)
+			}
+		})
+	}
+}
+
+func TestHostileLengthInTail(t *testing.T) {
+	mem, seg, after2, _ := threeCommits(t)
+	data, _ := mem.ReadSegment(seg)
+	offs := records(t, data)
+	d := bytes.Clone(data)
+	binary.LittleEndian.PutUint32(d[offs[len(offs)-1]:], 0xFFFFFFFF)
+	db, err := core.Open[Schema](withSegment(t, mem, seg, d), core.Options{})
+	must(t, err)
+	defer db.Close()
+	if got := dump(db.Tables); !reflect.DeepEqual(got, after2) {
+		t.Fatalf("state %v", got)
+	}
+}
+
+// appendRaw returns mem with one more record (raw payload) at the end of
+// its newest segment.
+func appendRaw(t *testing.T, mem *core.MemBackend, seg uint64, payload []byte) *core.MemBackend {
+	data, _ := mem.ReadSegment(seg)
+	return withSegment(t, mem, seg, append(bytes.Clone(data), frame(payload)...))
+}
+
+func TestBadEntries(t *testing.T) {
+	mem, seg, _, _ := threeCommits(t)
+	// A new database numbers its tables in name order: Accts 0, Admins 1,
+	// Grid 2, Owner 3, Pos 4, Posts 5, Tags 6, users 7.
+	nested := append(bytes.Repeat([]byte{0x91}, 200000), 0x00)
+	cases := map[string][]byte{
+		"not msgpack":              {0xc1, 0xc1, 0xc1},
+		"not an array":             {0x01},
+		"unknown record kind":      {0x91, 0x63},
+		"unknown table id":         {0x93, 0x02, 0x7f, 0x91, 0x01},
+		"unknown op":               {0x93, 0x02, 0x00, 0x91, 0x7f},
+		"wrong arity":              {0x93, 0x02, 0x00, 0x93, 0x01, 0xa1, 'x', 0xa1, 'y'},
+		"wrong value type":         {0x93, 0x02, 0x03, 0x92, 0x01, 0x05}, // Owner is a Single[string]
+		"deep nesting":             append([]byte{0x93, 0x02, 0x00}, nested...),
+		"hostile array length":     {0x93, 0x02, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"hostile string length":    {0x93, 0x02, 0x00, 0x92, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a'},
+		"trailing bytes":           {0x91, 0x02, 0x00},
+		"odd pairs":                {0x92, 0x02, 0x00},
+		"remove of a missing key":  {0x93, 0x02, 0x07, 0x92, 0x02, 0xa2, 'n', 'o'},
+		"list index out of range":  {0x93, 0x02, 0x01, 0x92, 0x05, 0x63},
+		"schema record, bad table": {0x92, 0x01, 0x91, 0x93, 0x00, 0xa5, 'O', 'w', 'n', 'e', 'r', 0xa4, 'l', 'i', 's', 't'},
+	}
+	for name, payload := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := core.Open[Schema](appendRaw(t, mem, seg, payload), core.Options{})
+			if err == nil {
+				t.Fatal("Open accepted a bad record")
+			}
+			if !errors.Is(err, core.ErrBadEntry) && !errors.Is(err, core.ErrCorrupt) {
+				t.Fatalf("Open = %v, want ErrBadEntry or ErrCorrupt", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestZeroTailIsCleanEnd(t *testing.T) {
+	mem, seg, _, after3 := threeCommits(t)
+	data, _ := mem.ReadSegment(seg)
+	db, err := core.Open[Schema](withSegment(t, mem, seg, append(bytes.Clone(data), make([]byte, 1<<16)...)), core.Options{})
+	must(t, err)
+	defer db.Close()
+	if st := db.OpenStats(); st.TornBytes != 0 || st.Records != 4 {
+		t.Fatalf("OpenStats = %+v", st)
+	}
+	if got := dump(db.Tables); !reflect.DeepEqual(got, after3) {
+		t.Fatalf("state %v", got)
+	}
+}
+
+func TestCorruptOlderSegment(t *testing.T) {
+	mem := core.NewMemBackend()
+	db, err := core.Open[Schema](mem, core.Options{CompactRatio: -1})
+	must(t, err)
+	for i := range 3 {
+		must(t, db.Tables.Owner.Insert(fmt.Sprint(i)))
+	}
+	must(t, db.Compact())
+	must(t, db.Tables.Owner.Insert("after"))
+	must(t, db.Close())
+	mem = mem.Reopen()
+	ids, _ := mem.Segments()
+	if len(ids) != 2 {
+		t.Fatalf("segments %v", ids)
+	}
+	snap, _ := mem.ReadSegment(ids[0])
+	// Cutting the end of a sealed snapshot segment is corruption, not a torn tail.
+	_, err = core.Open[Schema](withSegment(t, mem, ids[0], snap[:len(snap)-2]), core.Options{})
+	if !errors.Is(err, core.ErrCorrupt) {
+		t.Fatalf("Open = %v, want ErrCorrupt", err)
+	}
+}

@@ -1,0 +1,289 @@
+package core_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/dbrs-db/dbrs/core"
+)
+
+func TestUpdate_CommitsAllTables(t *testing.T) {
+	mem, db := openMem(t)
+	err := db.Update(func(tx *Schema) error {
+		if err := tx.Owner.Insert("o"); err != nil {
+			return err
+		}
+		if err := tx.Admins.Push("a"); err != nil {
+			return err
+		}
+		if v, ok := tx.Owner.Get(); !ok || v != "o" {
+			return fmt.Errorf("transaction does not read its own write: %q", v)
+		}
+		return tx.Users.Insert("u", Account{Name: "U"})
+	})
+	must(t, err)
+	if mem.Stats().Appends != 2 { // the schema record at open, then one commit
+		t.Fatalf("appends = %d, want 2 (one record per transaction)", mem.Stats().Appends)
+	}
+	_, db = checkReplay(t, mem, db)
+	if db.Tables.Admins.Len() != 1 || !db.Tables.Users.Has("u") {
+		t.Fatal("transaction lost after reopen")
+	}
+	db.Close()
+}
+
+func TestUpdate_RollbackOnError(t *testing.T) {
+	mem, db := openMem(t)
+	must(t, db.Tables.Owner.Insert("before"))
+	must(t, db.Tables.Admins.Push("keep"))
+	appends := mem.Stats().Appends
+	want := dump(db.Tables)
+	boom := errors.New("boom")
+	err := db.Update(func(tx *Schema) error {
+		must(t, tx.Owner.Insert("after"))
+		must(t, tx.Owner.Clear())
+		must(t, tx.Admins.Push("x"))
+		must(t, tx.Admins.RemoveAt(0))
+		must(t, tx.Admins.InsertAt(0, "y"))
+		must(t, tx.Users.Insert("u", Account{Tags: []string{"t"}}))
+		must(t, tx.Users.Clear())
+		must(t, tx.Posts.Push("k", "v"))
+		must(t, tx.Tags.Insert("k", 1))
+		must(t, tx.Grid.Insert(1, "a", Point{}))
+		must(t, tx.Grid.Clear())
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v", err)
+	}
+	if got := dump(db.Tables); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rollback left changes:\n got %v\nwant %v", got, want)
+	}
+	if mem.Stats().Appends != appends {
+		t.Fatal("rolled-back transaction was written")
+	}
+	_, db = checkReplay(t, mem, db)
+	db.Close()
+}
+
+func TestUpdate_RollbackOnPanic(t *testing.T) {
+	_, db := openMem(t)
+	must(t, db.Tables.Users.Insert("a", Account{Name: "A"}))
+	func() {
+		defer func() {
+			if r := recover(); r != "kaboom" {
+				t.Fatalf("recovered %v, want the panic to propagate", r)
+			}
+		}()
+		_ = db.Update(func(tx *Schema) error {
+			must(t, tx.Users.Remove("a"))
+			must(t, tx.Users.Insert("b", Account{}))
+			panic("kaboom")
+		})
+	}()
+	if !db.Tables.Users.Has("a") || db.Tables.Users.Has("b") {
+		t.Fatal("panic did not roll back")
+	}
+	// The write lock was released: this would deadlock otherwise.
+	must(t, db.Tables.Owner.Insert("still works"))
+}
+
+func TestTx_HandlesExpire(t *testing.T) {
+	_, db := openMem(t)
+	var leaked *Schema
+	must(t, db.Update(func(tx *Schema) error { leaked = tx; return nil }))
+	if err := leaked.Owner.Insert("x"); !errors.Is(err, core.ErrTxClosed) {
+		t.Fatalf("write through a finished transaction: %v", err)
+	}
+	var view *Schema
+	must(t, db.View(func(s *Schema) error {
+		view = s
+		if err := s.Owner.Insert("x"); !errors.Is(err, core.ErrReadOnly) {
+			t.Fatalf("write in View: %v", err)
+		}
+		return nil
+	}))
+	if err := view.Owner.Insert("x"); !errors.Is(err, core.ErrTxClosed) {
+		t.Fatalf("write through a finished view: %v", err)
+	}
+}
+
+func TestView_Consistent(t *testing.T) {
+	_, db := openMem(t)
+	// Writers move one unit between two keys; every view must see a sum of 100.
+	must(t, db.Tables.Users.Insert("a", Account{Balance: 100}))
+	must(t, db.Tables.Users.Insert("b", Account{Balance: 0}))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				from, to := "a", "b"
+				if i%2 == 1 {
+					from, to = to, from
+				}
+				err := db.Update(func(tx *Schema) error {
+					f, _ := tx.Users.Get(from)
+					g, _ := tx.Users.Get(to)
+					if f.Balance == 0 {
+						return nil
+					}
+					f.Balance--
+					g.Balance++
+					if err := tx.Users.Insert(from, f); err != nil {
+						return err
+					}
+					return tx.Users.Insert(to, g)
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for range 300 {
+				err := db.View(func(s *Schema) error {
+					a, _ := s.Users.Get("a")
+					b, _ := s.Users.Get("b")
+					if a.Balance+b.Balance != 100 {
+						return fmt.Errorf("view saw a half-applied transaction: %d + %d", a.Balance, b.Balance)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = db.Tables.Users.Get("a")
+			}
+		}()
+	}
+	readers.Wait()
+	close(stop)
+	wg.Wait()
+}
+
+func TestConcurrentWritersAndReaders(t *testing.T) {
+	mem, db := openMem(t)
+	const writers, each = 4, 100
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				must(t, db.Tables.Posts.Push(fmt.Sprint(w), fmt.Sprint(i)))
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range each {
+				_ = db.Tables.Posts.Get(fmt.Sprint(w))
+				for range db.Tables.Posts.Keys() {
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for w := range writers {
+		got := db.Tables.Posts.Get(fmt.Sprint(w))
+		if len(got) != each {
+			t.Fatalf("writer %d: %d items", w, len(got))
+		}
+		for i, v := range got {
+			if v != fmt.Sprint(i) {
+				t.Fatalf("writer %d: item %d = %s (order lost)", w, i, v)
+			}
+		}
+	}
+	_, db = checkReplay(t, mem, db)
+	db.Close()
+}
+
+func TestCompactWhileWriting(t *testing.T) {
+	mem, db := openMem(t)
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				must(t, db.Tables.Users.Insert(fmt.Sprint(w, "-", i%20), Account{Balance: int64(i)}))
+			}
+		}()
+	}
+	for range 5 {
+		must(t, db.Compact())
+	}
+	wg.Wait()
+	must(t, db.Compact())
+	if n := db.Tables.Users.Len(); n != 60 {
+		t.Fatalf("Len = %d, want 60", n)
+	}
+	if got := db.Stats().Compactions; got != 6 {
+		t.Fatalf("Compactions = %d", got)
+	}
+	_, db = checkReplay(t, mem, db)
+	db.Close()
+}
+
+func TestClosed(t *testing.T) {
+	_, db := openMem(t)
+	must(t, db.Tables.Owner.Insert("x"))
+	must(t, db.Close())
+	must(t, db.Close())
+	if err := db.Tables.Owner.Insert("y"); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("write after Close: %v", err)
+	}
+	if err := db.Compact(); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("Compact after Close: %v", err)
+	}
+	if v, _ := db.Tables.Owner.Get(); v != "x" {
+		t.Fatal("reads after Close lost the final state")
+	}
+}
+
+func TestClone(t *testing.T) {
+	_, db := openMem(t)
+	must(t, db.Tables.Users.Insert("a", Account{Tags: []string{"t"}}))
+	c, err := db.Clone()
+	must(t, err)
+	defer c.Close()
+	must(t, c.Tables.Users.Insert("b", Account{}))
+	must(t, db.Tables.Users.Remove("a"))
+	if db.Tables.Users.Has("b") || !c.Tables.Users.Has("a") {
+		t.Fatal("clone shares state with the original")
+	}
+}
+
+func TestAutoCompaction(t *testing.T) {
+	mem := core.NewMemBackend()
+	db, err := core.Open[Schema](mem, core.Options{CompactMinBytes: 64 << 10, CompactRatio: 2})
+	must(t, err)
+	defer db.Close()
+	for i := range 5000 {
+		must(t, db.Tables.Users.Insert(fmt.Sprint(i%10), Account{Balance: int64(i)}))
+	}
+	db.Close()
+	if db.Stats().Compactions == 0 {
+		t.Fatal("no automatic compaction")
+	}
+	if s := db.Stats(); s.LogBytes > 3*(64<<10) {
+		t.Fatalf("log grew to %d bytes despite automatic compaction", s.LogBytes)
+	}
+}
