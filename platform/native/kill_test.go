@@ -1,0 +1,147 @@
+package native_test
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/platform/native"
+)
+
+var killRounds = flag.Int("kill.rounds", 8, "rounds of kill -9 in TestKill9")
+
+type killSchema struct {
+	Counter core.Single[int]
+	Seen    core.LookupTable[int, string]
+	Order   core.List[int]
+}
+
+// killChild runs in the child process: it commits transactions that write
+// the same number to three tables, printing each number once acknowledged,
+// and compacts now and then, until it is killed.
+func killChild(dir string) {
+	db, err := native.Open[killSchema](dir, core.Options{CompactMinBytes: 32 << 10, CompactRatio: 2})
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(2)
+	}
+	start, _ := db.Tables.Counter.Get()
+	out := bufio.NewWriter(os.Stdout)
+	for i := start + 1; ; i++ {
+		err := db.Update(func(tx *killSchema) error {
+			if err := tx.Counter.Insert(i); err != nil {
+				return err
+			}
+			if err := tx.Seen.Insert(i, strings.Repeat("x", i%50)); err != nil {
+				return err
+			}
+			return tx.Order.Push(i)
+		})
+		if err != nil {
+			fmt.Println("commit:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(out, i)
+		out.Flush()
+		if i%97 == 0 {
+			if err := db.Compact(); err != nil {
+				fmt.Println("compact:", err)
+				os.Exit(2)
+			}
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("DBRS_KILL_CHILD"); dir != "" {
+		killChild(dir)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestKill9 kills a writing child process at random moments and checks that
+// every acknowledged commit survives and no transaction is half there.
+func TestKill9(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	acked := 0
+	for round := range *killRounds {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DBRS_KILL_CHILD="+dir)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string, 1024)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		// Odd rounds may kill the child while it opens; even rounds let it
+		// commit first.
+		wait := time.Duration(20+rng.IntN(300)) * time.Millisecond
+		var deadline <-chan time.Time
+		if round%2 == 1 {
+			deadline = time.After(wait)
+		}
+	read:
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					break read
+				}
+				n, err := strconv.Atoi(l)
+				if err != nil {
+					t.Fatalf("child: %s", l)
+				}
+				acked = max(acked, n)
+				if deadline == nil && cmd.ProcessState == nil {
+					deadline = time.After(wait)
+				}
+			case <-deadline:
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				deadline = make(chan time.Time) // never again
+			}
+		}
+		_ = cmd.Wait()
+
+		db, err := native.Open[killSchema](dir, core.Options{})
+		if err != nil {
+			t.Fatalf("round %d: reopen after kill: %v", round, err)
+		}
+		n, _ := db.Tables.Counter.Get()
+		if n < acked {
+			t.Fatalf("round %d: counter %d, but commit %d was acknowledged", round, n, acked)
+		}
+		if db.Tables.Seen.Len() != n || db.Tables.Order.Len() != n {
+			t.Fatalf("round %d: half a transaction: counter %d, seen %d, order %d", round, n, db.Tables.Seen.Len(), db.Tables.Order.Len())
+		}
+		for i, v := range db.Tables.Order.All() {
+			if v != i+1 {
+				t.Fatalf("round %d: order[%d] = %d", round, i, v)
+			}
+		}
+		t.Logf("round %d: %d commits, torn bytes %d", round, n, db.OpenStats().TornBytes)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		acked = n
+	}
+}
