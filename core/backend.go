@@ -62,3 +62,12 @@ type Backend interface {
 	// after Close returns an error.
 	Close() error
 }
+
+// SyncedSizer is implemented by backends that know how many bytes of a
+// segment are durable. A sync may make durable more than core asked for
+// (IndexedDB flushes everything buffered); after a failed sync, core keeps
+// the commits that lie wholly within the durable bytes instead of failing
+// them, and cuts only what follows.
+type SyncedSizer interface {
+	Synced(id uint64) int64
+}

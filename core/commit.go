@@ -31,6 +31,7 @@ import (
 type pendingCommit struct {
 	seg      uint64
 	start    int64 // offset of its record in seg
+	end      int64 // offset just past its record
 	undo     []func()
 	finished bool // guarded by smu
 	err      error
@@ -91,6 +92,7 @@ func (e *engine) autoCommit(op func(t *txn) error) error {
 	pc, err := e.commitLocked(t)
 	e.mu.Unlock()
 	if err != nil {
+		e.syncCuts()
 		return err
 	}
 	if err := e.waitDurable(pc); err != nil {
@@ -118,7 +120,7 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	if err := e.b.Append(e.active, start, rec); err != nil {
 		t.rollback()
 		e.cutLocked(map[uint64]int64{e.active: start}, err)
-		return nil, &writeError{cause: err}
+		return nil, &writeError{cause: err} // the caller runs syncCuts
 	}
 	e.grewLocked(e.active, int64(len(rec)))
 	e.records++
@@ -128,7 +130,7 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		e.dirty.Store(true)
 		return nil, nil
 	}
-	pc := &pendingCommit{seg: e.active, start: start, undo: t.undo}
+	pc := &pendingCommit{seg: e.active, start: start, end: start + int64(len(rec)), undo: t.undo}
 	e.smu.Lock()
 	if len(e.failed) > 0 {
 		// A sync failed after this transaction began; its bytes follow the
@@ -182,11 +184,23 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 			}
 			e.pending = slices.Delete(e.pending, 0, batch)
 		} else {
+			// Commits the backend made durable anyway succeed; the first one
+			// it did not, and every later one, fail.
+			kept := 0
+			if sz, ok := e.b.(SyncedSizer); ok {
+				for _, p := range e.pending {
+					if p.end > sz.Synced(p.seg) {
+						break
+					}
+					p.finished = true
+					kept++
+				}
+			}
 			werr := &writeError{cause: err}
-			for _, p := range e.pending {
+			for _, p := range e.pending[kept:] {
 				p.finished, p.err = true, werr
 			}
-			e.failed = append(e.failed, e.pending...)
+			e.failed = append(e.failed, e.pending[kept:]...)
 			e.pending = nil
 		}
 		e.scond.Broadcast()
@@ -197,6 +211,7 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 		e.mu.Lock()
 		e.recoverLocked()
 		e.mu.Unlock()
+		e.syncCuts()
 	}
 	return err
 }
@@ -223,9 +238,12 @@ func (e *engine) recoverLocked() {
 	e.cutLocked(cut, failed[0].err)
 }
 
-// cutLocked truncates each segment in cut to the given size and syncs it, so
-// that failed commits cannot reappear after a crash. If that fails too, the
-// log's contents are unknown and the database is poisoned.
+// cutLocked truncates each segment in cut to the given size, so that
+// failed commits do not stay in the log. e.mu is held. The truncation is
+// made durable by syncCuts, which the caller runs after releasing e.mu
+// (a sync may wait on the JS event loop, which must never happen under
+// e.mu). If a cut fails, the log's contents are unknown and the database
+// is poisoned.
 func (e *engine) cutLocked(cut map[uint64]int64, cause error) {
 	segs := make([]uint64, 0, len(cut))
 	for s := range cut {
@@ -234,11 +252,7 @@ func (e *engine) cutLocked(cut map[uint64]int64, cause error) {
 	slices.Sort(segs)
 	for _, s := range segs {
 		size := cut[s]
-		err := e.b.Truncate(s, size)
-		if err == nil {
-			err = e.b.Sync(s)
-		}
-		if err != nil {
+		if err := e.b.Truncate(s, size); err != nil {
 			e.smu.Lock()
 			e.setPoisonLocked(cause)
 			e.smu.Unlock()
@@ -247,6 +261,26 @@ func (e *engine) cutLocked(cut map[uint64]int64, cause error) {
 		if old, ok := e.segSize[s]; ok && old > size {
 			e.logBytes -= old - size
 			e.segSize[s] = size
+		}
+	}
+	e.smu.Lock()
+	e.cutSyncs = append(e.cutSyncs, segs...)
+	e.smu.Unlock()
+}
+
+// syncCuts makes the truncations of cutLocked durable, before the failed
+// commits' callers hear of the failure. e.mu must not be held.
+func (e *engine) syncCuts() {
+	e.smu.Lock()
+	segs := e.cutSyncs
+	e.cutSyncs = nil
+	e.smu.Unlock()
+	for _, s := range segs {
+		if err := e.b.Sync(s); err != nil {
+			e.smu.Lock()
+			e.setPoisonLocked(err)
+			e.smu.Unlock()
+			return
 		}
 	}
 }

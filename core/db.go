@@ -109,13 +109,14 @@ type engine struct {
 	records  int64
 
 	// smu guards the group commit state.
-	smu     sync.Mutex
-	scond   *sync.Cond
-	pending []*pendingCommit // appended, not yet durable, in log order
-	syncing bool
-	failed  []*pendingCommit // their sync failed; memory not yet undone
-	poison  error
-	dirty   atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
+	smu      sync.Mutex
+	scond    *sync.Cond
+	pending  []*pendingCommit // appended, not yet durable, in log order
+	syncing  bool
+	failed   []*pendingCommit // their sync failed; memory not yet undone
+	cutSyncs []uint64         // segments truncated by cutLocked, not yet synced
+	poison   error
+	dirty    atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
 
 	compactMu   sync.Mutex
 	compactKick chan struct{}
@@ -301,6 +302,7 @@ func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
 	pc, err := e.commitLocked(tx.t)
 	e.mu.Unlock()
 	if err != nil {
+		e.syncCuts()
 		return nil, err
 	}
 	return func() error {

@@ -396,6 +396,18 @@ func (b *IDBBackend) segment(id uint64) (*idbSegment, error) {
 	return s, nil
 }
 
+// Synced implements core.SyncedSizer: the bytes of segment id that are in
+// IndexedDB. A flush takes every buffered byte, so it may cover commits that
+// core had not asked it to; after a failed flush core keeps those.
+func (b *IDBBackend) Synced(id uint64) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s, ok := b.segs[id]; ok {
+		return s.flushed
+	}
+	return 0
+}
+
 // Segments implements core.Backend. It lists the segments that have chunks
 // in IndexedDB (a key cursor that visits one key per segment), plus the
 // segments this backend knows in memory: created ones with no chunk yet.
