@@ -1,0 +1,438 @@
+// The Go ↔ JS bridge contract, protocol version 1.
+//
+// dbrs.wasm (platform/wasm, package main) registers exactly one global object
+// when it starts: globalThis.__dbrs, typed by the Bridge interface below. The
+// shim (the rest of this package) is its only intended caller; applications
+// use open() and the typed tables instead.
+//
+// This file is the specification. The Go side is written to match it.
+//
+// # Ground rules
+//
+//  1. Few, large crossings. Keys, values and argument lists cross as single
+//     Uint8Arrays holding msgpack, never as JS objects that Go would have to
+//     walk with syscall/js. Table names and op names cross as JS strings.
+//     Counts cross as JS numbers, yes/no answers as JS booleans.
+//
+//  2. Synchronous vs Promise. A method that may touch IndexedDB returns a
+//     Promise: open, exec (durability), commit (durability), compact, close,
+//     exportLog, importLog, deleteDatabase, writable. Every other method is
+//     synchronous and memory-only: stats, read, begin, apply, rollback.
+//     A synchronous method must never block on anything that needs the JS
+//     event loop (an IDB request, a timer, a Promise): syscall/js would
+//     deadlock. Go implements the Promise methods by starting a goroutine and
+//     returning a Promise it settles later.
+//
+//  3. Errors. A synchronous method never throws for a dbrs error: it RETURNS
+//     a JS Error object instead of its normal result (syscall/js cannot throw
+//     from a js.FuncOf). A Promise method rejects with such an Error, or
+//     returns it synchronously in place of the Promise when the failure is
+//     known before any work started (documented per method). Every such
+//     Error:
+//       - is `instanceof Error` (created with `new Error(message)`),
+//       - has `message` starting with "dbrs: " (the Go error string),
+//       - has `code`: one of the BridgeErrorCode strings below,
+//       - may have `causeCode`: the code of the underlying cause when `code`
+//         is 'Poisoned' (for example 'Quota'),
+//       - may have `segment` and `offset` (numbers) when `code` is 'Corrupt'.
+//     A Go panic inside a bridge method must be recovered and returned as an
+//     Error with code 'Internal'; an unrecovered panic kills the Go program,
+//     after which every call throws a plain JS Error ("Go program has already
+//     exited"), which the shim maps to 'Internal'.
+//
+//  4. Raw msgpack. Go stores keys and values as the exact bytes the shim
+//     produced and compares keys by those bytes (so the shim guarantees that
+//     equal JS keys encode to equal bytes; see codec.ts). Go never re-encodes
+//     a key or value it received; it returns the stored bytes unchanged.
+//
+//  5. Handles. open() resolves to a positive integer handle. A handle is
+//     never reused within a page. Every call with an unknown or closed handle
+//     fails with code 'Closed'.
+//
+//  6. Consistency. The state that read() observes changes only inside a
+//     call to exec, apply, rollback or commit, or inside a JS event callback
+//     that Go registered itself (an IDB completion whose failure undoes a
+//     commit, design §4.3; multi-tab replication, later). Never during a
+//     read() or stats() call, and never while JS code runs. So a run of read() calls in one synchronous JS
+//     turn, with no write calls between them, sees one consistent state;
+//     db.view() relies on this and needs no bridge call of its own.
+//
+// # Encodings
+//
+// `args` (read, apply) is one msgpack array whose elements are the
+// operation's arguments in order. A key or value argument is embedded as
+// one complete msgpack value; Go splits the array into its elements and
+// keeps each key/value element's raw bytes. An index argument is a msgpack
+// non-negative integer (the shim checks Number.isSafeInteger(i) && i >= 0
+// before it calls). An operation with no arguments gets the empty array
+// (the single byte 0x90).
+//
+// A *raw value result* is a Uint8Array holding exactly the stored msgpack
+// bytes of one value, or JS null when there is no value. (Returning null
+// for "absent" keeps a stored msgpack nil distinguishable from "absent".)
+//
+// An *array result* is a Uint8Array holding one msgpack array whose
+// elements are stored raw values (Go writes the array header, then appends
+// the stored bytes). A *pair-array result* is an array result of even
+// length: [k1, v1, k2, v2, ...].
+//
+// Order: key lists, entries and set members are in ascending order of their
+// encoded bytes (bytewise, shorter-is-less on a common prefix). This is not
+// lexicographic order for strings (msgpack puts the length first) but it is
+// deterministic, which tests and UIs rely on. List values keep list order.
+//
+// A *batch* (exec) is one msgpack array of ops; each op is a msgpack array
+// [table: str, op: str, args: array] with args as above.
+//
+// # Ops
+//
+// Reads go through read(); writes go through apply() inside begin/commit,
+// or through exec(). "→" gives the result. Errors: any op may return
+// 'UnknownTable' (no such table), 'BadValue' (an argument is not exactly one
+// well-formed msgpack value, or an op name the table kind does not have, or
+// the wrong number of arguments), 'Closed'; writes may also return
+// 'ReadOnly' and 'Poisoned'. Extra codes are listed per op.
+//
+//   kind 'single'
+//     read  get()               → raw value | null when unset
+//     write insert(v)           → null
+//     write clear()             → null (no-op when unset)
+//   kind 'list'
+//     read  len()               → number
+//     read  at(i)               → raw value | null when i >= len
+//     read  all()               → array result
+//     write push(v)             → null
+//     write pop()               → raw value (the removed last element); 'Empty'
+//     write insertAt(i, v)      → null; 0 <= i <= len, else 'Index'
+//     write setAt(i, v)         → null; 0 <= i < len, else 'Index'
+//     write removeAt(i)         → null; 0 <= i < len, else 'Index'
+//     write clear()             → null
+//   kind 'lookup_table'         (K → V)
+//     read  get(k)              → raw value | null when absent
+//     read  has(k)              → boolean
+//     read  len()               → number of keys
+//     read  keys()              → array result of keys
+//     read  entries()           → pair-array result [k, v, ...]
+//     write insert(k, v)        → null (inserts or replaces)
+//     write remove(k)           → null; 'NotFound' when k is absent
+//     write clear()             → null
+//   kind 'lookup_list'          (K → list of V; a key exists iff its list is non-empty)
+//     read  get(k)              → array result (empty when k is absent)
+//     read  keys()              → array result of keys
+//     write push(k, v)          → null
+//     write removeAt(k, i)      → null; 'NotFound' when k is absent,
+//                                 'Index' when i >= len(list)
+//     write clearKey(k)         → null (no-op when absent)
+//     write clear()             → null
+//   kind 'lookup_set'           (K → set of V; a key exists iff its set is non-empty)
+//     read  get(k)              → array result, members in byte order (empty when absent)
+//     read  has(k, v)           → boolean
+//     read  keys()              → array result of keys
+//     write insert(k, v)        → null (no-op on memory when present; still a commit)
+//     write remove(k, v)        → null; 'NotFound' when k is absent or v not in its set
+//     write clearKey(k)         → null (no-op when absent)
+//     write clear()             → null
+//   kind 'lookup_map'           (K1 → (K2 → V); a K1 exists iff its inner map is non-empty)
+//     read  get(k1, k2)         → raw value | null when absent
+//     read  getInner(k1)        → pair-array result [k2, v, ...] (empty when absent)
+//     read  keys()              → array result of K1 keys
+//     write insert(k1, k2, v)   → null
+//     write remove(k1, k2)      → null; 'NotFound' when absent
+//     write clearKey(k1)        → null (no-op when absent)
+//     write clear()             → null
+//
+// The rule behind the errors: remove*/pop fail when there is nothing to
+// remove; clear* never fails. A failing op changes nothing (it is checked
+// before it is applied), so a transaction may catch the error and go on.
+//
+// Go-typed and dynamic schemas must write identical log entries for these
+// ops, so a log written natively opens in the browser and the reverse
+// (design §2).
+
+// # Implementation notes for the Go side (platform/wasm/bridge.go)
+//
+//   - Error: e := js.Global().Get("Error").New(err.Error()); e.Set("code", c).
+//     Map with errors.Is, checking ErrPoisoned first (set causeCode from the
+//     cause), then the table below; a *CorruptError also sets segment/offset.
+//     IDB DOMException names: QuotaExceededError → 'Quota', AbortError →
+//     'Abort', UnknownError → 'IDBUnknown', any other → 'IDB'.
+//   - Byte results: u := js.Global().Get("Uint8Array").New(len(b));
+//     js.CopyBytesToJS(u, b). Byte arguments: js.CopyBytesToGo.
+//   - Promise methods: return js.Global().Get("Promise").New(executor) where
+//     the executor (a js.FuncOf) starts a goroutine that calls resolve or
+//     reject later, and returns at once.
+//   - Every js.FuncOf recovers panics and returns (or rejects with) an
+//     'Internal' Error.
+//   - main installs globalThis.__dbrs before it blocks (select {}), so the
+//     object exists as soon as go.run(instance) returns control to JS.
+
+/** Table kinds as the log records them. */
+export type TableKind =
+  | 'single'
+  | 'list'
+  | 'lookup_table'
+  | 'lookup_list'
+  | 'lookup_set'
+  | 'lookup_map';
+
+/** One table of a dynamic schema. */
+export interface BridgeTable {
+  /** The table name, as recorded in the log. Unique within a schema. */
+  name: string;
+  kind: TableKind;
+}
+
+/** Options of Bridge.open. Every field is optional. */
+export interface BridgeOpenOptions {
+  /**
+   * IndexedDB transaction durability hint for commits: 'strict' (the
+   * default; the commit's IDB transaction completes only after the data is
+   * flushed) or 'relaxed' (completes once handed to the OS).
+   */
+  durability?: 'strict' | 'relaxed';
+  /**
+   * When true, tables in the log that the schema lacks are kept as opaque
+   * data (and written back by compaction) instead of failing the open with
+   * 'UnknownTable'. Default false.
+   */
+  keepUnknownTables?: boolean;
+}
+
+/** One log segment, as exportLog produces and importLog consumes it. */
+export interface BridgeSegment {
+  /** Segment ID (a uint64 in Go; below 2^53 in practice). */
+  id: number;
+  /**
+   * The segment's bytes from offset 0 to the end of its last whole record
+   * (no preallocated zero tail; a torn tail, if any, is dropped).
+   */
+  data: Uint8Array;
+}
+
+/**
+ * Error codes the bridge produces, with the Go error each one comes from.
+ * Codes are part of the protocol and never change meaning.
+ */
+export type BridgeErrorCode =
+  /** core.ErrNotFound: a remove named a key (or set member) that is absent. */
+  | 'NotFound'
+  /** core.ErrIndex: a list index out of range. */
+  | 'Index'
+  /** core.ErrEmpty: pop on an empty list. */
+  | 'Empty'
+  /** core.ErrReadOnly: a write on a database opened read-only. */
+  | 'ReadOnly'
+  /** core.ErrClosed, or an unknown handle. */
+  | 'Closed'
+  /** core.ErrTxClosed: apply/commit/rollback without an open transaction. */
+  | 'TxClosed'
+  /**
+   * The write lock is held (by compaction, a segment switch, or a
+   * transaction that is already open on this handle); nothing was done.
+   * Call writable(h) and retry.
+   */
+  | 'Busy'
+  /** core.ErrLocked: the database is already open in this page (or, later, locked by another tab). */
+  | 'Locked'
+  /** IndexedDB QuotaExceededError. */
+  | 'Quota'
+  /** IndexedDB AbortError (a transaction aborted for another reason). */
+  | 'Abort'
+  /** IndexedDB UnknownError (typically "connection lost"; reopen). */
+  | 'IDBUnknown'
+  /** Any other IndexedDB/DOMException failure; the message names it. */
+  | 'IDB'
+  /** core.ErrCorrupt; the Error carries `segment` and `offset`. */
+  | 'Corrupt'
+  /** core.ErrBadEntry: an intact record holds an entry its table cannot decode. */
+  | 'BadEntry'
+  /** core.ErrSchema: duplicate names, no tables, or a kind that differs from the log's. */
+  | 'Schema'
+  /** core.ErrUnknownTable. */
+  | 'UnknownTable'
+  /** core.ErrBadValue, a malformed args/batch array, an unknown op, or a wrong argument count. */
+  | 'BadValue'
+  /** core.ErrTooLarge: one commit would exceed MaxRecordSize (64 MiB). */
+  | 'TooLarge'
+  /** core.ErrPoisoned: writes refused after an unrecoverable failure; `causeCode` says why. Reopen. */
+  | 'Poisoned'
+  /** A recovered Go panic, a protocol violation, or anything unmapped. */
+  | 'Internal';
+
+/** The shape of every Error the bridge returns or rejects with. */
+export interface BridgeError extends Error {
+  code: BridgeErrorCode;
+  causeCode?: BridgeErrorCode;
+  segment?: number;
+  offset?: number;
+}
+
+/**
+ * Result of a synchronous read/apply: a raw value or array result, a
+ * number (len), a boolean (has), or null (absent / no result).
+ */
+export type BridgeResult = Uint8Array | number | boolean | null;
+
+/** The object dbrs.wasm installs as globalThis.__dbrs. */
+export interface Bridge {
+  /** Protocol version; this file describes 1. The shim refuses any other. */
+  readonly protocol: number;
+
+  /** dbrs version string, for diagnostics (e.g. "0.1.0"). */
+  readonly version: string;
+
+  /**
+   * Opens (creating if needed) the database `name`, stored in IndexedDB,
+   * bound to the dynamic schema `tables`. Tables in `tables` that the log
+   * lacks are added (a schema record is appended). Replays the log: state =
+   * newest complete snapshot + later segments; a torn tail is dropped.
+   *
+   * Resolves to a new handle. Rejects with 'Schema' (duplicate or empty
+   * names, zero tables, a kind that differs from the log's), 'UnknownTable'
+   * (the log holds a table the schema lacks, unless keepUnknownTables),
+   * 'Corrupt', 'BadEntry', 'Locked' (already open in this page), or an IDB
+   * code.
+   */
+  open(name: string, tables: BridgeTable[], opts: BridgeOpenOptions): Promise<number>;
+
+  /**
+   * Synchronous memory read of one table. See "Ops" for `op`, `args` and
+   * the result. While a transaction is open on `h` (between begin and
+   * commit/rollback), reads go through that transaction and see its writes.
+   * Returns an Error ('UnknownTable', 'BadValue', 'Closed') instead of a
+   * result on failure.
+   */
+  read(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError;
+
+  /**
+   * Begins a write transaction: takes the database's write lock without
+   * waiting. JS is single-threaded, so the shim holds it across its
+   * synchronous callback and ends it with commit or rollback in the same
+   * JS turn. Returns null on success, or an Error: 'Busy' (the lock is held;
+   * nothing happened; await writable(h) and retry), 'Closed', 'ReadOnly',
+   * 'Poisoned'.
+   */
+  begin(h: number): null | BridgeError;
+
+  /**
+   * Applies one write op to the open transaction, in memory, at once: later
+   * reads on `h` see it. On an Error the op changed nothing and the
+   * transaction stays open (the shim decides whether to roll back).
+   * Returns the op's result (see "Ops"), or an Error: 'TxClosed' (no open
+   * transaction), 'NotFound', 'Index', 'Empty', 'UnknownTable', 'BadValue',
+   * 'TooLarge' (the transaction has grown past MaxRecordSize).
+   */
+  apply(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError;
+
+  /**
+   * Ends the open transaction by committing it. Synchronously: encodes the
+   * transaction's entries as ONE commit record, appends it to the log
+   * (memory/backend buffer; no IDB wait) and releases the write lock, so
+   * the next begin can run at once; the commit's effects stay visible to
+   * reads. A transaction with no writes appends nothing and returns a
+   * resolved Promise.
+   *
+   * Returns a Promise that resolves (to undefined) once the record is
+   * durable under the database's durability mode. Many commits queued
+   * while one IDB transaction is in flight are written by the next single
+   * IDB transaction (group commit). The Promises of one handle's commits
+   * (from commit and exec) settle in commit order. It rejects with 'Quota', 'Abort',
+   * 'IDBUnknown', 'IDB' when the write failed and the commit was undone in
+   * memory (no later commit depended on it), or 'Poisoned' (with causeCode)
+   * when memory could not be made to match the log; design §4.3.
+   *
+   * Returns an Error synchronously instead of the Promise when the
+   * transaction could not be appended ('TxClosed', 'TooLarge', 'Poisoned');
+   * in that case it has been rolled back and the lock released.
+   */
+  commit(h: number): Promise<void> | BridgeError;
+
+  /**
+   * Ends the open transaction by undoing all of its ops in memory, in
+   * reverse order, and releases the write lock. Nothing is written. Returns
+   * null, or an Error ('TxClosed' when none is open; 'Poisoned' if undo
+   * failed, after which the handle refuses writes).
+   */
+  rollback(h: number): null | BridgeError;
+
+  /**
+   * One-crossing auto-commit: begin + apply each op of `batch` in order +
+   * commit. All or nothing: if any op fails, the ops before it are undone,
+   * nothing is appended, and exec RETURNS that op's Error synchronously
+   * (also 'Busy' when the write lock is held, 'BadValue' for a malformed
+   * batch, 'Closed', 'ReadOnly', 'Poisoned'). Otherwise the batch has been
+   * applied to memory and appended when exec returns, and the returned
+   * Promise resolves, once durable, to an array result (msgpack array with
+   * one element per op: the op's raw value result, or nil for ops that
+   * return null). It rejects like commit's Promise.
+   */
+  exec(h: number, batch: Uint8Array): Promise<Uint8Array> | BridgeError;
+
+  /**
+   * Resolves the next time the write lock is free (at once if it is free
+   * now). Used after 'Busy'. begin/exec may still find it taken if another
+   * writer got it first; retry then. Rejects with 'Closed'.
+   */
+  writable(h: number): Promise<void>;
+
+  /**
+   * Compacts the log: writes a snapshot segment of the live state and, in
+   * one IDB transaction, installs it and deletes the older segments. Writers
+   * run alongside and are blocked only briefly (they may see 'Busy'). No-op
+   * when nothing would shrink is allowed. Resolves when the new segment is
+   * durable. Rejects with an IDB code (the old segments stay authoritative),
+   * 'Closed', 'Poisoned'.
+   */
+  compact(h: number): Promise<void>;
+
+  /**
+   * Synchronous statistics as a JSON object text. Required fields (numbers):
+   *   records      log records in the live segments (schema, commit,
+   *                snapshot records: what a reopen replays)
+   *   logBytes     bytes of the live segments, up to their last record
+   *   liveBytes    estimated bytes of a fully compacted log of the current
+   *                state (the auto-compaction ratio compares logBytes to it)
+   *   compactions  completed compactions since open (auto and explicit)
+   *   commits      commits made durable since open
+   *   lastCommitMs milliseconds from append to durability of the most
+   *                recent durable commit (0 before the first)
+   * Go may add more numeric fields (e.g. tornBytes, segments); the shim
+   * passes them through. Returns an Error ('Closed') on failure.
+   */
+  stats(h: number): string | BridgeError;
+
+  /**
+   * Waits until every appended commit is durable, then closes the handle
+   * and its IDB connection. Resolves even if a queued commit failed (that
+   * commit's own Promise carries the error). After it is called, every
+   * other call on `h` fails with 'Closed'. A transaction left open is rolled
+   * back. Closing a closed handle resolves.
+   */
+  close(h: number): Promise<void>;
+
+  /**
+   * Returns a copy of the live segments in ascending ID order, as the
+   * backend holds them after waiting for pending commits to be durable.
+   * For tests and backups.
+   */
+  exportLog(h: number): Promise<BridgeSegment[]>;
+
+  /**
+   * Replaces the whole content of the IndexedDB database `name` with
+   * `segments` (IDs and bytes as given, e.g. read from a native dbrs
+   * folder) in one IDB transaction. Does not validate records; the next
+   * open does. Rejects with 'Locked' if `name` is open in this page, or an
+   * IDB code.
+   */
+  importLog(name: string, segments: BridgeSegment[]): Promise<void>;
+
+  /**
+   * Deletes the IndexedDB database `name` and all its segments. Resolves
+   * when deleted (resolves too if it did not exist). Rejects with 'Locked'
+   * if it is open in this page, or an IDB code.
+   */
+  deleteDatabase(name: string): Promise<void>;
+}
+
+/** Protocol version this shim speaks. */
+export const PROTOCOL = 1;

@@ -1,0 +1,391 @@
+// open(), the DB implementation, and the write queue.
+//
+// Write ordering: every write (auto-commit or transaction) is tried at once.
+// The bridge answers 'Busy' only when Go itself holds the write lock (a
+// compaction switching segments); then the write, and every write issued
+// after it, waits in a FIFO queue until bridge.writable() resolves. So
+// writes always apply in call order, and in the common case they apply to
+// memory before the call returns.
+
+import type { Bridge, BridgeResult, BridgeTable } from './bridge.js';
+import { encode, decode } from './codec.js';
+import { DbrsError, toDbrsError } from './errors.js';
+import { loadBridge } from './load.js';
+import { makeTables, TABLE_KINDS, type Host, type Scope } from './tables.js';
+import type { DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
+
+interface Job {
+  /** Tries to run; false means 'Busy' (nothing happened, try again later). */
+  run(): boolean;
+  fail(e: DbrsError): void;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function isBusy(r: unknown): boolean {
+  return r instanceof Error && (r as { code?: unknown }).code === 'Busy';
+}
+
+/** Encodes the fixed part of a one-op batch: [[table, op, args]]. */
+function batchOf(table: string, op: string, args: Uint8Array): Uint8Array {
+  const t = encode(table), o = encode(op);
+  const out = new Uint8Array(2 + t.length + o.length + args.length);
+  out[0] = 0x91; // fixarray(1): the batch
+  out[1] = 0x93; // fixarray(3): [table, op, args]
+  out.set(t, 2);
+  out.set(o, 2 + t.length);
+  out.set(args, 2 + t.length + o.length);
+  return out;
+}
+
+class Database<S extends Schema> implements DB<S>, Host {
+  readonly name: string;
+  readonly tables: Tables<S>;
+
+  private readonly b: Bridge;
+  private readonly h: number;
+  private readonly defs: BridgeTable[];
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private closing: Promise<void> | undefined;
+  /** Which callback is running: writes through db.tables are refused inside one. */
+  private running: 'none' | 'tx' | 'view' = 'none';
+  private readonly queue: Job[] = [];
+  private draining = false;
+  private drained: (() => void)[] = [];
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(b: Bridge, h: number, name: string, defs: BridgeTable[]) {
+    this.b = b;
+    this.h = h;
+    this.name = name;
+    this.defs = defs;
+    this.tables = makeTables(this, defs, 'auto', null) as Tables<S>;
+  }
+
+  // ------------------------------------------------------------ Host
+
+  read(table: string, op: string, args: Uint8Array, scope: Scope | null): BridgeResult {
+    if (this.state === 'closed') throw new DbrsError('Closed', `dbrs: database "${this.name}" is closed`);
+    if (scope && !scope.active) throw new DbrsError('TxClosed', `dbrs: ${table}.${op} on a transaction or view that has ended`);
+    let r: BridgeResult | Error;
+    try {
+      r = this.b.read(this.h, table, op, args);
+    } catch (e) {
+      throw toDbrsError(e);
+    }
+    if (r instanceof Error) throw toDbrsError(r);
+    return r;
+  }
+
+  apply(table: string, op: string, args: Uint8Array, scope: Scope): BridgeResult {
+    if (!scope.active) throw new DbrsError('TxClosed', `dbrs: ${table}.${op} on a transaction that has ended`);
+    let r: BridgeResult | Error;
+    try {
+      r = this.b.apply(this.h, table, op, args);
+    } catch (e) {
+      throw toDbrsError(e);
+    }
+    if (r instanceof Error) throw toDbrsError(r);
+    return r;
+  }
+
+  exec(table: string, op: string, args: Uint8Array): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.checkWritable(`${table}.${op}`);
+      const batch = batchOf(table, op, args);
+      this.submit({
+        run: () => {
+          let r: Promise<Uint8Array> | Error;
+          try {
+            r = this.b.exec(this.h, batch);
+          } catch (e) {
+            reject(toDbrsError(e));
+            return true;
+          }
+          if (isBusy(r)) return false;
+          if (r instanceof Error) {
+            reject(toDbrsError(r));
+            return true;
+          }
+          this.track(r.then(
+            (bytes) => {
+              try {
+                resolve((decode(bytes) as unknown[])[0]);
+              } catch (e) {
+                reject(toDbrsError(e));
+              }
+            },
+            (e: unknown) => reject(toDbrsError(e)),
+          ));
+          return true;
+        },
+        fail: reject,
+      });
+    });
+  }
+
+  // ------------------------------------------------------------ DB
+
+  transaction<R>(fn: (tx: TxTables<S>) => SyncResult<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (typeof fn !== 'function') throw new TypeError('dbrs: transaction needs a callback');
+      this.checkWritable('transaction');
+      const f = fn as unknown as (tx: TxTables<S>) => R;
+      this.submit({ run: () => this.runTx(f, resolve, reject), fail: reject });
+    });
+  }
+
+  private runTx<R>(fn: (tx: TxTables<S>) => R, resolve: (r: R) => void, reject: (e: unknown) => void): boolean {
+    let r: null | Error;
+    try {
+      r = this.b.begin(this.h);
+    } catch (e) {
+      reject(toDbrsError(e));
+      return true;
+    }
+    if (isBusy(r)) return false;
+    if (r instanceof Error) {
+      reject(toDbrsError(r));
+      return true;
+    }
+    const scope: Scope = { active: true };
+    const tx = makeTables(this, this.defs, 'tx', scope) as TxTables<S>;
+    this.running = 'tx';
+    let result: R;
+    try {
+      result = fn(tx);
+    } catch (e) {
+      this.endTx(scope);
+      this.rollback();
+      reject(e);
+      return true;
+    }
+    this.endTx(scope);
+    if (isThenable(result)) {
+      this.rollback();
+      Promise.resolve(result).then(undefined, () => {}); // its rejection is ours to report, not unhandled
+      reject(new TypeError('dbrs: the transaction callback returned a Promise; it must be synchronous (no async, no await). The transaction was rolled back.'));
+      return true;
+    }
+    let c: Promise<void> | Error;
+    try {
+      c = this.b.commit(this.h);
+    } catch (e) {
+      reject(toDbrsError(e));
+      return true;
+    }
+    if (c instanceof Error) {
+      reject(toDbrsError(c));
+      return true;
+    }
+    this.track(c.then(() => resolve(result), (e: unknown) => reject(toDbrsError(e))));
+    return true;
+  }
+
+  private endTx(scope: Scope): void {
+    scope.active = false;
+    this.running = 'none';
+  }
+
+  private rollback(): void {
+    try {
+      const e = this.b.rollback(this.h);
+      if (e instanceof Error) console.error('dbrs: rollback failed; the database now refuses writes', e);
+    } catch (e) {
+      console.error('dbrs: rollback failed', e);
+    }
+  }
+
+  view<R>(fn: (v: ViewTables<S>) => SyncResult<R>): R {
+    if (typeof fn !== 'function') throw new TypeError('dbrs: view needs a callback');
+    if (this.state === 'closed') throw new DbrsError('Closed', `dbrs: database "${this.name}" is closed`);
+    const scope: Scope = { active: true };
+    const v = makeTables(this, this.defs, 'view', scope) as ViewTables<S>;
+    const outer = this.running;
+    if (outer === 'none') this.running = 'view';
+    let result: R;
+    try {
+      result = fn(v) as R;
+    } finally {
+      scope.active = false;
+      this.running = outer;
+    }
+    if (isThenable(result)) {
+      Promise.resolve(result).then(undefined, () => {});
+      throw new TypeError('dbrs: the view callback returned a Promise; it must be synchronous (no async, no await)');
+    }
+    return result;
+  }
+
+  compact(): Promise<void> {
+    return this.call('compact', () => this.b.compact(this.h));
+  }
+
+  exportLog(): Promise<Segment[]> {
+    return this.call('exportLog', () => this.b.exportLog(this.h));
+  }
+
+  stats(): Stats {
+    if (this.state === 'closed') throw new DbrsError('Closed', `dbrs: database "${this.name}" is closed`);
+    let s: string | Error;
+    try {
+      s = this.b.stats(this.h);
+    } catch (e) {
+      throw toDbrsError(e);
+    }
+    if (s instanceof Error) throw toDbrsError(s);
+    const o = JSON.parse(s) as Record<string, unknown>;
+    for (const f of ['records', 'logBytes', 'liveBytes', 'compactions', 'commits', 'lastCommitMs']) {
+      if (typeof o[f] !== 'number') o[f] = 0;
+    }
+    return o as Stats;
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    if (this.running !== 'none') {
+      return Promise.reject(new DbrsError('Busy', 'dbrs: close() inside a transaction or view callback'));
+    }
+    this.state = 'closing';
+    this.closing = (async () => {
+      try {
+        await this.queueEmpty();
+        await Promise.allSettled([...this.inflight]);
+        await this.b.close(this.h);
+      } catch (e) {
+        throw toDbrsError(e);
+      } finally {
+        this.state = 'closed';
+      }
+    })();
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** Throws (inside a Promise executor: rejects) unless a write may start now. */
+  private checkWritable(what: string): void {
+    if (this.state !== 'open') throw new DbrsError('Closed', `dbrs: ${what} on closed database "${this.name}"`);
+    if (this.running === 'tx') {
+      throw new DbrsError('Busy', `dbrs: ${what} through db inside a transaction callback; use the callback's tx argument`);
+    }
+    if (this.running === 'view') throw new DbrsError('ReadOnly', `dbrs: ${what} inside a view callback`);
+  }
+
+  private call<T>(what: string, f: () => Promise<T>): Promise<T> {
+    if (this.state !== 'open') return Promise.reject(new DbrsError('Closed', `dbrs: ${what} on closed database "${this.name}"`));
+    let p: Promise<T>;
+    try {
+      p = f();
+    } catch (e) {
+      return Promise.reject(toDbrsError(e));
+    }
+    const q = Promise.resolve(p).catch((e: unknown) => {
+      throw toDbrsError(e);
+    });
+    this.track(q);
+    return q;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q: Promise<unknown> = p.then(() => this.inflight.delete(q), () => this.inflight.delete(q));
+    this.inflight.add(q);
+  }
+
+  private submit(job: Job): void {
+    if (this.queue.length === 0 && job.run()) return;
+    this.queue.push(job);
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        try {
+          await this.b.writable(this.h);
+        } catch (e) {
+          const err = toDbrsError(e);
+          for (const j of this.queue.splice(0)) j.fail(err);
+          break;
+        }
+        while (this.queue.length > 0 && this.queue[0]!.run()) this.queue.shift();
+      }
+    } finally {
+      this.draining = false;
+      for (const f of this.drained.splice(0)) f();
+    }
+  }
+
+  private queueEmpty(): Promise<void> {
+    if (this.queue.length === 0 && !this.draining) return Promise.resolve();
+    return new Promise((r) => this.drained.push(r));
+  }
+}
+
+/**
+ * Opens (creating if needed) the database `name` with `schema`, loading
+ * dbrs.wasm on first use. The schema's property names are the table names.
+ *
+ *     const db = await open('app', { users: lookupTable<string, User>() });
+ *
+ * Rejects with DbrsError: 'Schema' (bad schema, or a table kind that
+ * differs from the stored one), 'UnknownTable' (the stored log has a table
+ * the schema lacks), 'Corrupt', 'Locked' (already open in this page), an
+ * IndexedDB code, or 'Internal' (dbrs.wasm could not be loaded).
+ */
+export async function open<S extends Schema>(name: string, schema: S, options: OpenOptions = {}): Promise<DB<S>> {
+  if (typeof name !== 'string' || name === '') throw new TypeError('dbrs: open needs a database name');
+  const durability = options.durability ?? 'strict';
+  if (durability !== 'strict' && durability !== 'relaxed') {
+    throw new TypeError(`dbrs: durability must be 'strict' or 'relaxed', not ${String(durability)}`);
+  }
+  const defs: BridgeTable[] = [];
+  for (const [t, def] of Object.entries(schema ?? {})) {
+    const kind = (def as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== 'string' || !TABLE_KINDS.has(kind)) {
+      throw new DbrsError('Schema', `dbrs: table "${t}" is not a table definition; use single(), list(), lookupTable(), ...`);
+    }
+    defs.push({ name: t, kind: kind as BridgeTable['kind'] });
+  }
+  if (defs.length === 0) throw new DbrsError('Schema', 'dbrs: the schema has no tables');
+  const b = await loadBridge(options);
+  let h: number;
+  try {
+    h = await b.open(name, defs, { durability, keepUnknownTables: options.keepUnknownTables === true });
+  } catch (e) {
+    throw toDbrsError(e);
+  }
+  return new Database<S>(b, h, name, defs);
+}
+
+/**
+ * Deletes the database `name` and its whole log. Rejects with 'Locked' if
+ * it is open in this page.
+ */
+export async function deleteDatabase(name: string, options: LoadOptions = {}): Promise<void> {
+  const b = await loadBridge(options);
+  try {
+    await b.deleteDatabase(name);
+  } catch (e) {
+    throw toDbrsError(e);
+  }
+}
+
+/**
+ * Replaces the stored log of database `name` with `segments` (for example
+ * the segment files of a natively written dbrs folder, with their IDs).
+ * The next open() validates and replays them. Rejects with 'Locked' if the
+ * database is open in this page.
+ */
+export async function importLog(name: string, segments: Segment[], options: LoadOptions = {}): Promise<void> {
+  const b = await loadBridge(options);
+  try {
+    await b.importLog(name, segments);
+  } catch (e) {
+    throw toDbrsError(e);
+  }
+}

@@ -1,0 +1,105 @@
+// Loading dbrs.wasm once per page (or worker) and finding its bridge.
+
+import { PROTOCOL, type Bridge } from './bridge.js';
+import { DbrsError } from './errors.js';
+import type { LoadOptions } from './types.js';
+
+interface GoInstance {
+  importObject: WebAssembly.Imports;
+  run(instance: WebAssembly.Instance): Promise<void>;
+}
+interface Globals {
+  __dbrs?: Bridge;
+  Go?: new () => GoInstance;
+}
+
+const g = globalThis as unknown as Globals;
+let loading: Promise<Bridge> | undefined;
+
+/**
+ * Returns the bridge, loading wasm_exec.js and dbrs.wasm on first use. If
+ * globalThis.__dbrs already exists (the page loaded dbrs.wasm itself, or a
+ * test installed a fake), it is used as is and nothing is loaded. Concurrent
+ * callers share one load; a failed load is retried by the next call.
+ */
+export function loadBridge(opts: LoadOptions = {}): Promise<Bridge> {
+  if (g.__dbrs) {
+    try {
+      return Promise.resolve(checked(g.__dbrs));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  if (!loading) {
+    loading = load(opts).catch((e: unknown) => {
+      loading = undefined;
+      throw e;
+    });
+  }
+  return loading;
+}
+
+function checked(b: Bridge): Bridge {
+  if (b.protocol !== PROTOCOL) {
+    throw new DbrsError('Internal', `dbrs: dbrs.wasm speaks bridge protocol ${String(b.protocol)}, this shim speaks ${PROTOCOL}; rebuild them together`);
+  }
+  return b;
+}
+
+async function load(opts: LoadOptions): Promise<Bridge> {
+  if (typeof g.Go !== 'function') {
+    const execURL = String(opts.wasmExecURL ?? new URL('./wasm_exec.js', import.meta.url));
+    try {
+      await import(/* @vite-ignore */ execURL);
+    } catch (e) {
+      throw new DbrsError('Internal', `dbrs: cannot load wasm_exec.js from ${execURL}: ${String(e)}`, { cause: e });
+    }
+    if (typeof g.Go !== 'function') {
+      throw new DbrsError('Internal', `dbrs: ${execURL} did not define globalThis.Go`);
+    }
+  }
+  const wasmURL = String(opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url));
+  const go = new g.Go();
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await instantiate(wasmURL, go.importObject);
+  } catch (e) {
+    throw new DbrsError('Internal', `dbrs: cannot load ${wasmURL}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  // run() resolves when the Go program exits, which dbrs.wasm never does on
+  // its own; if it does (a panic), forget the bridge so the next open reloads.
+  let bridge: Bridge | undefined;
+  let ended: string | undefined;
+  const forget = (why: string) => {
+    ended = why;
+    if (bridge && g.__dbrs === bridge) delete g.__dbrs;
+    loading = undefined;
+  };
+  let exited: Promise<void>;
+  try {
+    exited = go.run(instance);
+  } catch (e) {
+    throw new DbrsError('Internal', `dbrs: ${wasmURL} failed to start: ${String(e)}`, { cause: e });
+  }
+  exited.then(() => forget('exited'), (e: unknown) => forget(`failed to start: ${String(e)}`));
+  // dbrs.wasm installs __dbrs in main before it blocks, i.e. during run();
+  // allow a few turns in case an implementation defers it.
+  for (let i = 0; !g.__dbrs && ended === undefined && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, i < 10 ? 0 : 10));
+  }
+  if (!g.__dbrs) {
+    throw new DbrsError('Internal', `dbrs: ${wasmURL} ${ended ?? 'started but did not install globalThis.__dbrs'}`);
+  }
+  bridge = checked(g.__dbrs);
+  return bridge;
+}
+
+async function instantiate(url: string, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+  if (typeof WebAssembly.instantiateStreaming === 'function' && resp.headers.get('Content-Type')?.startsWith('application/wasm')) {
+    return (await WebAssembly.instantiateStreaming(resp, imports)).instance;
+  }
+  // Servers that send another Content-Type: fall back to a buffer.
+  return (await WebAssembly.instantiate(await resp.arrayBuffer(), imports)).instance;
+}

@@ -1,0 +1,195 @@
+// Runtime table handles. One class per table kind serves all three modes
+// (auto, tx, view); the types in types.ts decide which methods a caller can
+// see. Every method encodes its arguments into ONE msgpack array and crosses
+// into Go once.
+
+import type { BridgeResult, TableKind } from './bridge.js';
+import { checkKey, decode, encode } from './codec.js';
+import { DbrsError, toDbrsError } from './errors.js';
+
+export type Mode = 'auto' | 'tx' | 'view';
+
+/** Marks a tx or view handle set as usable; cleared when its callback returns. */
+export interface Scope {
+  active: boolean;
+}
+
+/** What the database gives its tables. */
+export interface Host {
+  /** Synchronous read; throws DbrsError. */
+  read(table: string, op: string, args: Uint8Array, scope: Scope | null): BridgeResult;
+  /** Synchronous write inside the open transaction; throws DbrsError. */
+  apply(table: string, op: string, args: Uint8Array, scope: Scope): BridgeResult;
+  /** Auto-committed write; resolves to the op's decoded result when durable. */
+  exec(table: string, op: string, args: Uint8Array): Promise<unknown>;
+}
+
+/** The encoded empty argument list. */
+const NO_ARGS = Uint8Array.of(0x90);
+
+function key<K>(k: K, what = 'key'): K {
+  checkKey(k, what);
+  return k;
+}
+
+function index(i: unknown): number {
+  if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) {
+    throw new DbrsError('Index', `dbrs: index ${String(i)} is not a non-negative integer`);
+  }
+  return i;
+}
+
+function rawValue(r: BridgeResult): unknown {
+  if (r === null || r === undefined) return undefined;
+  if (!(r instanceof Uint8Array)) throw new DbrsError('Internal', 'dbrs: bridge returned a non-byte value result');
+  return decode(r);
+}
+
+function array(r: BridgeResult): unknown[] {
+  if (!(r instanceof Uint8Array)) throw new DbrsError('Internal', 'dbrs: bridge returned a non-byte array result');
+  const v = decode(r);
+  if (!Array.isArray(v)) throw new DbrsError('Internal', 'dbrs: bridge returned a non-array result');
+  return v;
+}
+
+function pairs(r: BridgeResult): [unknown, unknown][] {
+  const flat = array(r);
+  const out: [unknown, unknown][] = new Array(flat.length >> 1);
+  for (let i = 0; i + 1 < flat.length; i += 2) out[i >> 1] = [flat[i], flat[i + 1]];
+  return out;
+}
+
+function num(r: BridgeResult): number {
+  if (typeof r !== 'number') throw new DbrsError('Internal', 'dbrs: bridge returned a non-number count');
+  return r;
+}
+
+function bool(r: BridgeResult): boolean {
+  if (typeof r !== 'boolean') throw new DbrsError('Internal', 'dbrs: bridge returned a non-boolean');
+  return r;
+}
+
+abstract class Table {
+  constructor(
+    protected readonly host: Host,
+    readonly name: string,
+    protected readonly mode: Mode,
+    protected readonly scope: Scope | null,
+  ) {}
+
+  protected r(op: string, args: Uint8Array = NO_ARGS): BridgeResult {
+    return this.host.read(this.name, op, args, this.scope);
+  }
+
+  /**
+   * A write. args builds the encoded argument list (it may throw on a bad
+   * key or index). auto mode: returns a Promise and never throws. tx mode:
+   * applies now and returns the op's result, or throws. view mode: throws
+   * 'ReadOnly'.
+   */
+  protected w(op: string, args: () => Uint8Array, withResult = false): any {
+    switch (this.mode) {
+      case 'auto': {
+        let a: Uint8Array;
+        try {
+          a = args();
+        } catch (e) {
+          return Promise.reject(toDbrsError(e));
+        }
+        const p = this.host.exec(this.name, op, a);
+        return withResult ? p : p.then(() => undefined);
+      }
+      case 'tx': {
+        if (!this.scope!.active) throw new DbrsError('TxClosed', `dbrs: ${this.name}.${op} on a transaction that has ended`);
+        const r = this.host.apply(this.name, op, args(), this.scope!);
+        return withResult ? rawValue(r) : undefined;
+      }
+      default:
+        throw new DbrsError('ReadOnly', `dbrs: ${this.name}.${op} on a read-only view`);
+    }
+  }
+}
+
+class SingleImpl extends Table {
+  get() { return rawValue(this.r('get')); }
+  insert(v: unknown) { return this.w('insert', () => encode([v])); }
+  clear() { return this.w('clear', () => NO_ARGS); }
+}
+
+class ListImpl extends Table {
+  len() { return num(this.r('len')); }
+  at(i: number) {
+    if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) return undefined;
+    return rawValue(this.r('at', encode([i])));
+  }
+  all() { return array(this.r('all')); }
+  push(v: unknown) { return this.w('push', () => encode([v])); }
+  pop() { return this.w('pop', () => NO_ARGS, true); }
+  insertAt(i: number, v: unknown) { return this.w('insertAt', () => encode([index(i), v])); }
+  setAt(i: number, v: unknown) { return this.w('setAt', () => encode([index(i), v])); }
+  removeAt(i: number) { return this.w('removeAt', () => encode([index(i)])); }
+  clear() { return this.w('clear', () => NO_ARGS); }
+}
+
+class LookupTableImpl extends Table {
+  get(k: unknown) { return rawValue(this.r('get', encode([key(k)]))); }
+  has(k: unknown) { return bool(this.r('has', encode([key(k)]))); }
+  len() { return num(this.r('len')); }
+  entries() { return pairs(this.r('entries')); }
+  keys() { return array(this.r('keys')); }
+  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([key(k), v])); }
+  remove(k: unknown) { return this.w('remove', () => encode([key(k)])); }
+  clear() { return this.w('clear', () => NO_ARGS); }
+}
+
+class LookupListImpl extends Table {
+  get(k: unknown) { return array(this.r('get', encode([key(k)]))); }
+  keys() { return array(this.r('keys')); }
+  push(k: unknown, v: unknown) { return this.w('push', () => encode([key(k), v])); }
+  removeAt(k: unknown, i: number) { return this.w('removeAt', () => encode([key(k), index(i)])); }
+  clearKey(k: unknown) { return this.w('clearKey', () => encode([key(k)])); }
+  clear() { return this.w('clear', () => NO_ARGS); }
+}
+
+class LookupSetImpl extends Table {
+  get(k: unknown) { return array(this.r('get', encode([key(k)]))); }
+  has(k: unknown, v: unknown) { return bool(this.r('has', encode([key(k), key(v, 'set member')]))); }
+  keys() { return array(this.r('keys')); }
+  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([key(k), key(v, 'set member')])); }
+  remove(k: unknown, v: unknown) { return this.w('remove', () => encode([key(k), key(v, 'set member')])); }
+  clearKey(k: unknown) { return this.w('clearKey', () => encode([key(k)])); }
+  clear() { return this.w('clear', () => NO_ARGS); }
+}
+
+class LookupMapImpl extends Table {
+  get(k1: unknown, k2: unknown) { return rawValue(this.r('get', encode([key(k1), key(k2, 'inner key')]))); }
+  getInner(k1: unknown) { return new Map(pairs(this.r('getInner', encode([key(k1)])))); }
+  keys() { return array(this.r('keys')); }
+  insert(k1: unknown, k2: unknown, v: unknown) { return this.w('insert', () => encode([key(k1), key(k2, 'inner key'), v])); }
+  remove(k1: unknown, k2: unknown) { return this.w('remove', () => encode([key(k1), key(k2, 'inner key')])); }
+  clearKey(k1: unknown) { return this.w('clearKey', () => encode([key(k1)])); }
+  clear() { return this.w('clear', () => NO_ARGS); }
+}
+
+const classes: Record<TableKind, new (host: Host, name: string, mode: Mode, scope: Scope | null) => Table> = {
+  single: SingleImpl,
+  list: ListImpl,
+  lookup_table: LookupTableImpl,
+  lookup_list: LookupListImpl,
+  lookup_set: LookupSetImpl,
+  lookup_map: LookupMapImpl,
+};
+
+/** Builds a frozen name → handle object for the given mode. */
+export function makeTables(
+  host: Host,
+  tables: readonly { name: string; kind: TableKind }[],
+  mode: Mode,
+  scope: Scope | null,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const t of tables) out[t.name] = Object.freeze(new classes[t.kind](host, t.name, mode, scope));
+  return Object.freeze(out);
+}
+
+export const TABLE_KINDS: ReadonlySet<string> = new Set(Object.keys(classes));
