@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,6 +266,64 @@ func (db *DB[S]) Begin() (*Tx[S], error) {
 		return nil, err
 	}
 	return &Tx[S]{Tables: db.instance(t), db: db, t: t}, nil
+}
+
+// TryBegin is Begin without waiting: when another transaction (or a
+// compaction switching segments) holds the write lock it returns ok false
+// and does nothing. The browser bridge uses it, because the JS thread must
+// never block.
+func (db *DB[S]) TryBegin() (tx *Tx[S], ok bool, err error) {
+	e := db.e
+	if !e.mu.TryLock() {
+		return nil, false, nil
+	}
+	t, err := e.beginLocked()
+	if err != nil {
+		e.mu.Unlock()
+		return nil, true, err
+	}
+	return &Tx[S]{Tables: db.instance(t), db: db, t: t}, true, nil
+}
+
+// Segment is one segment of the log as Export returns it.
+type Segment struct {
+	ID   uint64
+	Data []byte // from offset 0 to the end of the last record
+}
+
+// Export waits until every commit appended so far is durable (or failed),
+// then returns a copy of the live log: the segments a reopen would replay.
+// Writers may go on meanwhile; their later commits may or may not be in it.
+// It is for backups, tests and moving a log between backends (a log
+// exported natively opens in the browser, and the reverse).
+func (db *DB[S]) Export() ([]Segment, error) {
+	e := db.e
+	e.drainPending()
+	e.compactMu.Lock()
+	defer e.compactMu.Unlock()
+	e.mu.RLock()
+	if e.closed {
+		e.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	segs := slices.Clone(e.segs)
+	sizes := make([]int64, len(segs))
+	for i, id := range segs {
+		sizes[i] = e.segSize[id]
+	}
+	e.mu.RUnlock()
+	out := make([]Segment, 0, len(segs))
+	for i, id := range segs {
+		data, err := e.b.ReadSegment(id)
+		if err != nil {
+			return nil, fmt.Errorf("dbrs: export segment %d: %w", id, err)
+		}
+		if int64(len(data)) < sizes[i] {
+			return nil, fmt.Errorf("dbrs: export segment %d: %d bytes, want %d", id, len(data), sizes[i])
+		}
+		out = append(out, Segment{ID: id, Data: data[:sizes[i]:sizes[i]]})
+	}
+	return out, nil
 }
 
 // Rollback undoes every change of the transaction and releases the lock.

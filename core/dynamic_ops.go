@@ -1,0 +1,482 @@
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Operations by name on a Dynamic schema: the form in which the browser
+// bridge (and any other language binding) drives tables. Arguments arrive
+// as one msgpack array whose elements are the op's arguments; keys and
+// values are taken as the raw bytes of their elements, indexes as integers.
+// Results are raw msgpack.
+//
+// Ops per kind (r: read, w: write):
+//
+//	single        r get | w insert(v) clear
+//	list          r len at(i) all | w push(v) pop insertAt(i,v) setAt(i,v) removeAt(i) clear
+//	lookup_table  r get(k) has(k) len keys entries | w insert(k,v) remove(k) clear
+//	lookup_list   r get(k) has(k) len keys | w push(k,v) removeAt(k,i) clearKey(k) clear
+//	lookup_set    r get(k) has(k,v) len keys | w insert(k,v) remove(k,v) clearKey(k) clear
+//	lookup_map    r get(k1,k2) getInner(k1) len keys | w insert(k1,k2,v) remove(k1,k2) clearKey(k1) clear
+//
+// Key lists, entries and set members come in ascending order of their
+// encoded bytes, so results are deterministic. clearKey of an absent key
+// does nothing (clear ops never fail); remove, removeAt and pop fail with
+// ErrNotFound, ErrIndex or ErrEmpty when there is nothing to remove.
+
+// ResultKind says which field of a Result holds the answer.
+type ResultKind int
+
+const (
+	ResultNull   ResultKind = iota // no value (absent, or a write op)
+	ResultBytes                    // Bytes: one msgpack value (a stored value or an array)
+	ResultNumber                   // Number
+	ResultBool                     // Bool
+)
+
+// Result is the answer of a dynamic op.
+type Result struct {
+	Kind   ResultKind
+	Bytes  []byte
+	Number int
+	Bool   bool
+}
+
+func bytesResult(b []byte) Result { return Result{Kind: ResultBytes, Bytes: b} }
+
+// splitArgs splits a msgpack array into the raw bytes of its elements.
+func splitArgs(args []byte) ([][]byte, error) {
+	if err := ValidRaw(args); err != nil {
+		return nil, err
+	}
+	d := msgpack.NewDecoder(bytes.NewReader(args))
+	n, err := d.DecodeArrayLen()
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("%w: arguments are not an array", ErrBadValue)
+	}
+	out := make([][]byte, 0, n)
+	rest := args[len(args)-remaining(d, args):]
+	for range n {
+		l, err := checkMsgpack(rest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadValue, err)
+		}
+		out = append(out, rest[:l:l])
+		rest = rest[l:]
+	}
+	return out, nil
+}
+
+// remaining returns how many bytes of src the decoder has not consumed.
+func remaining(d *msgpack.Decoder, src []byte) int {
+	return d.Buffered().(*bytes.Reader).Len()
+}
+
+func argIndex(b []byte) (int, error) {
+	var i int
+	if err := msgpack.Unmarshal(b, &i); err != nil {
+		return 0, fmt.Errorf("%w: index: %v", ErrBadValue, err)
+	}
+	return i, nil
+}
+
+// encodeArray writes a msgpack array of already-encoded elements.
+func encodeArray(elems [][]byte) []byte {
+	var buf bytes.Buffer
+	enc := newEncoder(&buf)
+	_ = enc.EncodeArrayLen(len(elems))
+	for _, e := range elems {
+		buf.Write(e)
+	}
+	return buf.Bytes()
+}
+
+func sortedKeys[K ~string](keys []K) [][]byte {
+	slices.SortFunc(keys, func(a, b K) int { return bytes.Compare([]byte(a), []byte(b)) })
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = []byte(k)
+	}
+	return out
+}
+
+func collect[K any](seq func(func(K) bool)) []K {
+	var out []K
+	for k := range seq {
+		out = append(out, k)
+	}
+	return out
+}
+
+func wantN(op string, args [][]byte, n int) error {
+	if len(args) != n {
+		return fmt.Errorf("%w: %s takes %d arguments, got %d", ErrBadValue, op, n, len(args))
+	}
+	return nil
+}
+
+func unknownDynOp(kind, op string) error {
+	return fmt.Errorf("%w: a %s table has no op %q", ErrBadValue, kind, op)
+}
+
+// Do runs one op on table, reading or writing as the op says. Writes go
+// through the handles of d: auto-commit for DB.Tables, the transaction for
+// the Dynamic of Update, Begin or View.
+func (d *Dynamic) Do(table, op string, rawArgs []byte) (Result, error) {
+	i, ok := d.index[table]
+	if !ok {
+		return Result{}, fmt.Errorf("%w: %q", ErrUnknownTable, table)
+	}
+	args, err := splitArgs(rawArgs)
+	if err != nil {
+		return Result{}, err
+	}
+	kind := d.specs[i].Kind
+	switch t := d.fields[i].(type) {
+	case *Single[RawValue]:
+		return doSingle(t, op, args)
+	case *List[RawValue]:
+		return doList(t, op, args)
+	case *LookupTable[RawKey, RawValue]:
+		return doLookupTable(t, op, args)
+	case *LookupList[RawKey, RawValue]:
+		return doLookupList(t, op, args)
+	case *LookupSet[RawKey, RawKey]:
+		return doLookupSet(t, op, args)
+	case *LookupMap[RawKey, RawKey, RawValue]:
+		return doLookupMap(t, op, args)
+	}
+	return Result{}, unknownDynOp(kind, op)
+}
+
+func doSingle(t *Single[RawValue], op string, a [][]byte) (Result, error) {
+	switch op {
+	case "get":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		if v, ok := t.Get(); ok {
+			return bytesResult(v), nil
+		}
+		return Result{}, nil
+	case "insert":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Insert(a[0])
+	case "clear":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Clear()
+	}
+	return Result{}, unknownDynOp(KindSingle, op)
+}
+
+func doList(t *List[RawValue], op string, a [][]byte) (Result, error) {
+	switch op {
+	case "len":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultNumber, Number: t.Len()}, nil
+	case "at":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		i, err := argIndex(a[0])
+		if err != nil {
+			return Result{}, err
+		}
+		v, err := t.At(i)
+		if err != nil {
+			return Result{}, nil
+		}
+		return bytesResult(v), nil
+	case "all":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		var elems [][]byte
+		for _, v := range t.All() {
+			elems = append(elems, v)
+		}
+		return bytesResult(encodeArray(elems)), nil
+	case "push":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Push(a[0])
+	case "pop":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		v, err := t.Pop()
+		if err != nil {
+			return Result{}, err
+		}
+		return bytesResult(v), nil
+	case "insertAt", "setAt":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		i, err := argIndex(a[0])
+		if err != nil {
+			return Result{}, err
+		}
+		if op == "insertAt" {
+			return Result{}, t.InsertAt(i, a[1])
+		}
+		return Result{}, t.SetAt(i, a[1])
+	case "removeAt":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		i, err := argIndex(a[0])
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.RemoveAt(i)
+	case "clear":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Clear()
+	}
+	return Result{}, unknownDynOp(KindList, op)
+}
+
+func doLookupTable(t *LookupTable[RawKey, RawValue], op string, a [][]byte) (Result, error) {
+	switch op {
+	case "get":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		if v, ok := t.Get(RawKey(a[0])); ok {
+			return bytesResult(v), nil
+		}
+		return Result{}, nil
+	case "has":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]))}, nil
+	case "len":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultNumber, Number: t.Len()}, nil
+	case "keys":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
+	case "entries":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		m := map[RawKey]RawValue{}
+		for k, v := range t.All() {
+			m[k] = v
+		}
+		var elems [][]byte
+		for _, k := range sortedKeys(collect(func(yield func(RawKey) bool) {
+			for k := range m {
+				if !yield(k) {
+					return
+				}
+			}
+		})) {
+			elems = append(elems, k, m[RawKey(k)])
+		}
+		return bytesResult(encodeArray(elems)), nil
+	case "insert":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Insert(RawKey(a[0]), a[1])
+	case "remove":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Remove(RawKey(a[0]))
+	case "clear":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Clear()
+	}
+	return Result{}, unknownDynOp(KindLookupTable, op)
+}
+
+func doLookupList(t *LookupList[RawKey, RawValue], op string, a [][]byte) (Result, error) {
+	switch op {
+	case "get":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		vals := t.Get(RawKey(a[0]))
+		elems := make([][]byte, len(vals))
+		for i, v := range vals {
+			elems[i] = v
+		}
+		return bytesResult(encodeArray(elems)), nil
+	case "has":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]))}, nil
+	case "len":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultNumber, Number: t.Len()}, nil
+	case "keys":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
+	case "push":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Push(RawKey(a[0]), a[1])
+	case "removeAt":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		i, err := argIndex(a[1])
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.RemoveAt(RawKey(a[0]), i)
+	case "clearKey":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		if !t.Has(RawKey(a[0])) {
+			return Result{}, nil
+		}
+		return Result{}, t.ClearKey(RawKey(a[0]))
+	case "clear":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Clear()
+	}
+	return Result{}, unknownDynOp(KindLookupList, op)
+}
+
+func doLookupSet(t *LookupSet[RawKey, RawKey], op string, a [][]byte) (Result, error) {
+	switch op {
+	case "get":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		return bytesResult(encodeArray(sortedKeys(t.Get(RawKey(a[0]))))), nil
+	case "has":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]), RawKey(a[1]))}, nil
+	case "len":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultNumber, Number: t.Len()}, nil
+	case "keys":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
+	case "insert":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Insert(RawKey(a[0]), RawKey(a[1]))
+	case "remove":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Remove(RawKey(a[0]), RawKey(a[1]))
+	case "clearKey":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		if t.Get(RawKey(a[0])) == nil {
+			return Result{}, nil
+		}
+		return Result{}, t.ClearKey(RawKey(a[0]))
+	case "clear":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Clear()
+	}
+	return Result{}, unknownDynOp(KindLookupSet, op)
+}
+
+func doLookupMap(t *LookupMap[RawKey, RawKey, RawValue], op string, a [][]byte) (Result, error) {
+	switch op {
+	case "get":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		if v, ok := t.Get(RawKey(a[0]), RawKey(a[1])); ok {
+			return bytesResult(v), nil
+		}
+		return Result{}, nil
+	case "getInner":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		inner := t.GetInner(RawKey(a[0]))
+		keys := make([]RawKey, 0, len(inner))
+		for k := range inner {
+			keys = append(keys, k)
+		}
+		var elems [][]byte
+		for _, k := range sortedKeys(keys) {
+			elems = append(elems, k, inner[RawKey(k)])
+		}
+		return bytesResult(encodeArray(elems)), nil
+	case "len":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{Kind: ResultNumber, Number: t.Len()}, nil
+	case "keys":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
+	case "insert":
+		if err := wantN(op, a, 3); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Insert(RawKey(a[0]), RawKey(a[1]), a[2])
+	case "remove":
+		if err := wantN(op, a, 2); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Remove(RawKey(a[0]), RawKey(a[1]))
+	case "clearKey":
+		if err := wantN(op, a, 1); err != nil {
+			return Result{}, err
+		}
+		if t.GetInner(RawKey(a[0])) == nil {
+			return Result{}, nil
+		}
+		return Result{}, t.ClearKey(RawKey(a[0]))
+	case "clear":
+		if err := wantN(op, a, 0); err != nil {
+			return Result{}, err
+		}
+		return Result{}, t.Clear()
+	}
+	return Result{}, unknownDynOp(KindLookupMap, op)
+}

@@ -1,0 +1,148 @@
+package core_test
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/dbrs-db/dbrs/core"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+func args(t *testing.T, vals ...any) []byte {
+	t.Helper()
+	if vals == nil {
+		vals = []any{}
+	}
+	return enc(t, vals)
+}
+
+func decode(t *testing.T, r core.Result) any {
+	t.Helper()
+	switch r.Kind {
+	case core.ResultNull:
+		return nil
+	case core.ResultNumber:
+		return r.Number
+	case core.ResultBool:
+		return r.Bool
+	}
+	var v any
+	if err := msgpack.Unmarshal(r.Bytes, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestDynamicDo(t *testing.T) {
+	mem := core.NewMemBackend()
+	db, err := core.OpenDynamic(mem, dynSpecs, core.Options{})
+	must(t, err)
+	d := db.Tables
+	do := func(table, op string, a []byte) any {
+		t.Helper()
+		r, err := d.Do(table, op, a)
+		if err != nil {
+			t.Fatalf("%s.%s: %v", table, op, err)
+		}
+		return decode(t, r)
+	}
+	fails := func(want error, table, op string, a []byte) {
+		t.Helper()
+		if _, err := d.Do(table, op, a); !errors.Is(err, want) {
+			t.Fatalf("%s.%s: err %v, want %v", table, op, err, want)
+		}
+	}
+	do("Owner", "insert", args(t, "o"))
+	if got := do("Owner", "get", args(t)); got != "o" {
+		t.Fatalf("get = %v", got)
+	}
+	do("Admins", "push", args(t, "a"))
+	do("Admins", "push", args(t, "b"))
+	do("Admins", "insertAt", args(t, 0, "z"))
+	do("Admins", "setAt", args(t, 1, "A"))
+	if got := do("Admins", "all", args(t)); !reflect.DeepEqual(got, []any{"z", "A", "b"}) {
+		t.Fatalf("all = %v", got)
+	}
+	if got := do("Admins", "pop", args(t)); got != "b" {
+		t.Fatalf("pop = %v", got)
+	}
+	if got := do("Admins", "at", args(t, 7)); got != nil {
+		t.Fatalf("at out of range = %v", got)
+	}
+	fails(core.ErrIndex, "Admins", "removeAt", args(t, 5))
+	do("users", "insert", args(t, "b", map[string]any{"Name": "B"}))
+	do("users", "insert", args(t, "a", 1))
+	if got := do("users", "keys", args(t)); !reflect.DeepEqual(got, []any{"a", "b"}) {
+		t.Fatalf("keys = %v", got)
+	}
+	if got := do("users", "entries", args(t)); !reflect.DeepEqual(got, []any{"a", int8(1), "b", map[string]any{"Name": "B"}}) {
+		t.Fatalf("entries = %#v", got)
+	}
+	if got := do("users", "has", args(t, "a")); got != true {
+		t.Fatal("has")
+	}
+	fails(core.ErrNotFound, "users", "remove", args(t, "zz"))
+	do("Posts", "push", args(t, "k", 1))
+	do("Posts", "push", args(t, "k", 2))
+	do("Posts", "removeAt", args(t, "k", 0))
+	if got := do("Posts", "get", args(t, "k")); !reflect.DeepEqual(got, []any{int8(2)}) {
+		t.Fatalf("lookup list get = %v", got)
+	}
+	do("Posts", "clearKey", args(t, "absent")) // never fails
+	do("Tags", "insert", args(t, "k", 300))
+	do("Tags", "insert", args(t, "k", 2))
+	if got := do("Tags", "get", args(t, "k")); !reflect.DeepEqual(got, []any{int8(2), uint16(300)}) {
+		t.Fatalf("set get = %#v", got)
+	}
+	do("Grid", "insert", args(t, 1, "b", "x"))
+	do("Grid", "insert", args(t, 1, "a", "y"))
+	if got := do("Grid", "getInner", args(t, 1)); !reflect.DeepEqual(got, []any{"a", "y", "b", "x"}) {
+		t.Fatalf("getInner = %v", got)
+	}
+	fails(core.ErrBadValue, "Grid", "insert", args(t, 1))
+	fails(core.ErrBadValue, "Grid", "explode", args(t))
+	fails(core.ErrBadValue, "Grid", "get", []byte{0x92, 0x01})
+	fails(core.ErrUnknownTable, "nope", "get", args(t))
+
+	// A transaction through Begin: reads see its writes; rollback undoes.
+	tx, err := db.Begin()
+	must(t, err)
+	if _, err := tx.Tables.Do("Owner", "insert", args(t, "in tx")); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := tx.Tables.Do("Owner", "get", args(t)); decode(t, r) != "in tx" {
+		t.Fatal("tx does not read its own write")
+	}
+	if _, ok, _ := db.TryBegin(); ok {
+		t.Fatal("TryBegin got the lock while a transaction holds it")
+	}
+	tx.Rollback()
+	if got := do("Owner", "get", args(t)); got != "o" {
+		t.Fatalf("after rollback: %v", got)
+	}
+	tx2, ok, err := db.TryBegin()
+	if !ok || err != nil {
+		t.Fatalf("TryBegin: %v %v", ok, err)
+	}
+	_, _ = tx2.Tables.Do("Owner", "insert", args(t, "committed"))
+	must(t, tx2.Commit())
+
+	// Export then open the copy elsewhere: same state.
+	segs, err := db.Export()
+	must(t, err)
+	copyMem := core.NewMemBackend()
+	for _, s := range segs {
+		must(t, copyMem.Install(s.ID, [][]byte{s.Data}, nil))
+	}
+	db2, err := core.OpenDynamic(copyMem, dynSpecs, core.Options{})
+	must(t, err)
+	if r, _ := db2.Tables.Do("Owner", "get", args(t)); decode(t, r) != "committed" {
+		t.Fatal("exported log lost the last commit")
+	}
+	if r, _ := db2.Tables.Do("Grid", "getInner", args(t, 1)); !reflect.DeepEqual(decode(t, r), []any{"a", "y", "b", "x"}) {
+		t.Fatal("exported log lost data")
+	}
+	db2.Close()
+	db.Close()
+}
