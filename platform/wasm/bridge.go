@@ -56,6 +56,7 @@ type Bridge struct {
 	handles map[int]*handle // open handles only
 	names   map[string]bool // databases open, opening, closing, importing or deleting in this page
 	obj     js.Value
+	strs    strCache // table and op names; JS thread only
 }
 
 // handle is one open database.
@@ -228,11 +229,11 @@ func tableSpecs(v js.Value) ([]core.TableSpec, error) {
 
 // op reads the table, op and args arguments shared by read and apply, and
 // checks the table and whether op is a write.
-func (h *handle) op(args []js.Value, write bool) (table, op string, raw []byte, err error) {
-	if table, err = argString(args, 1, "table"); err != nil {
+func (b *Bridge) op(h *handle, args []js.Value, write bool) (table, op string, raw []byte, err error) {
+	if table, err = b.strs.argName(args, 1, "table"); err != nil {
 		return
 	}
-	if op, err = argString(args, 2, "op"); err != nil {
+	if op, err = b.strs.argName(args, 2, "op"); err != nil {
 		return
 	}
 	if raw, err = argBytes(args, 3, "args"); err != nil {
@@ -273,7 +274,7 @@ func (b *Bridge) read(args []js.Value) any {
 	if h == nil {
 		return toJSError(errUnknownHandle)
 	}
-	table, op, raw, err := h.op(args, false)
+	table, op, raw, err := b.op(h, args, false)
 	if err != nil {
 		return toJSError(err)
 	}
@@ -315,7 +316,7 @@ func (b *Bridge) apply(args []js.Value) any {
 	if h.tx == nil {
 		return toJSError(errNoTx)
 	}
-	table, op, raw, err := h.op(args, true)
+	table, op, raw, err := b.op(h, args, true)
 	if err != nil {
 		return toJSError(err)
 	}

@@ -162,14 +162,69 @@ func argString(args []js.Value, i int, what string) (string, error) {
 }
 
 // argBytes copies argument i, which must be a Uint8Array, into Go memory.
-func argBytes(args []js.Value, i int, what string) ([]byte, error) {
+// It costs one JS call for arguments of up to len(scratch) bytes: the copy
+// into scratch also tells the length (a Length and an InstanceOf call would
+// cost a crossing each, and crossings dominate the cost of small calls).
+func argBytes(args []js.Value, i int, what string) (b []byte, err error) {
 	v := arg(args, i)
-	if v.Type() != js.TypeObject || !v.InstanceOf(jsUint8Array) {
+	if v.Type() != js.TypeObject {
 		return nil, badValue(what + " must be a Uint8Array")
 	}
-	b := make([]byte, v.Length())
-	if len(b) > 0 {
-		js.CopyBytesToGo(b, v)
+	defer func() {
+		// CopyBytesToGo panics (a Go string) if v is not a Uint8Array.
+		if r := recover(); r != nil {
+			if _, ok := r.(string); !ok {
+				panic(r)
+			}
+			b, err = nil, badValue(what+" must be a Uint8Array")
+		}
+	}()
+	n := js.CopyBytesToGo(scratch[:], v)
+	if n < len(scratch) {
+		return append([]byte(nil), scratch[:n]...), nil
 	}
+	b = make([]byte, v.Length())
+	js.CopyBytesToGo(b, v)
 	return b, nil
+}
+
+// scratch is argBytes' buffer. Only the JS thread uses it (js.FuncOf
+// callbacks run one at a time).
+var scratch [512]byte
+
+// strCache turns JS strings into Go strings without crossing into JS for
+// strings it has seen. wasm_exec.js gives equal JS strings the same
+// reference while one of them is referenced from Go (it interns values in
+// a Map), and the cache keeps its js.Values alive, so a Value that Equals a
+// cached one (a comparison in Go) is the same string. Only the JS thread
+// uses it.
+type strCache struct {
+	vals []js.Value
+	strs []string
+}
+
+const strCacheMax = 256
+
+func (c *strCache) get(v js.Value) string {
+	for i, cv := range c.vals {
+		if cv.Equal(v) {
+			return c.strs[i]
+		}
+	}
+	s := v.String()
+	if len(c.vals) < strCacheMax && len(s) <= 256 {
+		c.vals = append(c.vals, v)
+		c.strs = append(c.strs, s)
+	}
+	return s
+}
+
+// argName returns argument i, which must be a string, through the cache:
+// for table and op names, which repeat.
+func (c *strCache) argName(args []js.Value, i int, what string) (string, error) {
+	v := arg(args, i)
+	if v.Type() != js.TypeString {
+		return "", badValue(what + " must be a string")
+	}
+	return c.get(v), nil
 }

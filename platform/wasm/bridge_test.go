@@ -282,6 +282,13 @@ func TestBridge_ReadWriteReopen(t *testing.T) {
 		t.Errorf("commits = %v, want 2", st["commits"])
 	}
 
+	// Arguments longer than the bridge's scratch buffer.
+	long := bytes.Repeat([]byte("x"), 5000)
+	tb.put(h, string(long[:600]), string(long))
+	if got := tb.get(h, string(long[:600])); !bytes.Equal(got, mpv(string(long))) {
+		t.Fatalf("long value = %d bytes", len(got))
+	}
+
 	tb.closeH(h)
 	wantCode(t, "read after close", tb.call("read", h, "kv", "get", u8(mp("a"))), "Closed")
 	tb.closeH(h) // closing a closed handle resolves
@@ -468,6 +475,8 @@ func TestBridge_Errors(t *testing.T) {
 	wantCode(t, "write op through read", tb.call("read", h, "kv", "insert", u8(mp("a", 1))), "BadValue")
 	wantCode(t, "bad args bytes", tb.call("read", h, "kv", "get", u8([]byte{0x91})), "BadValue")
 	wantCode(t, "args not bytes", tb.call("read", h, "kv", "get", "a"), "BadValue")
+	wantCode(t, "args an Array", tb.call("read", h, "kv", "get", []any{0x91, 0xa1, 0x61}), "BadValue")
+	wantCode(t, "table not a string", tb.call("read", h, 7, "get", u8(mp("a"))), "BadValue")
 	wantCode(t, "no args at all", tb.call("read"), "Closed")
 	wantCode(t, "wrong arg count", tb.call("read", h, "kv", "get", u8(mp())), "BadValue")
 
