@@ -98,7 +98,9 @@ func (e *engine) autoCommit(op func(t *txn) error) error {
 	if err := e.waitDurable(pc); err != nil {
 		return err
 	}
-	e.lastCommitNanos.Store(int64(time.Since(start)))
+	if pc != nil || e.opts.Sync != SyncAlways {
+		e.lastCommitNanos.Store(int64(time.Since(start)))
+	}
 	return nil
 }
 
@@ -234,6 +236,7 @@ func (e *engine) recoverLocked() {
 		}
 		cut[pc.seg] = pc.start
 		e.records--
+		e.commits.Add(-1)
 	}
 	e.cutLocked(cut, failed[0].err)
 }
@@ -287,22 +290,33 @@ func (e *engine) syncCuts() {
 
 // syncAll makes everything appended durable, for SyncInterval, SyncNever
 // and Close. A failure poisons the database: those commits were already
-// acknowledged, so they cannot be undone.
+// acknowledged, so they cannot be undone. A compaction may seal and remove
+// the segment meanwhile; its snapshot made that segment's bytes durable, so
+// the sync moves on to the new active segment.
 func (e *engine) syncAll() error {
 	if !e.dirty.Swap(false) {
 		return nil
 	}
-	e.mu.RLock()
-	active := e.active
-	e.mu.RUnlock()
-	if err := e.b.Sync(active); err != nil {
+	for {
+		e.mu.RLock()
+		active := e.active
+		e.mu.RUnlock()
+		err := e.b.Sync(active)
+		if err == nil {
+			e.syncs.Add(1)
+			return nil
+		}
+		e.mu.RLock()
+		moved := e.active != active && !slices.Contains(e.segs, active)
+		e.mu.RUnlock()
+		if moved {
+			continue
+		}
 		e.smu.Lock()
 		e.setPoisonLocked(err)
 		e.smu.Unlock()
 		return err
 	}
-	e.syncs.Add(1)
-	return nil
 }
 
 // drainPending waits until every commit appended so far is durable or failed.

@@ -312,6 +312,7 @@ func crashWaitUntil(cond func() bool) bool {
 // SyncInterval and SyncNever acknowledged commits may be lost, but the
 // reopened state is still a prefix of the commit sequence.
 func TestCrash(t *testing.T) {
+	needsPreemption(t)
 	t.Run("SyncAlways", func(t *testing.T) {
 		crashRounds(t, core.Options{Sync: core.SyncAlways}, *crashRoundsFlag)
 	})
@@ -328,7 +329,7 @@ func TestCrash(t *testing.T) {
 func crashFatal(t *testing.T, opts core.Options, err error, format string, args ...any) {
 	t.Helper()
 	if errors.Is(err, core.ErrPoisoned) && opts.Sync == core.SyncInterval {
-		knownBug(t, "the database was poisoned without any fault injected (SyncInterval background sync vs. compaction, see TestFaultSyncIntervalCompaction): %v", err)
+		regression(t, "the database was poisoned without any fault injected (SyncInterval background sync vs. compaction, see TestFaultSyncIntervalCompaction): %v", err)
 	}
 	t.Fatalf(format, args...)
 }
@@ -421,7 +422,7 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 				db, err = core.Open[modelSchema](crashed, opts)
 				if err != nil {
 					if mode == "during-compact" && crashOlderSegmentTorn(crashed, err) {
-						knownBug(t, "%s: a crash during compaction left a torn commit in the sealed segment, and reopening fails (see TestCrashCompactionCommitInFlight): %v", what, err)
+						regression(t, "%s: a crash during compaction left a torn commit in the sealed segment, and reopening fails (see TestCrashCompactionCommitInFlight): %v", what, err)
 					}
 					t.Fatalf("%s: reopen after the crash: %v", what, err)
 				}
@@ -613,6 +614,6 @@ func TestCrashCompactionCommitInFlight(t *testing.T) {
 		t.Fatalf("Compact: %v", err)
 	}
 	if openErr != nil {
-		knownBug(t, "a crash during compaction with a commit in flight makes the database unopenable: %v", openErr)
+		regression(t, "a crash during compaction with a commit in flight makes the database unopenable: %v", openErr)
 	}
 }

@@ -358,11 +358,15 @@ func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
 	}
 	e := tx.db.e
 	start := time.Now()
+	empty := tx.t.w.n == 0
 	pc, err := e.commitLocked(tx.t)
 	e.mu.Unlock()
 	if err != nil {
 		e.syncCuts()
 		return nil, err
+	}
+	if empty {
+		return func() error { return nil }, nil
 	}
 	return func() error {
 		err := e.waitDurable(pc)

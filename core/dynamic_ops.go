@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -48,18 +49,28 @@ type Result struct {
 
 func bytesResult(b []byte) Result { return Result{Kind: ResultBytes, Bytes: b} }
 
-// splitArgs splits a msgpack array into the raw bytes of its elements.
+// splitArgs splits a msgpack array into the raw bytes of its elements,
+// checking each one.
 func splitArgs(args []byte) ([][]byte, error) {
-	if err := ValidRaw(args); err != nil {
-		return nil, err
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: no argument array", ErrBadValue)
 	}
-	d := msgpack.NewDecoder(bytes.NewReader(args))
-	n, err := d.DecodeArrayLen()
-	if err != nil || n < 0 {
+	var n, hdr int
+	switch c := args[0]; {
+	case c&0xf0 == 0x90:
+		n, hdr = int(c&0x0f), 1
+	case c == 0xdc && len(args) >= 3:
+		n, hdr = int(binary.BigEndian.Uint16(args[1:])), 3
+	case c == 0xdd && len(args) >= 5:
+		n, hdr = int(binary.BigEndian.Uint32(args[1:])), 5
+	default:
 		return nil, fmt.Errorf("%w: arguments are not an array", ErrBadValue)
 	}
+	if n > len(args)-hdr {
+		return nil, fmt.Errorf("%w: %d arguments in %d bytes", ErrBadValue, n, len(args)-hdr)
+	}
 	out := make([][]byte, 0, n)
-	rest := args[len(args)-remaining(d, args):]
+	rest := args[hdr:]
 	for range n {
 		l, err := checkMsgpack(rest)
 		if err != nil {
@@ -68,12 +79,10 @@ func splitArgs(args []byte) ([][]byte, error) {
 		out = append(out, rest[:l:l])
 		rest = rest[l:]
 	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the argument array", ErrBadValue, len(rest))
+	}
 	return out, nil
-}
-
-// remaining returns how many bytes of src the decoder has not consumed.
-func remaining(d *msgpack.Decoder, src []byte) int {
-	return d.Buffered().(*bytes.Reader).Len()
 }
 
 func argIndex(b []byte) (int, error) {

@@ -7,7 +7,6 @@ package core_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -20,18 +19,11 @@ import (
 	"github.com/dbrs-db/dbrs/core"
 )
 
-var bugsStrict = flag.Bool("bugs.strict", false, "fail, instead of skipping, when a test hits a known core bug")
-
-// knownBug skips t with a "BUG:" message (or fails it under -bugs.strict):
-// the failure is a core bug described in the test's comment, and skipping
-// keeps the rest of the suite useful until it is fixed.
-func knownBug(t testing.TB, format string, args ...any) {
+// regression fails t for a symptom of a core bug that was found by these
+// tests and fixed: the message names it, so a return is recognised.
+func regression(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := "BUG: " + fmt.Sprintf(format, args...)
-	if *bugsStrict {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	t.Fatal("regression: " + fmt.Sprintf(format, args...))
 }
 
 var (
@@ -807,7 +799,7 @@ func TestFaultSyncIntervalCompaction(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if err := db.Tables.Nums.Push(2); err != nil {
 		if errors.Is(err, core.ErrPoisoned) {
-			knownBug(t, "SyncInterval background sync raced with Compact (the sync's segment was removed by Install) and poisoned the database: %v", err)
+			regression(t, "SyncInterval background sync raced with Compact (the sync's segment was removed by Install) and poisoned the database: %v", err)
 		}
 		t.Fatalf("write after a compaction: %v", err)
 	}

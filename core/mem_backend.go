@@ -89,6 +89,11 @@ func (m *MemBackend) Create(id uint64) error {
 	if _, ok := m.segments[id]; ok {
 		return fmt.Errorf("dbrs: mem backend: segment %d exists", id)
 	}
+	// The ordering guarantee of Backend.Create: older segments are durable
+	// before the new one can hold anything.
+	for _, s := range m.segments {
+		s.synced = len(s.data)
+	}
 	m.segments[id] = &memSegment{}
 	return nil
 }

@@ -576,7 +576,7 @@ func (r *modelRun) logf(format string, args ...any) {
 func (r *modelRun) fatal(err error, format string, args ...any) {
 	r.t.Helper()
 	if errors.Is(err, core.ErrPoisoned) && r.opts.Sync == core.SyncInterval {
-		knownBug(r.t, "the database was poisoned without any fault injected (SyncInterval background sync vs. compaction, see TestFaultSyncIntervalCompaction): %v", err)
+		regression(r.t, "the database was poisoned without any fault injected (SyncInterval background sync vs. compaction, see TestFaultSyncIntervalCompaction): %v", err)
 	}
 	r.t.Fatalf(format, args...)
 }

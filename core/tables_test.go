@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -343,3 +344,12 @@ func TestFailedOpWritesNothing(t *testing.T) {
 }
 
 func equalDump(a, b map[string]any) bool { return reflect.DeepEqual(a, b) }
+
+// needsPreemption skips tests whose goroutines loop until told to stop:
+// js/wasm runs goroutines on one thread without preemption, so such a loop
+// starves the goroutine that would stop it.
+func needsPreemption(t *testing.T) {
+	if runtime.GOOS == "js" {
+		t.Skip("needs preemptive scheduling of goroutines (not available on js/wasm)")
+	}
+}

@@ -111,6 +111,7 @@ func TestTx_HandlesExpire(t *testing.T) {
 }
 
 func TestView_Consistent(t *testing.T) {
+	needsPreemption(t)
 	_, db := openMem(t)
 	// Writers move one unit between two keys; every view must see a sum of 100.
 	must(t, db.Tables.Users.Insert("a", Account{Balance: 100}))
