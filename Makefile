@@ -1,24 +1,67 @@
-# dbrs: the two commands are `make demo` (build everything, serve the demo)
-# and `make test` (every test). Both work on a fresh Debian machine with only
-# Go and Node installed.
+# dbrs. The two commands: `make demo` builds everything and serves the demo
+# app; `make test` runs every test. Both work on a fresh Debian machine with
+# only Go and Node installed: they fetch Go modules and npm packages, and
+# install Debian's chromium through apt-get when no Chromium is found.
 
 GO       ?= go
 FUZZTIME ?= 4s
+ADDR     ?= 127.0.0.1:8080
 
-.PHONY: test deps vet unit fuzz example bench
+BUILD := build
+SITE  := $(BUILD)/site
+WASM  := $(BUILD)/dbrs.wasm
+BIN   := $(CURDIR)/bin
 
-test: deps vet unit fuzz
+export DBRS_SITE := $(CURDIR)/$(SITE)
 
-deps:
+.PHONY: test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench clean
+
+test: deps vet site unit js-test wasm-test fuzz
+
+demo: site
+	$(GO) run ./cmd/serve -dir $(SITE) -addr $(ADDR)
+
+deps: go-deps js-deps browser
+
+go-deps:
 	$(GO) mod download
+
+js-deps:
+	cd js && npm ci --no-audit --no-fund
+	cd web/demo && npm ci --no-audit --no-fund
+
+# Chromium (apt-get when missing) and wasmbrowsertest into ./bin.
+browser:
+	./e2e/setup.sh
+
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./platform/wasm/cmd/dbrs
+	@raw=$$(stat -c %s $(WASM)); gz=$$(gzip -9 -c $(WASM) | wc -c); \
+	  echo "dbrs.wasm: $$raw bytes raw, $$gz bytes gzip -9"
+
+site: wasm js-deps
+	cd js && npm run build
+	cd web/demo && npm run build
+	rm -rf $(SITE)
+	./web/demo/assemble.sh $(SITE) $(WASM)
 
 vet:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./platform/wasm/...
 
+# Native tests (core, native backend, e2e in headless Chromium), with -race.
 unit:
 	$(GO) test -race -count=1 ./...
+
+# The shim's unit tests and its compile-time type tests.
+js-test:
+	cd js && npm test
+
+# The core suite and the IndexedDB backend, compiled to wasm and run in Chromium.
+wasm-test:
+	PATH="$(BIN):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 -short -exec $(BIN)/wasmbrowsertest ./core/... ./platform/wasm/...
 
 # A short pass over every fuzz target; FUZZTIME=5m for a real run.
 fuzz:
@@ -32,3 +75,6 @@ example:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./platform/native/
+
+clean:
+	rm -rf $(BUILD) js/dist js/dist-test web/demo/dist e2e/artifacts

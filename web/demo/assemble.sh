@@ -64,6 +64,7 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out/app" "$out/dbrs" "$out/vendor/msgpack"
+out=$(cd "$out" && pwd) # absolute: the msgpack copy below runs in another folder
 touch "$out/.dbrs-site"
 
 cp "$here/index.html" "$here/style.css" "$out/"
