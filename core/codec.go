@@ -46,10 +46,13 @@ func newCodec[T any]() codec[T] {
 	return codec[T]{byValue: roundTrips(t), raw: t == reflect.TypeFor[RawValue]()}
 }
 
-// slot holds one value: v when the codec is byValue, otherwise enc.
+// slot holds one value: v when the codec is byValue, otherwise enc. size
+// is the bytes of the entry that wrote it (table ID included), which is
+// about what the value costs in a compacted log.
 type slot[T any] struct {
-	v   T
-	enc []byte
+	v    T
+	enc  []byte
+	size int32
 }
 
 func (c codec[T]) load(s slot[T]) T {
@@ -67,26 +70,29 @@ func (c codec[T]) load(s slot[T]) T {
 	return v
 }
 
-// encodeValue writes v to w and returns the slot that holds it.
-func (c codec[T]) encodeValue(w *entryWriter, v T) (slot[T], error) {
+// encodeValue writes v, the last argument of the entry begun at mark, to w
+// and returns the slot that holds it.
+func (c codec[T]) encodeValue(w *entryWriter, mark int, v T) (slot[T], error) {
 	start := w.buf.Len()
 	if err := w.enc.Encode(v); err != nil {
 		return slot[T]{}, fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
 	}
+	size := int32(w.buf.Len() - mark)
 	if c.byValue {
-		return slot[T]{v: v}, nil
+		return slot[T]{v: v, size: size}, nil
 	}
-	return slot[T]{enc: bytes.Clone(w.buf.Bytes()[start:])}, nil
+	return slot[T]{enc: bytes.Clone(w.buf.Bytes()[start:]), size: size}, nil
 }
 
-// decodeValue reads one value of type T during replay.
-func (c codec[T]) decodeValue(d *msgpack.Decoder) (slot[T], error) {
+// decodeValue reads one value of type T during replay; size is the bytes
+// of its entry.
+func (c codec[T]) decodeValue(d *msgpack.Decoder, size int) (slot[T], error) {
 	if c.byValue {
 		var v T
 		if err := d.Decode(&v); err != nil {
 			return slot[T]{}, err
 		}
-		return slot[T]{v: v}, nil
+		return slot[T]{v: v, size: int32(size)}, nil
 	}
 	enc, err := d.DecodeRaw()
 	if err != nil {
@@ -98,7 +104,7 @@ func (c codec[T]) decodeValue(d *msgpack.Decoder) (slot[T], error) {
 			return slot[T]{}, err
 		}
 	}
-	return slot[T]{enc: enc}, nil
+	return slot[T]{enc: enc, size: int32(size)}, nil
 }
 
 var (

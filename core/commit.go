@@ -375,13 +375,24 @@ func (e *engine) startBackground() {
 // has outgrown the live data. e.mu is held.
 func (e *engine) maybeKickCompaction() {
 	if e.opts.CompactRatio <= 0 || e.logBytes < e.opts.CompactMinBytes ||
-		float64(e.logBytes) < e.opts.CompactRatio*float64(e.snapSize) {
+		float64(e.logBytes) < e.opts.CompactRatio*float64(e.liveBytesLocked()) {
 		return
 	}
 	select {
 	case e.compactKick <- struct{}{}:
 	default:
 	}
+}
+
+// liveBytesLocked estimates the size of a fully compacted log: the bytes
+// of the entries that would rebuild every built-in table (custom tables and
+// opaque ones count as 0). e.mu is held.
+func (e *engine) liveBytesLocked() int64 {
+	var n int64
+	for _, t := range e.tables {
+		n += t.state.liveBytes()
+	}
+	return n
 }
 
 func (e *engine) close() error {

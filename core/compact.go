@@ -105,7 +105,6 @@ func (e *engine) compact() error {
 	e.segs = append([]uint64{snapID}, e.segs[len(sealed):]...)
 	e.segSize[snapID] = size
 	e.logBytes += size
-	e.snapSize = size
 	e.stale = slices.DeleteFunc(e.stale, func(id uint64) bool { return slices.Contains(stale, id) })
 	e.stale = append(e.stale, leftover...)
 	e.records += int64(len(chunks)) - r.records
@@ -186,7 +185,9 @@ type opaqueState struct {
 
 func (s *opaqueState) kind() string { return s.k }
 
-func (s *opaqueState) replay(d *msgpack.Decoder) error {
+func (s *opaqueState) liveBytes() int64 { return 0 }
+
+func (s *opaqueState) replay(d *msgpack.Decoder, _ int) error {
 	raw, err := d.DecodeRaw()
 	if err != nil {
 		return err

@@ -105,7 +105,6 @@ type engine struct {
 	segSize  map[uint64]int64
 	stale    []uint64 // segments to remove at the next compaction
 	active   uint64
-	snapSize int64 // bytes of the base snapshot segment, 0 if none
 	logBytes int64
 	records  int64
 
@@ -138,7 +137,7 @@ type Stats struct {
 	Segments          int
 	Records           int64         // records in the live log
 	LogBytes          int64         // bytes of the live log
-	LiveBytes         int64         // bytes of the last snapshot (0 before the first compaction)
+	LiveBytes         int64         // estimated bytes of a fully compacted log of the current state
 	Commits           int64         // commits since open
 	Syncs             int64         // syncs since open
 	Compactions       int64         // compactions since open
@@ -419,7 +418,7 @@ func (e *engine) stats() Stats {
 		Segments:          len(e.segs),
 		Records:           e.records,
 		LogBytes:          e.logBytes,
-		LiveBytes:         e.snapSize,
+		LiveBytes:         e.liveBytesLocked(),
 		Commits:           e.commits.Load(),
 		Syncs:             e.syncs.Load(),
 		Compactions:       e.compactions.Load(),

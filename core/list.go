@@ -35,6 +35,7 @@ var listArity = [...]int{-1, 1, 0, 2, 2, 1, 0}
 type listState[T any] struct {
 	c     codec[T]
 	items []slot[T]
+	live  int64 // sum of the items' sizes
 }
 
 // Len returns the number of elements.
@@ -96,13 +97,14 @@ func (t *List[T]) Push(v T) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		mark := tx.w.begin(t.h.id, listPush, 1)
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
 		}
 		s.items = append(s.items, sl)
-		tx.onUndo(func() { s.items = s.items[:len(s.items)-1] })
+		s.live += int64(sl.size)
+		tx.onUndo(func() { s.items = s.items[:len(s.items)-1]; s.live -= int64(sl.size) })
 		return tx.w.end()
 	})
 }
@@ -118,7 +120,8 @@ func (t *List[T]) Pop() (T, error) {
 		tx.w.begin(t.h.id, listPop, 0)
 		last := s.items[len(s.items)-1]
 		s.items = s.items[:len(s.items)-1]
-		tx.onUndo(func() { s.items = append(s.items, last) })
+		s.live -= int64(last.size)
+		tx.onUndo(func() { s.items = append(s.items, last); s.live += int64(last.size) })
 		out = s.c.load(last)
 		return tx.w.end()
 	})
@@ -135,13 +138,14 @@ func (t *List[T]) InsertAt(i int, v T) error {
 		}
 		mark := tx.w.begin(t.h.id, listInsert, 2)
 		_ = tx.w.enc.EncodeInt(int64(i))
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
 		}
 		s.items = slices.Insert(s.items, i, sl)
-		tx.onUndo(func() { s.items = slices.Delete(s.items, i, i+1) })
+		s.live += int64(sl.size)
+		tx.onUndo(func() { s.items = slices.Delete(s.items, i, i+1); s.live -= int64(sl.size) })
 		return tx.w.end()
 	})
 }
@@ -155,14 +159,15 @@ func (t *List[T]) SetAt(i int, v T) error {
 		}
 		mark := tx.w.begin(t.h.id, listSet, 2)
 		_ = tx.w.enc.EncodeInt(int64(i))
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
 		}
 		old := s.items[i]
 		s.items[i] = sl
-		tx.onUndo(func() { s.items[i] = old })
+		s.live += int64(sl.size) - int64(old.size)
+		tx.onUndo(func() { s.items[i] = old; s.live -= int64(sl.size) - int64(old.size) })
 		return tx.w.end()
 	})
 }
@@ -178,7 +183,8 @@ func (t *List[T]) RemoveAt(i int) error {
 		_ = tx.w.enc.EncodeInt(int64(i))
 		old := s.items[i]
 		s.items = slices.Delete(s.items, i, i+1)
-		tx.onUndo(func() { s.items = slices.Insert(s.items, i, old) })
+		s.live -= int64(old.size)
+		tx.onUndo(func() { s.items = slices.Insert(s.items, i, old); s.live += int64(old.size) })
 		return tx.w.end()
 	})
 }
@@ -188,9 +194,9 @@ func (t *List[T]) Clear() error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		tx.w.begin(t.h.id, listClear, 0)
-		old := s.items
-		s.items = nil
-		tx.onUndo(func() { s.items = old })
+		old, oldLive := s.items, s.live
+		s.items, s.live = nil, 0
+		tx.onUndo(func() { s.items, s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -210,6 +216,8 @@ func (t *List[T]) bind(h handle, s tableState) { t.h, t.s = h, s.(*listState[T])
 
 func (s *listState[T]) kind() string { return KindList }
 
+func (s *listState[T]) liveBytes() int64 { return s.live }
+
 func decodeIndex(d *msgpack.Decoder, n int, allowEnd bool) (int, error) {
 	i, err := d.DecodeInt()
 	if err != nil {
@@ -221,7 +229,7 @@ func decodeIndex(d *msgpack.Decoder, n int, allowEnd bool) (int, error) {
 	return i, nil
 }
 
-func (s *listState[T]) replay(d *msgpack.Decoder) error {
+func (s *listState[T]) replay(d *msgpack.Decoder, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -231,28 +239,32 @@ func (s *listState[T]) replay(d *msgpack.Decoder) error {
 	}
 	switch op {
 	case listPush:
-		v, err := s.c.decodeValue(d)
+		v, err := s.c.decodeValue(d, size)
 		if err != nil {
 			return err
 		}
 		s.items = append(s.items, v)
+		s.live += int64(v.size)
 	case listPop:
 		if len(s.items) == 0 {
 			return ErrEmpty
 		}
+		s.live -= int64(s.items[len(s.items)-1].size)
 		s.items = s.items[:len(s.items)-1]
 	case listInsert, listSet:
 		i, err := decodeIndex(d, len(s.items), op == listInsert)
 		if err != nil {
 			return err
 		}
-		v, err := s.c.decodeValue(d)
+		v, err := s.c.decodeValue(d, size)
 		if err != nil {
 			return err
 		}
+		s.live += int64(v.size)
 		if op == listInsert {
 			s.items = slices.Insert(s.items, i, v)
 		} else {
+			s.live -= int64(s.items[i].size)
 			s.items[i] = v
 		}
 	case listRemove:
@@ -260,9 +272,10 @@ func (s *listState[T]) replay(d *msgpack.Decoder) error {
 		if err != nil {
 			return err
 		}
+		s.live -= int64(s.items[i].size)
 		s.items = slices.Delete(s.items, i, i+1)
 	case listClear:
-		s.items = nil
+		s.items, s.live = nil, 0
 	}
 	return nil
 }

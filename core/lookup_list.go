@@ -28,8 +28,16 @@ const (
 var lookupListArity = [...]int{-1, 2, 2, 1, 0}
 
 type lookupListState[K comparable, V any] struct {
-	c codec[V]
-	m map[K][]slot[V]
+	c    codec[V]
+	m    map[K][]slot[V]
+	live int64 // sum of the slots' sizes
+}
+
+func sumSizes[T any](l []slot[T]) (n int64) {
+	for _, s := range l {
+		n += int64(s.size)
+	}
+	return n
 }
 
 // Get returns a copy of the list for k (nil when k is absent).
@@ -99,13 +107,15 @@ func (t *LookupList[K, V]) Push(k K, v V) error {
 		if err := tx.w.arg(mark, k); err != nil {
 			return err
 		}
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
 		}
 		s.m[k] = append(s.m[k], sl)
+		s.live += int64(sl.size)
 		tx.onUndo(func() {
+			s.live -= int64(sl.size)
 			l := s.m[k]
 			if len(l) == 1 {
 				delete(s.m, k)
@@ -134,9 +144,9 @@ func (t *LookupList[K, V]) RemoveAt(k K, i int) error {
 			return err
 		}
 		_ = tx.w.enc.EncodeInt(int64(i))
-		old := l
+		old, oldLive := l, s.live
 		s.removeAt(k, i)
-		tx.onUndo(func() { s.m[k] = old })
+		tx.onUndo(func() { s.m[k], s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -145,6 +155,7 @@ func (t *LookupList[K, V]) RemoveAt(k K, i int) error {
 // undo can restore it.
 func (s *lookupListState[K, V]) removeAt(k K, i int) {
 	l := s.m[k]
+	s.live -= int64(l[i].size)
 	if len(l) == 1 {
 		delete(s.m, k)
 		return
@@ -167,7 +178,9 @@ func (t *LookupList[K, V]) ClearKey(k K) error {
 			return err
 		}
 		delete(s.m, k)
-		tx.onUndo(func() { s.m[k] = old })
+		oldLive := s.live
+		s.live -= sumSizes(old)
+		tx.onUndo(func() { s.m[k], s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -177,9 +190,9 @@ func (t *LookupList[K, V]) Clear() error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		tx.w.begin(t.h.id, llClear, 0)
-		old := s.m
-		s.m = map[K][]slot[V]{}
-		tx.onUndo(func() { s.m = old })
+		old, oldLive := s.m, s.live
+		s.m, s.live = map[K][]slot[V]{}, 0
+		tx.onUndo(func() { s.m, s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -200,7 +213,9 @@ func (t *LookupList[K, V]) bind(h handle, s tableState) {
 
 func (s *lookupListState[K, V]) kind() string { return KindLookupList }
 
-func (s *lookupListState[K, V]) replay(d *msgpack.Decoder) error {
+func (s *lookupListState[K, V]) liveBytes() int64 { return s.live }
+
+func (s *lookupListState[K, V]) replay(d *msgpack.Decoder, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -209,7 +224,7 @@ func (s *lookupListState[K, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == llClear {
-		s.m = map[K][]slot[V]{}
+		s.m, s.live = map[K][]slot[V]{}, 0
 		return nil
 	}
 	var k K
@@ -218,11 +233,12 @@ func (s *lookupListState[K, V]) replay(d *msgpack.Decoder) error {
 	}
 	switch op {
 	case llPush:
-		v, err := s.c.decodeValue(d)
+		v, err := s.c.decodeValue(d, size)
 		if err != nil {
 			return err
 		}
 		s.m[k] = append(s.m[k], v)
+		s.live += int64(v.size)
 	case llRemove:
 		l, ok := s.m[k]
 		if !ok {
@@ -234,9 +250,11 @@ func (s *lookupListState[K, V]) replay(d *msgpack.Decoder) error {
 		}
 		s.removeAt(k, i)
 	case llClearKey:
-		if _, ok := s.m[k]; !ok {
+		l, ok := s.m[k]
+		if !ok {
 			return notFound(k)
 		}
+		s.live -= sumSizes(l)
 		delete(s.m, k)
 	}
 	return nil

@@ -28,8 +28,9 @@ const (
 var lookupMapArity = [...]int{-1, 3, 2, 1, 0}
 
 type lookupMapState[K1, K2 comparable, V any] struct {
-	c codec[V]
-	m map[K1]map[K2]slot[V]
+	c    codec[V]
+	m    map[K1]map[K2]slot[V]
+	live int64 // sum of the slots' sizes
 }
 
 // Get returns the value at (k1, k2) and true, or the zero value and false.
@@ -106,12 +107,13 @@ func (t *LookupMap[K1, K2, V]) Insert(k1 K1, k2 K2, v V) error {
 		if err := tx.w.arg(mark, k2); err != nil {
 			return err
 		}
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
 		}
 		old, had := s.m[k1][k2]
+		oldLive := s.live
 		s.insert(k1, k2, sl)
 		tx.onUndo(func() {
 			if had {
@@ -119,6 +121,7 @@ func (t *LookupMap[K1, K2, V]) Insert(k1 K1, k2 K2, v V) error {
 			} else {
 				s.remove(k1, k2)
 			}
+			s.live = oldLive
 		})
 		return tx.w.end()
 	})
@@ -158,7 +161,9 @@ func (t *LookupMap[K1, K2, V]) ClearKey(k1 K1) error {
 			return err
 		}
 		delete(s.m, k1)
-		tx.onUndo(func() { s.m[k1] = old })
+		oldLive := s.live
+		s.live -= innerSize(old)
+		tx.onUndo(func() { s.m[k1], s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -168,9 +173,9 @@ func (t *LookupMap[K1, K2, V]) Clear() error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		tx.w.begin(t.h.id, lmClear, 0)
-		old := s.m
-		s.m = map[K1]map[K2]slot[V]{}
-		tx.onUndo(func() { s.m = old })
+		old, oldLive := s.m, s.live
+		s.m, s.live = map[K1]map[K2]slot[V]{}, 0
+		tx.onUndo(func() { s.m, s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -181,11 +186,13 @@ func (s *lookupMapState[K1, K2, V]) insert(k1 K1, k2 K2, v slot[V]) {
 		inner = map[K2]slot[V]{}
 		s.m[k1] = inner
 	}
+	s.live += int64(v.size) - int64(inner[k2].size)
 	inner[k2] = v
 }
 
 func (s *lookupMapState[K1, K2, V]) remove(k1 K1, k2 K2) {
 	inner := s.m[k1]
+	s.live -= int64(inner[k2].size)
 	delete(inner, k2)
 	if len(inner) == 0 {
 		delete(s.m, k1)
@@ -209,9 +216,18 @@ func (t *LookupMap[K1, K2, V]) bind(h handle, s tableState) {
 	t.h, t.s = h, s.(*lookupMapState[K1, K2, V])
 }
 
+func innerSize[K comparable, V any](inner map[K]slot[V]) (n int64) {
+	for _, s := range inner {
+		n += int64(s.size)
+	}
+	return n
+}
+
 func (s *lookupMapState[K1, K2, V]) kind() string { return KindLookupMap }
 
-func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder) error {
+func (s *lookupMapState[K1, K2, V]) liveBytes() int64 { return s.live }
+
+func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -220,7 +236,7 @@ func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == lmClear {
-		s.m = map[K1]map[K2]slot[V]{}
+		s.m, s.live = map[K1]map[K2]slot[V]{}, 0
 		return nil
 	}
 	var k1 K1
@@ -228,9 +244,11 @@ func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == lmClearKey {
-		if _, ok := s.m[k1]; !ok {
+		inner, ok := s.m[k1]
+		if !ok {
 			return notFound(k1)
 		}
+		s.live -= innerSize(inner)
 		delete(s.m, k1)
 		return nil
 	}
@@ -245,7 +263,7 @@ func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder) error {
 		s.remove(k1, k2)
 		return nil
 	}
-	v, err := s.c.decodeValue(d)
+	v, err := s.c.decodeValue(d, size)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,8 @@ const (
 var lookupSetArity = [...]int{-1, 2, 2, 1, 0}
 
 type lookupSetState[K, V comparable] struct {
-	m map[K]map[V]struct{}
+	m    map[K]map[V]int32 // member → bytes of the entry that inserted it
+	live int64             // sum of those sizes
 }
 
 // Get returns the members of the set of k in no particular order (nil when
@@ -106,7 +107,7 @@ func (t *LookupSet[K, V]) Insert(k K, v V) error {
 		if err := tx.w.arg(mark, v); err != nil {
 			return err
 		}
-		s.insert(k, v)
+		s.insert(k, v, int32(tx.w.buf.Len()-mark))
 		tx.onUndo(func() { s.remove(k, v) })
 		return tx.w.end()
 	})
@@ -116,7 +117,8 @@ func (t *LookupSet[K, V]) Insert(k K, v V) error {
 func (t *LookupSet[K, V]) Remove(k K, v V) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
-		if _, ok := s.m[k][v]; !ok {
+		size, ok := s.m[k][v]
+		if !ok {
 			return notFound(v)
 		}
 		mark := tx.w.begin(t.h.id, lsRemove, 2)
@@ -127,7 +129,7 @@ func (t *LookupSet[K, V]) Remove(k K, v V) error {
 			return err
 		}
 		s.remove(k, v)
-		tx.onUndo(func() { s.insert(k, v) })
+		tx.onUndo(func() { s.insert(k, v, size) })
 		return tx.w.end()
 	})
 }
@@ -145,7 +147,9 @@ func (t *LookupSet[K, V]) ClearKey(k K) error {
 			return err
 		}
 		delete(s.m, k)
-		tx.onUndo(func() { s.m[k] = old })
+		oldLive := s.live
+		s.live -= setSize(old)
+		tx.onUndo(func() { s.m[k], s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -155,24 +159,26 @@ func (t *LookupSet[K, V]) Clear() error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		tx.w.begin(t.h.id, lsClear, 0)
-		old := s.m
-		s.m = map[K]map[V]struct{}{}
-		tx.onUndo(func() { s.m = old })
+		old, oldLive := s.m, s.live
+		s.m, s.live = map[K]map[V]int32{}, 0
+		tx.onUndo(func() { s.m, s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
 
-func (s *lookupSetState[K, V]) insert(k K, v V) {
+func (s *lookupSetState[K, V]) insert(k K, v V, size int32) {
 	set := s.m[k]
 	if set == nil {
-		set = map[V]struct{}{}
+		set = map[V]int32{}
 		s.m[k] = set
 	}
-	set[v] = struct{}{}
+	set[v] = size
+	s.live += int64(size)
 }
 
 func (s *lookupSetState[K, V]) remove(k K, v V) {
 	set := s.m[k]
+	s.live -= int64(set[v])
 	delete(set, v)
 	if len(set) == 0 {
 		delete(s.m, k)
@@ -186,16 +192,25 @@ func (t *LookupSet[K, V]) newState() (tableState, error) {
 	if err := checkKey(reflect.TypeFor[V]()); err != nil {
 		return nil, err
 	}
-	return &lookupSetState[K, V]{m: map[K]map[V]struct{}{}}, nil
+	return &lookupSetState[K, V]{m: map[K]map[V]int32{}}, nil
 }
 
 func (t *LookupSet[K, V]) bind(h handle, s tableState) {
 	t.h, t.s = h, s.(*lookupSetState[K, V])
 }
 
+func setSize[V comparable](set map[V]int32) (n int64) {
+	for _, size := range set {
+		n += int64(size)
+	}
+	return n
+}
+
 func (s *lookupSetState[K, V]) kind() string { return KindLookupSet }
 
-func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder) error {
+func (s *lookupSetState[K, V]) liveBytes() int64 { return s.live }
+
+func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -204,7 +219,7 @@ func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == lsClear {
-		s.m = map[K]map[V]struct{}{}
+		s.m, s.live = map[K]map[V]int32{}, 0
 		return nil
 	}
 	var k K
@@ -212,9 +227,11 @@ func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == lsClearKey {
-		if _, ok := s.m[k]; !ok {
+		set, ok := s.m[k]
+		if !ok {
 			return notFound(k)
 		}
+		s.live -= setSize(set)
 		delete(s.m, k)
 		return nil
 	}
@@ -227,7 +244,7 @@ func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder) error {
 		if present {
 			return errDuplicateMember
 		}
-		s.insert(k, v)
+		s.insert(k, v, int32(size))
 		return nil
 	}
 	if !present {

@@ -27,8 +27,9 @@ const (
 var lookupTableArity = [...]int{-1, 2, 1, 0}
 
 type lookupTableState[K comparable, V any] struct {
-	c codec[V]
-	m map[K]slot[V]
+	c    codec[V]
+	m    map[K]slot[V]
+	live int64 // sum of the slots' sizes
 }
 
 // Get returns the value for k and true, or the zero value and false.
@@ -126,19 +127,22 @@ func (t *LookupTable[K, V]) Insert(k K, v V) error {
 		if err := tx.w.arg(mark, k); err != nil {
 			return err
 		}
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
 		}
 		old, had := s.m[k]
+		oldLive := s.live
 		s.m[k] = sl
+		s.live += int64(sl.size) - int64(old.size)
 		tx.onUndo(func() {
 			if had {
 				s.m[k] = old
 			} else {
 				delete(s.m, k)
 			}
+			s.live = oldLive
 		})
 		return tx.w.end()
 	})
@@ -157,7 +161,8 @@ func (t *LookupTable[K, V]) Remove(k K) error {
 			return err
 		}
 		delete(s.m, k)
-		tx.onUndo(func() { s.m[k] = old })
+		s.live -= int64(old.size)
+		tx.onUndo(func() { s.m[k] = old; s.live += int64(old.size) })
 		return tx.w.end()
 	})
 }
@@ -167,9 +172,9 @@ func (t *LookupTable[K, V]) Clear() error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		tx.w.begin(t.h.id, lookupClear, 0)
-		old := s.m
-		s.m = map[K]slot[V]{}
-		tx.onUndo(func() { s.m = old })
+		old, oldLive := s.m, s.live
+		s.m, s.live = map[K]slot[V]{}, 0
+		tx.onUndo(func() { s.m, s.live = old, oldLive })
 		return tx.w.end()
 	})
 }
@@ -192,7 +197,9 @@ func (t *LookupTable[K, V]) bind(h handle, s tableState) {
 
 func (s *lookupTableState[K, V]) kind() string { return KindLookupTable }
 
-func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder) error {
+func (s *lookupTableState[K, V]) liveBytes() int64 { return s.live }
+
+func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -201,7 +208,7 @@ func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == lookupClear {
-		s.m = map[K]slot[V]{}
+		s.m, s.live = map[K]slot[V]{}, 0
 		return nil
 	}
 	var k K
@@ -209,16 +216,19 @@ func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder) error {
 		return err
 	}
 	if op == lookupRemove {
-		if _, ok := s.m[k]; !ok {
+		old, ok := s.m[k]
+		if !ok {
 			return notFound(k)
 		}
 		delete(s.m, k)
+		s.live -= int64(old.size)
 		return nil
 	}
-	v, err := s.c.decodeValue(d)
+	v, err := s.c.decodeValue(d, size)
 	if err != nil {
 		return err
 	}
+	s.live += int64(v.size) - int64(s.m[k].size)
 	s.m[k] = v
 	return nil
 }

@@ -95,9 +95,6 @@ func (e *engine) load() error {
 	}
 	e.records = r.records
 	e.openStats.Records = r.records
-	if len(live) > 0 && live[0].complete {
-		e.snapSize = live[0].scan.end
-	}
 	added := e.bindSchemaTables()
 
 	var newest *segmentInfo
@@ -278,6 +275,8 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("record has an odd number of pair elements"))
 		}
 		for range (n - 1) / 2 {
+			pos := len(rec.payload) - r.r.Len()
+			size := pairSize(rec.payload[pos:])
 			id, err := d.DecodeUint32()
 			if err != nil {
 				return 0, r.bad(seg, rec, "", err)
@@ -286,7 +285,7 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 			if st == nil {
 				return 0, r.bad(seg, rec, "", fmt.Errorf("entry for table ID %d, which no schema record defines", id))
 			}
-			if err := st.replay(d); err != nil {
+			if err := st.replay(d, size); err != nil {
 				return 0, r.bad(seg, rec, name, err)
 			}
 		}
@@ -295,6 +294,20 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 		return 0, nil
 	}
 	return 0, r.bad(seg, rec, "", fmt.Errorf("unknown record kind %d (written by a newer dbrs?)", kind))
+}
+
+// pairSize returns the bytes of the [tableID, entry] pair at the start of
+// b, which checkMsgpack has already validated as part of its record.
+func pairSize(b []byte) int {
+	idLen, err := checkMsgpack(b)
+	if err != nil {
+		return 0
+	}
+	entryLen, err := checkMsgpack(b[idLen:])
+	if err != nil {
+		return 0
+	}
+	return idLen + entryLen
 }
 
 func (r *replayer) state(id uint32) (tableState, string) {

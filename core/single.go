@@ -46,7 +46,7 @@ func (t *Single[T]) Insert(v T) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		mark := tx.w.begin(t.h.id, singleInsert, 1)
-		sl, err := s.c.encodeValue(tx.w, v)
+		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
 			return err
@@ -81,7 +81,14 @@ func (t *Single[T]) bind(h handle, s tableState) { t.h, t.s = h, s.(*singleState
 
 func (s *singleState[T]) kind() string { return KindSingle }
 
-func (s *singleState[T]) replay(d *msgpack.Decoder) error {
+func (s *singleState[T]) liveBytes() int64 {
+	if !s.set {
+		return 0
+	}
+	return int64(s.v.size)
+}
+
+func (s *singleState[T]) replay(d *msgpack.Decoder, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -91,7 +98,7 @@ func (s *singleState[T]) replay(d *msgpack.Decoder) error {
 		if err := wantArgs(op, n, 1); err != nil {
 			return err
 		}
-		v, err := s.c.decodeValue(d)
+		v, err := s.c.decodeValue(d, size)
 		if err != nil {
 			return err
 		}

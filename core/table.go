@@ -22,9 +22,12 @@ const (
 // it. Methods run with the database's lock held (exclusive for replay).
 type tableState interface {
 	kind() string
-	// replay applies one entry decoded from d. It must consume exactly the
-	// entry, and return an error (never panic) for malformed input.
-	replay(d *msgpack.Decoder) error
+	// replay applies one entry decoded from d; size is the bytes of the
+	// entry with its table ID. It must consume exactly the entry, and
+	// return an error (never panic) for malformed input.
+	replay(d *msgpack.Decoder, size int) error
+	// liveBytes estimates the bytes of the table's compacted entries.
+	liveBytes() int64
 	// compact writes entries that rebuild the current state from empty.
 	compact(w *entryWriter, id uint32) error
 }
@@ -202,7 +205,10 @@ func (c *Custom[T, P]) bind(h handle, s tableState) {
 
 func (s *customState[T, P]) kind() string { return s.p.Kind() }
 
-func (s *customState[T, P]) replay(d *msgpack.Decoder) error {
+// liveBytes is unknown for custom tables: they count as 0.
+func (s *customState[T, P]) liveBytes() int64 { return 0 }
+
+func (s *customState[T, P]) replay(d *msgpack.Decoder, _ int) error {
 	entry, err := d.DecodeRaw()
 	if err != nil {
 		return err
