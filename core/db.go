@@ -38,7 +38,7 @@ type Options struct {
 	// table makes Open fail with ErrUnknownTable.
 	KeepUnknownTables bool
 	// CompactRatio triggers automatic compaction when the log has grown to
-	// this multiple of the last snapshot (the live data). 0 means 4; a
+	// this multiple of the live data (Stats.LiveBytes). 0 means 4; a
 	// negative value turns automatic compaction off.
 	CompactRatio float64
 	// CompactMinBytes is the log size below which automatic compaction never
