@@ -52,7 +52,7 @@ elif ! browser=$(find_browser); then
 	export DEBIAN_FRONTEND=noninteractive
 	# DPkg::Lock::Timeout waits for another apt run instead of failing.
 	if ! { apt-get -o DPkg::Lock::Timeout=600 update &&
-		apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends chromium; } >"$log" 2>&1; then
+		apt-get -o DPkg::Lock::Timeout=600 install -y chromium; } >"$log" 2>&1; then
 		tail -n 30 "$log" >&2
 		die "apt-get install chromium failed (full log: $log)"
 	fi
