@@ -67,33 +67,17 @@ func (t *LookupMap[K1, K2, V]) GetInner(k1 K1) map[K2]V {
 }
 
 // Len returns the number of outer keys.
-func (t *LookupMap[K1, K2, V]) Len() int {
-	if t.s == nil {
-		return 0
-	}
-	locked := t.h.rlock()
-	defer t.h.runlock(locked)
-	return len(t.s.m)
-}
+func (t *LookupMap[K1, K2, V]) Len() int { return lenOf(&t.h, t.items) }
 
 // Keys yields every outer key in no particular order, from a copy.
-func (t *LookupMap[K1, K2, V]) Keys() iter.Seq[K1] {
-	return func(yield func(K1) bool) {
-		if t.s == nil {
-			return
-		}
-		locked := t.h.rlock()
-		keys := make([]K1, 0, len(t.s.m))
-		for k := range t.s.m {
-			keys = append(keys, k)
-		}
-		t.h.runlock(locked)
-		for _, k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
+func (t *LookupMap[K1, K2, V]) Keys() iter.Seq[K1] { return keysOf(&t.h, t.items) }
+
+// items returns the table's map; the caller holds a lock.
+func (t *LookupMap[K1, K2, V]) items() map[K1]map[K2]slot[V] {
+	if t.s == nil {
+		return nil
 	}
+	return t.s.m
 }
 
 // Insert sets the value at (k1, k2), replacing any previous one.

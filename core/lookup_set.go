@@ -63,33 +63,17 @@ func (t *LookupSet[K, V]) Has(k K, v V) bool {
 }
 
 // Len returns the number of keys.
-func (t *LookupSet[K, V]) Len() int {
-	if t.s == nil {
-		return 0
-	}
-	locked := t.h.rlock()
-	defer t.h.runlock(locked)
-	return len(t.s.m)
-}
+func (t *LookupSet[K, V]) Len() int { return lenOf(&t.h, t.items) }
 
 // Keys yields every key in no particular order, from a copy.
-func (t *LookupSet[K, V]) Keys() iter.Seq[K] {
-	return func(yield func(K) bool) {
-		if t.s == nil {
-			return
-		}
-		locked := t.h.rlock()
-		keys := make([]K, 0, len(t.s.m))
-		for k := range t.s.m {
-			keys = append(keys, k)
-		}
-		t.h.runlock(locked)
-		for _, k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
+func (t *LookupSet[K, V]) Keys() iter.Seq[K] { return keysOf(&t.h, t.items) }
+
+// items returns the table's map; the caller holds a lock.
+func (t *LookupSet[K, V]) items() map[K]map[V]int32 {
+	if t.s == nil {
+		return nil
 	}
+	return t.s.m
 }
 
 // Insert adds v to the set of k. Adding a present member changes nothing and

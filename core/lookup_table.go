@@ -59,14 +59,7 @@ func (t *LookupTable[K, V]) Has(k K) bool {
 }
 
 // Len returns the number of keys.
-func (t *LookupTable[K, V]) Len() int {
-	if t.s == nil {
-		return 0
-	}
-	locked := t.h.rlock()
-	defer t.h.runlock(locked)
-	return len(t.s.m)
-}
+func (t *LookupTable[K, V]) Len() int { return lenOf(&t.h, t.items) }
 
 // All yields every key and value in no particular order, from a copy taken
 // when iteration starts (inside View, from the table itself).
@@ -100,23 +93,14 @@ func (t *LookupTable[K, V]) All() iter.Seq2[K, V] {
 }
 
 // Keys yields every key in no particular order, like All.
-func (t *LookupTable[K, V]) Keys() iter.Seq[K] {
-	return func(yield func(K) bool) {
-		if t.s == nil {
-			return
-		}
-		locked := t.h.rlock()
-		keys := make([]K, 0, len(t.s.m))
-		for k := range t.s.m {
-			keys = append(keys, k)
-		}
-		t.h.runlock(locked)
-		for _, k := range keys {
-			if !yield(k) {
-				return
-			}
-		}
+func (t *LookupTable[K, V]) Keys() iter.Seq[K] { return keysOf(&t.h, t.items) }
+
+// items returns the table's map; the caller holds a lock.
+func (t *LookupTable[K, V]) items() map[K]slot[V] {
+	if t.s == nil {
+		return nil
 	}
+	return t.s.m
 }
 
 // Insert sets the value for k, replacing any previous one.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"iter"
 	"sync/atomic"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -81,6 +82,32 @@ func (h *handle) runlock(locked bool) {
 	if locked {
 		h.e.mu.RUnlock()
 	}
+}
+
+// keysOf yields the keys of the map items returns, copied under the read
+// lock when iteration starts, so the loop body may write to the database.
+func keysOf[K comparable, X any](h *handle, items func() map[K]X) iter.Seq[K] {
+	return func(yield func(K) bool) {
+		locked := h.rlock()
+		m := items()
+		keys := make([]K, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		h.runlock(locked)
+		for _, k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// lenOf returns the number of keys of the map items returns.
+func lenOf[K comparable, X any](h *handle, items func() map[K]X) int {
+	locked := h.rlock()
+	defer h.runlock(locked)
+	return len(items())
 }
 
 // iterDirect reports whether an iterator may walk internal state without
