@@ -11,6 +11,7 @@ import type { Bridge, BridgeResult, BridgeTable } from './bridge.js';
 import { encode, decode } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 import { loadBridge } from './load.js';
+import { acquireTabLock, type Release } from './tablock.js';
 import { makeTables, TABLE_KINDS, type Host, type Scope } from './tables.js';
 import type { DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
 
@@ -56,7 +57,10 @@ class Database<S extends Schema> implements DB<S>, Host {
   private drained: (() => void)[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
 
-  constructor(b: Bridge, h: number, name: string, defs: BridgeTable[]) {
+  private readonly releaseLock: Release;
+
+  constructor(b: Bridge, h: number, name: string, defs: BridgeTable[], releaseLock: Release) {
+    this.releaseLock = releaseLock;
     this.b = b;
     this.h = h;
     this.name = name;
@@ -258,6 +262,7 @@ class Database<S extends Schema> implements DB<S>, Host {
         throw toDbrsError(e);
       } finally {
         this.state = 'closed';
+        this.releaseLock();
       }
     })();
     return this.closing;
@@ -334,7 +339,8 @@ class Database<S extends Schema> implements DB<S>, Host {
  *
  * Rejects with DbrsError: 'Schema' (bad schema, or a table kind that
  * differs from the stored one), 'UnknownTable' (the stored log has a table
- * the schema lacks), 'Corrupt', 'Locked' (already open in this page), an
+ * the schema lacks), 'Corrupt', 'Locked' (already open in this page, or
+ * in another tab or worker: see OpenOptions.lockTimeoutMs), an
  * IndexedDB code, or 'Internal' (dbrs.wasm could not be loaded).
  */
 export async function open<S extends Schema>(name: string, schema: S, options: OpenOptions = {}): Promise<DB<S>> {
@@ -353,13 +359,15 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
   }
   if (defs.length === 0) throw new DbrsError('Schema', 'dbrs: the schema has no tables');
   const b = await loadBridge(options);
+  const release = await acquireTabLock(name, options.lockTimeoutMs ?? 0);
   let h: number;
   try {
     h = await b.open(name, defs, { durability, keepUnknownTables: options.keepUnknownTables === true });
   } catch (e) {
+    release();
     throw toDbrsError(e);
   }
-  return new Database<S>(b, h, name, defs);
+  return new Database<S>(b, h, name, defs, release);
 }
 
 /**
@@ -368,10 +376,13 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
  */
 export async function deleteDatabase(name: string, options: LoadOptions = {}): Promise<void> {
   const b = await loadBridge(options);
+  const release = await acquireTabLock(name);
   try {
     await b.deleteDatabase(name);
   } catch (e) {
     throw toDbrsError(e);
+  } finally {
+    release();
   }
 }
 
@@ -383,9 +394,12 @@ export async function deleteDatabase(name: string, options: LoadOptions = {}): P
  */
 export async function importLog(name: string, segments: Segment[], options: LoadOptions = {}): Promise<void> {
   const b = await loadBridge(options);
+  const release = await acquireTabLock(name);
   try {
     await b.importLog(name, segments);
   } catch (e) {
     throw toDbrsError(e);
+  } finally {
+    release();
   }
 }

@@ -349,6 +349,14 @@ export interface OpenOptions extends LoadOptions {
    * of failing with 'UnknownTable'. Default false.
    */
   keepUnknownTables?: boolean;
+  /**
+   * One tab (or worker) at a time may have a database open: open() takes an
+   * exclusive Web Lock named "dbrs:<name>" until close(). With 0 (the
+   * default) open() rejects at once with 'Locked' when another tab holds
+   * it; otherwise it waits up to this many milliseconds for that tab to
+   * close the database (or to be closed).
+   */
+  lockTimeoutMs?: number;
 }
 
 /**
