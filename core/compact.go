@@ -138,15 +138,20 @@ func snapshot(schema []byte, tables []*tableInfo, states []tableState) (chunks [
 		entries += n
 		return nil
 	}
+	var counts []int // tableID, entries, ...
 	for i, t := range tables {
+		before := entries + w.n
 		if err := states[i].compact(w, t.id); err != nil {
 			return nil, 0, fmt.Errorf("dbrs: compaction: table %q: %w", t.name, err)
+		}
+		if n := entries + w.n - before; n > 0 {
+			counts = append(counts, int(t.id), n)
 		}
 	}
 	if err := w.takeChunk(); err != nil {
 		return nil, 0, err
 	}
-	end, err := marshal([]int{recordSnapshotEnd, records, entries})
+	end, err := marshal([]any{recordSnapshotEnd, records, entries, counts})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -216,6 +216,12 @@ func (t *List[T]) bind(h handle, s tableState) { t.h, t.s = h, s.(*listState[T])
 
 func (s *listState[T]) kind() string { return KindList }
 
+func (s *listState[T]) sizeHint(n int) {
+	if len(s.items) == 0 {
+		s.items = make([]slot[T], 0, n)
+	}
+}
+
 func (s *listState[T]) liveBytes() int64 { return s.live }
 
 func decodeIndex(d *msgpack.Decoder, n int, allowEnd bool) (int, error) {

@@ -181,6 +181,12 @@ func (t *LookupTable[K, V]) bind(h handle, s tableState) {
 
 func (s *lookupTableState[K, V]) kind() string { return KindLookupTable }
 
+func (s *lookupTableState[K, V]) sizeHint(n int) {
+	if len(s.m) == 0 {
+		s.m = make(map[K]slot[V], n)
+	}
+}
+
 func (s *lookupTableState[K, V]) liveBytes() int64 { return s.live }
 
 func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder, size int) error {

@@ -20,7 +20,7 @@ package core
 //	[1 schema,   [[tableID, name, kind], ...]]   table directory
 //	[2 commit,   tableID, entry, tableID, entry, ...]
 //	[3 snapshot, tableID, entry, tableID, entry, ...]
-//	[4 snapshot-end, records, entries]
+//	[4 snapshot-end, records, entries, [tableID, count, ...]]
 //
 // An entry is itself a msgpack array [op, args...] whose meaning is defined by
 // the table kind (see each table's file). tableID is a uint that stays fixed
@@ -49,7 +49,13 @@ package core
 //   - corruption: a damaged record that valid data follows, or any damage in an
 //     older segment. Opening fails with a *CorruptError; nothing is dropped.
 //
-// Version history: version 1 (this one) is the first format.
+// The snapshot-end record counts the snapshot records and entries before it
+// (a mismatch is corruption) and, optionally, the entries of each table, so
+// that replay can size a table's memory once instead of growing it.
+//
+// Version history: version 1 (this one) is the first format. The per-table
+// counts of snapshot-end were added within it: readers accept the record
+// with or without them.
 //
 // The constants below are part of the format and must never change.
 

@@ -255,3 +255,39 @@ func TestCorruptOlderSegment(t *testing.T) {
 		t.Fatalf("Open = %v, want ErrCorrupt", err)
 	}
 }
+
+// A snapshot-end record may carry per-table counts; hostile ones must not
+// make replay reserve memory the segment cannot justify, and old footers
+// without counts still open.
+func TestSnapshotEnd_Counts(t *testing.T) {
+	mem := core.NewMemBackend()
+	db, err := core.Open[Schema](mem, core.Options{CompactRatio: -1})
+	must(t, err)
+	for i := range 100 {
+		must(t, db.Tables.Users.Insert(fmt.Sprint(i), Account{Balance: int64(i)}))
+	}
+	must(t, db.Compact())
+	want := dump(db.Tables)
+	must(t, db.Close())
+	mem = mem.Reopen()
+	ids, _ := mem.Segments()
+	snap, _ := mem.ReadSegment(ids[0])
+	offs := records(t, snap)
+	endOff := offs[len(offs)-1]
+	// Replace the footer with one that has hostile counts, then with an
+	// old-style one without counts; both keep the true totals.
+	for name, footer := range map[string][]any{
+		"hostile counts": {4, 1, 100, []any{7, 1 << 40, 0, 1 << 40}},
+		"no counts":      {4, 1, 100},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := append(bytes.Clone(snap[:endOff]), frame(enc(t, footer))...)
+			db, err := core.Open[Schema](withSegment(t, mem, ids[0], d), core.Options{})
+			must(t, err)
+			defer db.Close()
+			if got := dump(db.Tables); !reflect.DeepEqual(got, want) {
+				t.Fatalf("state %v", got)
+			}
+		})
+	}
+}

@@ -222,12 +222,24 @@ func newReplayer(e *engine) *replayer {
 
 func (r *replayer) segment(si *segmentInfo) error {
 	var snapRecords, snapEntries int64
-	for _, rec := range si.scan.records {
+	var hints map[uint32]int
+	if si.complete {
+		_, _, hints, _ = parseSnapshotEnd(si.scan.records[len(si.scan.records)-1].payload)
+		// The counts are not checked until the end; never reserve more
+		// than the segment could hold (an entry takes at least 3 bytes).
+		for id, n := range hints {
+			hints[id] = min(n, len(si.data)/3)
+		}
+	}
+	for i, rec := range si.scan.records {
 		n, err := r.record(si.id, rec)
 		if err != nil {
 			return err
 		}
 		r.records++
+		if i == 0 && hints != nil {
+			r.sizeTables(hints) // the schema record has bound the IDs
+		}
 		switch recordKind(rec.payload) {
 		case recordSnapshot:
 			snapRecords++
@@ -322,15 +334,60 @@ func (r *replayer) state(id uint32) (tableState, string) {
 }
 
 func (r *replayer) checkSnapshotEnd(seg uint64, rec rawRecord, records, entries int64) error {
-	var v []int64
-	if err := msgpack.Unmarshal(rec.payload, &v); err != nil || len(v) != 3 {
-		return r.bad(seg, rec, "", fmt.Errorf("malformed snapshot-end record"))
+	wantRecords, wantEntries, _, err := parseSnapshotEnd(rec.payload)
+	if err != nil {
+		return r.bad(seg, rec, "", err)
 	}
-	if v[1] != records || v[2] != entries {
+	if wantRecords != records || wantEntries != entries {
 		return &CorruptError{Segment: seg, Offset: rec.offset,
-			Reason: fmt.Sprintf("snapshot-end counts %d records and %d entries, segment holds %d and %d", v[1], v[2], records, entries)}
+			Reason: fmt.Sprintf("snapshot-end counts %d records and %d entries, segment holds %d and %d", wantRecords, wantEntries, records, entries)}
 	}
 	return nil
+}
+
+// parseSnapshotEnd decodes [4, records, entries] or [4, records, entries,
+// [tableID, count, ...]].
+func parseSnapshotEnd(payload []byte) (records, entries int64, hints map[uint32]int, err error) {
+	malformed := fmt.Errorf("malformed snapshot-end record")
+	d := msgpack.NewDecoder(bytes.NewReader(payload))
+	n, err := d.DecodeArrayLen()
+	if err != nil || (n != 3 && n != 4) {
+		return 0, 0, nil, malformed
+	}
+	kind, err1 := d.DecodeInt()
+	records, err2 := d.DecodeInt64()
+	entries, err3 := d.DecodeInt64()
+	if err1 != nil || err2 != nil || err3 != nil || kind != recordSnapshotEnd {
+		return 0, 0, nil, malformed
+	}
+	if n == 3 {
+		return records, entries, nil, nil
+	}
+	var counts []int64
+	if err := d.Decode(&counts); err != nil || len(counts)%2 != 0 {
+		return 0, 0, nil, malformed
+	}
+	hints = make(map[uint32]int, len(counts)/2)
+	for i := 0; i < len(counts); i += 2 {
+		if counts[i] >= 0 && counts[i] <= 1<<32-1 && counts[i+1] > 0 {
+			hints[uint32(counts[i])] = int(min(counts[i+1], entries, 1<<40))
+		}
+	}
+	return records, entries, hints, nil
+}
+
+// sizeHinter is implemented by table states that can reserve memory for a
+// known number of entries before a snapshot is replayed into them.
+type sizeHinter interface{ sizeHint(entries int) }
+
+func (r *replayer) sizeTables(hints map[uint32]int) {
+	for id, n := range hints {
+		if st, _ := r.state(id); st != nil {
+			if h, ok := st.(sizeHinter); ok {
+				h.sizeHint(n)
+			}
+		}
+	}
 }
 
 // schema applies a schema record: it binds log table IDs to schema tables
