@@ -365,7 +365,7 @@ func testConcurrentSyncAppendRead(t *testing.T, b core.Backend) {
 		for i := range appends {
 			n := 1 + i%37
 			if err := b.Append(1, int64(off), want[off:off+n]); err != nil {
-				errs <- fmt.Errorf("Append %d: %w", i, err)
+				errs <- fmt.Errorf("append %d: %w", i, err)
 				return
 			}
 			off += n

@@ -6,7 +6,6 @@ package wasm
 // and panic recovery. None of them blocks.
 
 import (
-	"errors"
 	"runtime/debug"
 	"syscall/js"
 )
@@ -127,9 +126,6 @@ func toBytesJS(b []byte) js.Value {
 	}
 	return u
 }
-
-// errArg is a malformed argument: a protocol violation by the caller.
-var errArg = errors.New("dbrs: bad argument")
 
 func arg(args []js.Value, i int) js.Value {
 	if i < len(args) {
