@@ -45,11 +45,16 @@ site: wasm js-deps
 	rm -rf $(SITE)
 	./web/demo/assemble.sh $(SITE) $(WASM)
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./platform/wasm/...
+	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
+	$(BIN)/staticcheck ./...
+	GOOS=js GOARCH=wasm $(BIN)/staticcheck ./core/... ./platform/wasm/...
 
 # Native tests (core, native backend, e2e in headless Chromium), with -race.
 unit:

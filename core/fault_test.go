@@ -27,8 +27,8 @@ func regression(t testing.TB, format string, args ...any) {
 }
 
 var (
-	faultENOSPC = fmt.Errorf("fault: injected: %w", syscall.ENOSPC)
-	faultEIO    = fmt.Errorf("fault: injected: %w", syscall.EIO)
+	errFaultENOSPC = fmt.Errorf("fault: injected: %w", syscall.ENOSPC)
+	errFaultEIO    = fmt.Errorf("fault: injected: %w", syscall.EIO)
 )
 
 type faultKind int
@@ -362,11 +362,11 @@ func TestFaultAppend(t *testing.T) {
 		t.Run(fmt.Sprintf("partial=%v", partial), func(t *testing.T) {
 			e := newFaultEnv(t, core.Options{})
 			e.ops(30)
-			rule := faultRule{at: []int{1}, err: faultENOSPC, partial: partial}
+			rule := faultRule{at: []int{1}, err: errFaultENOSPC, partial: partial}
 
 			e.f.fail(faultAppend, rule)
 			err := e.db.Tables.Recs.Insert("lost", modelRec{Name: "lost", Tags: []string{"x"}})
-			if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, faultENOSPC) {
+			if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, errFaultENOSPC) {
 				t.Fatalf("auto-commit with a failed Append: %v, want an error matching ENOSPC", err)
 			}
 			e.verify("failed auto-commit Append")
@@ -412,12 +412,12 @@ func TestFaultSyncAlways(t *testing.T) {
 	t.Run("Sequential", func(t *testing.T) {
 		e := newFaultEnv(t, core.Options{})
 		e.ops(30)
-		e.f.fail(faultSync, faultRule{at: []int{1}, err: faultEIO})
+		e.f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
 		if err := e.db.Update(faultTx("lost", 1)); !errors.Is(err, syscall.EIO) {
 			t.Fatalf("Update with a failed Sync: %v, want an error matching EIO", err)
 		}
 		e.verify("failed Sync")
-		e.f.fail(faultSync, faultRule{at: []int{1}, err: faultEIO})
+		e.f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
 		if err := e.db.Tables.Nums.Push(99); !errors.Is(err, syscall.EIO) {
 			t.Fatalf("auto-commit with a failed Sync: %v, want an error matching EIO", err)
 		}
@@ -440,7 +440,7 @@ func TestFaultSyncAlways(t *testing.T) {
 		for round := range 3 {
 			// One failure per round: a second one could hit the sync that
 			// makes the first one's cut durable, which rightly poisons.
-			e.f.fail(faultSync, faultRule{at: []int{3}, err: faultEIO})
+			e.f.fail(faultSync, faultRule{at: []int{3}, err: errFaultEIO})
 			var mu sync.Mutex
 			var acked, failed []int
 			var wg sync.WaitGroup
@@ -513,7 +513,7 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 	e.open()
 	e.ops(20)
 
-	e.f.fail(faultSync, faultRule{at: []int{1, 2, 3}, err: faultEIO, durable: true})
+	e.f.fail(faultSync, faultRule{at: []int{1, 2, 3}, err: errFaultEIO, durable: true})
 	for i := range 5 {
 		key := fmt.Sprint("durable", i)
 		if err := e.db.Update(faultTx(key, i)); err != nil {
@@ -531,7 +531,7 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 	e.f.mu.Lock()
 	e.f.syncDelay = 200 * time.Microsecond
 	e.f.mu.Unlock()
-	e.f.fail(faultSync, faultRule{from: 1, err: faultEIO, durable: true})
+	e.f.fail(faultSync, faultRule{from: 1, err: errFaultEIO, durable: true})
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -565,7 +565,7 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 	e.f.mu.Lock()
 	e.f.syncDelay = 0
 	e.f.mu.Unlock()
-	e.f.fail(faultSync, faultRule{at: []int{1}, err: faultEIO})
+	e.f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
 	if err := e.db.Update(faultTx("lost", 999)); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("commit whose sync failed and made nothing durable: %v, want an error matching EIO", err)
 	}
@@ -582,18 +582,18 @@ func TestFaultPoisoned(t *testing.T) {
 	}{
 		// The sync fails, and so does cutting the failed commit off the log.
 		{"TruncateFails", func(f *faultBackend) {
-			f.fail(faultSync, faultRule{at: []int{1}, err: faultEIO})
-			f.fail(faultTruncate, faultRule{from: 1, err: faultENOSPC})
+			f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
+			f.fail(faultTruncate, faultRule{from: 1, err: errFaultENOSPC})
 		}, syscall.EIO},
 		// The sync fails, and so does the sync that makes the cut durable.
 		{"CutSyncFails", func(f *faultBackend) {
-			f.fail(faultSync, faultRule{from: 1, err: faultEIO})
+			f.fail(faultSync, faultRule{from: 1, err: errFaultEIO})
 		}, syscall.EIO},
 		// An append writes half the record and fails, and cutting the half
 		// record off fails too: reopening finds it as a torn tail.
 		{"AppendAndTruncateFail", func(f *faultBackend) {
-			f.fail(faultAppend, faultRule{at: []int{1}, err: faultENOSPC, partial: true})
-			f.fail(faultTruncate, faultRule{from: 1, err: faultEIO})
+			f.fail(faultAppend, faultRule{at: []int{1}, err: errFaultENOSPC, partial: true})
+			f.fail(faultTruncate, faultRule{from: 1, err: errFaultEIO})
 		}, syscall.ENOSPC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -649,7 +649,7 @@ func TestFaultCompact(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/sync=%d", faultNames[kind], mode), func(t *testing.T) {
 				e := newFaultEnv(t, core.Options{Sync: mode})
 				e.ops(60)
-				e.f.fail(kind, faultRule{at: []int{1}, err: faultENOSPC})
+				e.f.fail(kind, faultRule{at: []int{1}, err: errFaultENOSPC})
 				if err := e.db.Compact(); !errors.Is(err, syscall.ENOSPC) {
 					t.Fatalf("Compact with a failed %s: %v, want an error matching ENOSPC", faultNames[kind], err)
 				}
@@ -665,7 +665,7 @@ func TestFaultCompact(t *testing.T) {
 				e.reopen("after a failed compaction")
 
 				// Fail again, then compact for real.
-				e.f.fail(kind, faultRule{at: []int{1}, err: faultENOSPC})
+				e.f.fail(kind, faultRule{at: []int{1}, err: errFaultENOSPC})
 				if err := e.db.Compact(); !errors.Is(err, syscall.ENOSPC) {
 					t.Fatalf("second Compact with a failed %s: %v", faultNames[kind], err)
 				}
@@ -692,7 +692,7 @@ func TestFaultCompact(t *testing.T) {
 func TestFaultInstallAfterSnapshot(t *testing.T) {
 	e := newFaultEnv(t, core.Options{})
 	e.ops(60)
-	e.f.fail(faultInstall, faultRule{at: []int{1}, err: faultENOSPC, installed: true})
+	e.f.fail(faultInstall, faultRule{at: []int{1}, err: errFaultENOSPC, installed: true})
 	err := e.db.Compact()
 	t.Logf("Compact with an Install that failed after writing the snapshot: %v", err)
 	if err != nil && !errors.Is(err, syscall.ENOSPC) {
@@ -720,7 +720,7 @@ func TestFaultSyncIntervalPoisons(t *testing.T) {
 	// The background sync fails: the commits it covered were already
 	// acknowledged, so they cannot be undone, and the database must refuse
 	// further writes.
-	e.f.fail(faultSync, faultRule{from: 1, err: faultEIO})
+	e.f.fail(faultSync, faultRule{from: 1, err: errFaultEIO})
 	var err error
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; ; i++ {

@@ -676,6 +676,7 @@ func TestBridge_PanicIsInternal(t *testing.T) {
 	f := syncMethod(func([]js.Value) any { panic("boom") })
 	defer f.Release()
 	wantCode(t, "panicking sync method", f.Invoke(), "Internal")
+	//lint:ignore SA5000 the panic is the point
 	g := promiseMethod(func([]js.Value) any { var m map[string]int; m["x"] = 1; return nil })
 	defer g.Release()
 	_, rej := await(t, g.Invoke())
