@@ -74,7 +74,17 @@ func (c codec[T]) load(s slot[T]) T {
 // and returns the slot that holds it.
 func (c codec[T]) encodeValue(w *entryWriter, mark int, v T) (slot[T], error) {
 	start := w.buf.Len()
-	if err := w.enc.Encode(v); err != nil {
+	if c.raw {
+		// The dynamic tables' values, written as they are without reflection.
+		raw := *any(&v).(*RawValue)
+		if raw == nil {
+			raw = RawValue{0xc0}
+		}
+		if err := ValidRaw(raw); err != nil {
+			return slot[T]{}, err
+		}
+		w.buf.Write(raw)
+	} else if err := w.enc.Encode(v); err != nil {
 		return slot[T]{}, fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
 	}
 	size := int32(w.buf.Len() - mark)

@@ -68,6 +68,14 @@ func (w *entryWriter) takeChunk() error {
 
 // arg encodes one argument of the current entry, rewinding to mark on failure.
 func (w *entryWriter) arg(mark int, v any) error {
+	if k, ok := v.(RawKey); ok { // the dynamic tables' keys, without reflection
+		if err := ValidRaw([]byte(k)); err != nil {
+			w.rewind(mark)
+			return err
+		}
+		w.buf.WriteString(string(k))
+		return nil
+	}
 	if err := w.enc.Encode(v); err != nil {
 		w.rewind(mark)
 		return fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
