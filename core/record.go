@@ -196,3 +196,16 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+// TrimSegment returns data without what follows its last whole record: a
+// zero-filled tail, and, when newest, a torn tail. A segment whose damage
+// valid data follows (or, not newest, any damage) is returned whole, so
+// that opening it still reports the damage. Importers use it to store a
+// native segment file in a backend that cannot cut bytes in place.
+func TrimSegment(data []byte, newest bool) []byte {
+	res, err := scan(0, data, newest)
+	if err != nil {
+		return data
+	}
+	return data[:res.end]
+}

@@ -291,3 +291,18 @@ func TestSnapshotEnd_Counts(t *testing.T) {
 		})
 	}
 }
+
+func TestTrimSegment(t *testing.T) {
+	mem, seg, _, _ := threeCommits(t)
+	data, _ := mem.ReadSegment(seg)
+	if got := core.TrimSegment(append(bytes.Clone(data), make([]byte, 4096)...), false); !bytes.Equal(got, data) {
+		t.Fatal("zero tail not trimmed")
+	}
+	torn := append(bytes.Clone(data), 9, 0, 0, 0, 1, 2, 3)
+	if got := core.TrimSegment(torn, true); !bytes.Equal(got, data) {
+		t.Fatal("torn tail of the newest segment not trimmed")
+	}
+	if got := core.TrimSegment(torn, false); !bytes.Equal(got, torn) {
+		t.Fatal("damage in an older segment was trimmed away instead of kept for Open to report")
+	}
+}

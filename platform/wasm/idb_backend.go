@@ -557,9 +557,11 @@ func (b *IDBBackend) Sync(id uint64) error {
 // be held. With nothing buffered it returns nil without touching IndexedDB.
 //
 // If the transaction fails, IndexedDB wrote none of it. The bytes it held
-// are dropped, and so are the bytes appended to the same segments while it
-// ran, since they were placed after the lost ones; each such segment keeps
-// the error until Truncate. The flushed sizes stay exact.
+// go back in front of the buffer, ahead of those appended while it ran, so
+// nothing core appended is lost: core cuts the failed commits with
+// Truncate, and what stays (a segment's schema record, commits already
+// acknowledged) is flushed by the next Sync. Each such segment keeps the
+// error until Truncate. The flushed sizes stay exact.
 func (b *IDBBackend) flush() error {
 	type part struct {
 		id   uint64
@@ -626,12 +628,12 @@ func (b *IDBBackend) flush() error {
 			w.finish(nil)
 			continue
 		}
-		s.err = fmt.Errorf("dbrs: IndexedDB backend %q: segment %d lost its bytes after offset %d in a failed flush; Truncate it to %d to write again: %w", b.name, p.id, s.flushed, s.flushed, err)
+		s.err = fmt.Errorf("dbrs: IndexedDB backend %q: a flush of segment %d failed; Truncate it (to %d or more) to write again: %w", b.name, p.id, s.flushed, err)
 		if s.wait != nil {
 			s.wait.finish(s.err)
 			s.wait = nil
 		}
-		s.buf = nil
+		s.buf = append(p.data, s.buf...)
 		w.finish(err)
 	}
 	return err

@@ -270,7 +270,8 @@ func TestIDBBackend_TwoConnections(t *testing.T) {
 
 // TestIDBBackend_FlushFailure injects a quota error into a flush. The
 // transaction is really aborted by IndexedDB: nothing of it is written, the
-// earlier data stays, and the segment refuses writes until Truncate.
+// earlier data stays, the failed bytes stay buffered, and the segment
+// refuses writes until Truncate.
 func TestIDBBackend_FlushFailure(t *testing.T) {
 	b := openIDB(t, newDBName(t), IDBOptions{})
 	mustCreate(t, b, 1)
@@ -296,11 +297,12 @@ func TestIDBBackend_FlushFailure(t *testing.T) {
 	if s := b.Stats(); s.Flushes != 2 || s.FailedFlushes != 1 || s.Bytes != 100 {
 		t.Fatalf("stats %+v, want 2 flushes, 1 failed, 100 bytes flushed", s)
 	}
-	checkSegment(t, b, 1, a)
-	checkSegment(t, b, 2, []byte{})
+	// Nothing was written, and nothing appended is lost: the bytes stay
+	// buffered for core to cut or to flush again.
+	checkSegment(t, b, 1, append(slices.Clone(a), lost...))
+	checkSegment(t, b, 2, pattern(3, 70))
 
-	// The segments keep the error until core truncates them to the
-	// durable end.
+	// The segments keep the error until core truncates them.
 	for _, id := range []uint64{1, 2} {
 		if err := b.Sync(id); !errors.Is(err, ErrQuotaExceeded) {
 			t.Fatalf("Sync(%d) after the failure = %v, want the quota error", id, err)
@@ -329,8 +331,8 @@ func TestIDBBackend_FlushFailure(t *testing.T) {
 }
 
 // TestIDBBackend_FlushFailureDuringFlight fails a flush while more bytes are
-// appended behind it: those bytes were placed after the lost ones, so they
-// are lost too, and the Sync waiting for them fails.
+// appended behind it: the Sync waiting for those fails too (they follow the
+// failed ones), and both runs stay buffered in order until Truncate.
 func TestIDBBackend_FlushFailureDuringFlight(t *testing.T) {
 	b := openIDB(t, newDBName(t), IDBOptions{})
 	mustCreate(t, b, 1)
@@ -358,7 +360,8 @@ func TestIDBBackend_FlushFailureDuringFlight(t *testing.T) {
 	if s := b.Stats(); s.Flushes != 2 {
 		t.Fatalf("%d flushes, want 2: the bytes behind the failed flush must not be written", s.Flushes)
 	}
-	checkSegment(t, b, 1, a)
+	// Both runs stay buffered, in order, until core cuts them.
+	checkSegment(t, b, 1, slices.Concat(a, pattern(2, 10), pattern(3, 10)))
 	if err := b.Truncate(1, 100); err != nil {
 		t.Fatalf("Truncate: %v", err)
 	}
