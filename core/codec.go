@@ -167,9 +167,12 @@ func checkKey(t reflect.Type) error {
 	}
 	switch t.Kind() {
 	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64, reflect.String:
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.String:
 		return nil
+	case reflect.Float32, reflect.Float64:
+		// NaN is never equal to itself and -0 equals 0 with other bytes: a
+		// float key could neither be found again nor keep one byte form.
+		return fmt.Errorf("key type %s is a float; use an integer or a string", t)
 	case reflect.Array:
 		return checkKey(t.Elem())
 	case reflect.Struct:
@@ -184,7 +187,7 @@ func checkKey(t reflect.Type) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("key type %s is not supported (use bool, numbers, strings, or arrays and structs of them)", t)
+	return fmt.Errorf("key type %s is not supported (use bool, integers, strings, or arrays and structs of them)", t)
 }
 
 // checkValue returns an error for value types msgpack cannot encode.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -33,7 +34,8 @@ type pendingCommit struct {
 	start    int64 // offset of its record in seg
 	end      int64 // offset just past its record
 	undo     []func()
-	finished bool // guarded by smu
+	failing  bool // its sync failed; recovery has not finished (smu)
+	finished bool // durable, or failed and recovered (smu)
 	err      error
 }
 
@@ -80,9 +82,7 @@ func (e *engine) autoCommit(op func(t *txn) error) error {
 	ok := false
 	defer func() {
 		if !ok {
-			t.rollback()
-			t.closed.Store(true)
-			e.mu.Unlock()
+			e.rollbackAndUnlock(t)
 		}
 	}()
 	if err := op(t); err != nil {
@@ -102,6 +102,23 @@ func (e *engine) autoCommit(op func(t *txn) error) error {
 		e.lastCommitNanos.Store(int64(time.Since(start)))
 	}
 	return nil
+}
+
+// rollbackAndUnlock undoes t and releases the write lock, which e.mu holds.
+// An undo step that panics (a custom table's) leaves memory unknown: the
+// database is poisoned, the lock released, and the panic goes on.
+func (e *engine) rollbackAndUnlock(t *txn) {
+	t.closed.Store(true)
+	defer e.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			e.smu.Lock()
+			e.setPoisonLocked(fmt.Errorf("dbrs: an undo step panicked: %v", r))
+			e.smu.Unlock()
+			panic(r)
+		}
+	}()
+	t.rollback()
 }
 
 // commitLocked closes t and appends its record. e.mu is held exclusively
@@ -136,8 +153,8 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	e.smu.Lock()
 	if len(e.failed) > 0 {
 		// A sync failed after this transaction began; its bytes follow the
-		// failed ones, so it fails with them.
-		pc.finished, pc.err = true, e.failed[0].err
+		// failed ones, so it fails with them (the pending recovery takes it).
+		pc.failing, pc.err = true, e.failed[0].err
 		e.failed = append(e.failed, pc)
 	} else {
 		e.pending = append(e.pending, pc)
@@ -158,7 +175,7 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 	}
 	e.smu.Lock()
 	for !pc.finished {
-		if e.syncing {
+		if e.syncing || pc.failing {
 			e.scond.Wait()
 			continue
 		}
@@ -185,37 +202,46 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 				p.finished = true
 			}
 			e.pending = slices.Delete(e.pending, 0, batch)
-		} else {
-			// Commits the backend made durable anyway succeed; the first one
-			// it did not, and every later one, fail.
-			kept := 0
-			if sz, ok := e.b.(SyncedSizer); ok {
-				for _, p := range e.pending {
-					if p.end > sz.Synced(p.seg) {
-						break
-					}
-					p.finished = true
-					kept++
-				}
-			}
-			werr := &writeError{cause: err}
-			for _, p := range e.pending[kept:] {
-				p.finished, p.err = true, werr
-			}
-			e.failed = append(e.failed, e.pending[kept:]...)
-			e.pending = nil
+			e.scond.Broadcast()
+			continue
 		}
+		// Commits the backend made durable anyway succeed; the first one it
+		// did not, and every later one, fail. They are undone and cut by
+		// this goroutine; their callers hear of it only once the cut is
+		// durable (finishRecovery).
+		kept := 0
+		if sz, ok := e.b.(SyncedSizer); ok {
+			for _, p := range e.pending {
+				if p.end > sz.Synced(p.seg) {
+					break
+				}
+				p.finished = true
+				kept++
+			}
+		}
+		werr := &writeError{cause: err}
+		for _, p := range e.pending[kept:] {
+			p.failing, p.err = true, werr
+		}
+		e.failed = append(e.failed, e.pending[kept:]...)
+		e.pending = nil
 		e.scond.Broadcast()
+		e.smu.Unlock()
+		e.finishRecovery()
+		e.smu.Lock()
 	}
 	err := pc.err
 	e.smu.Unlock()
-	if err != nil {
-		e.mu.Lock()
-		e.recoverLocked()
-		e.mu.Unlock()
-		e.syncCuts()
-	}
 	return err
+}
+
+// finishRecovery undoes and cuts the commits whose sync failed, makes the
+// cut durable, and only then tells their callers. e.mu must not be held.
+func (e *engine) finishRecovery() {
+	e.mu.Lock()
+	e.recoverLocked()
+	e.mu.Unlock()
+	e.syncCuts()
 }
 
 // recoverLocked undoes the commits whose sync failed and cuts them from
@@ -239,6 +265,9 @@ func (e *engine) recoverLocked() {
 		e.commits.Add(-1)
 	}
 	e.cutLocked(cut, failed[0].err)
+	e.smu.Lock()
+	e.recovered = append(e.recovered, failed...)
+	e.smu.Unlock()
 }
 
 // cutLocked truncates each segment in cut to the given size, so that
@@ -271,21 +300,33 @@ func (e *engine) cutLocked(cut map[uint64]int64, cause error) {
 	e.smu.Unlock()
 }
 
-// syncCuts makes the truncations of cutLocked durable, before the failed
-// commits' callers hear of the failure. e.mu must not be held.
+// syncCuts makes the truncations of cutLocked durable, then finishes the
+// recovered commits, whose callers learn of the failure only now. If the
+// cut cannot be made durable, the database is poisoned and they get that
+// error. e.mu must not be held.
 func (e *engine) syncCuts() {
 	e.smu.Lock()
-	segs := e.cutSyncs
-	e.cutSyncs = nil
+	segs, done := e.cutSyncs, e.recovered
+	e.cutSyncs, e.recovered = nil, nil
 	e.smu.Unlock()
+	var err error
 	for _, s := range segs {
-		if err := e.b.Sync(s); err != nil {
-			e.smu.Lock()
-			e.setPoisonLocked(err)
-			e.smu.Unlock()
-			return
+		if err = e.b.Sync(s); err != nil {
+			break
 		}
 	}
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	if err != nil {
+		e.setPoisonLocked(err)
+	}
+	for _, pc := range done {
+		if e.poison != nil {
+			pc.err = e.poison
+		}
+		pc.failing, pc.finished = false, true
+	}
+	e.scond.Broadcast()
 }
 
 // syncAll makes everything appended durable, for SyncInterval, SyncNever
@@ -319,12 +360,16 @@ func (e *engine) syncAll() error {
 	}
 }
 
-// drainPending waits until every commit appended so far is durable or failed.
+// drainPending waits until every commit appended so far is durable, or has
+// failed and been undone and cut from the log.
 func (e *engine) drainPending() {
 	e.smu.Lock()
 	var last *pendingCommit
-	if n := len(e.pending); n > 0 {
-		last = e.pending[n-1]
+	for _, l := range [][]*pendingCommit{e.pending, e.failed, e.recovered} {
+		if n := len(l); n > 0 {
+			last = l[n-1]
+			break
+		}
 	}
 	e.smu.Unlock()
 	_ = e.waitDurable(last)
@@ -374,8 +419,12 @@ func (e *engine) startBackground() {
 // maybeKickCompaction asks the background compactor to run when the log
 // has outgrown the live data. e.mu is held.
 func (e *engine) maybeKickCompaction() {
+	// Custom and opaque tables count as 0 live bytes; the last snapshot's
+	// size stands in for them, so such a table cannot trigger a compaction
+	// at every commit.
+	live := max(e.liveBytesLocked(), e.snapSize)
 	if e.opts.CompactRatio <= 0 || e.logBytes < e.opts.CompactMinBytes ||
-		float64(e.logBytes) < e.opts.CompactRatio*float64(e.liveBytesLocked()) {
+		float64(e.logBytes) < e.opts.CompactRatio*float64(live) {
 		return
 	}
 	select {

@@ -45,6 +45,7 @@ func (e *engine) compact() error {
 	// cut) before they are read.
 	e.drainPending()
 	if err := e.b.Sync(oldActive); err != nil {
+		e.poisonIfAcknowledged(err)
 		return fmt.Errorf("dbrs: compaction: sync segment %d: %w", oldActive, err)
 	}
 	e.mu.RLock()
@@ -105,11 +106,25 @@ func (e *engine) compact() error {
 	e.segs = append([]uint64{snapID}, e.segs[len(sealed):]...)
 	e.segSize[snapID] = size
 	e.logBytes += size
+	e.snapSize = size
 	e.stale = slices.DeleteFunc(e.stale, func(id uint64) bool { return slices.Contains(stale, id) })
 	e.stale = append(e.stale, leftover...)
 	e.records += int64(len(chunks)) - r.records
 	e.compactions.Add(1)
 	return nil
+}
+
+// poisonIfAcknowledged poisons the database after a failed sync when
+// commits are acknowledged before they are synced (SyncInterval,
+// SyncNever): those may now be lost, and a later sync that succeeds would
+// not bring them back (as syncAll does for the background sync).
+func (e *engine) poisonIfAcknowledged(err error) {
+	if e.opts.Sync == SyncAlways {
+		return
+	}
+	e.smu.Lock()
+	e.setPoisonLocked(err)
+	e.smu.Unlock()
 }
 
 func (e *engine) poisonErr() error {

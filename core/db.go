@@ -107,16 +107,18 @@ type engine struct {
 	active   uint64
 	logBytes int64
 	records  int64
+	snapSize int64 // bytes of the base snapshot segment, 0 if none
 
 	// smu guards the group commit state.
-	smu      sync.Mutex
-	scond    *sync.Cond
-	pending  []*pendingCommit // appended, not yet durable, in log order
-	syncing  bool
-	failed   []*pendingCommit // their sync failed; memory not yet undone
-	cutSyncs []uint64         // segments truncated by cutLocked, not yet synced
-	poison   error
-	dirty    atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
+	smu       sync.Mutex
+	scond     *sync.Cond
+	pending   []*pendingCommit // appended, not yet durable, in log order
+	syncing   bool
+	failed    []*pendingCommit // their sync failed; memory not yet undone
+	recovered []*pendingCommit // undone and cut; told once the cut is synced
+	cutSyncs  []uint64         // segments truncated by cutLocked, not yet synced
+	poison    error
+	dirty     atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
 
 	compactMu   sync.Mutex
 	compactKick chan struct{}
@@ -331,9 +333,7 @@ func (tx *Tx[S]) Rollback() {
 	if tx.t.closed.Load() {
 		return
 	}
-	tx.t.rollback()
-	tx.t.closed.Store(true)
-	tx.db.e.mu.Unlock()
+	tx.db.e.rollbackAndUnlock(tx.t)
 }
 
 // Commit writes the transaction as one record and waits until it is durable

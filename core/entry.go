@@ -13,9 +13,10 @@ import (
 // with begin, its arguments, then end; an op that fails after begin calls
 // rewind, which leaves the writer as it was.
 type entryWriter struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
-	n   int // entries written
+	buf   bytes.Buffer
+	enc   *msgpack.Encoder
+	n     int // entries written
+	start int // offset of the current entry in buf
 
 	// chunkSize and flush, when set, cut the stream into records: after an
 	// entry ends past chunkSize bytes, flush takes the buffered pairs.
@@ -33,6 +34,7 @@ func newEntryWriter() *entryWriter {
 // returns the mark to rewind to.
 func (w *entryWriter) begin(id uint32, op uint8, nargs int) int {
 	mark := w.buf.Len()
+	w.start = mark
 	_ = w.enc.EncodeUint(uint64(id))
 	_ = w.enc.EncodeArrayLen(1 + nargs)
 	_ = w.enc.EncodeUint(uint64(op))
@@ -41,6 +43,7 @@ func (w *entryWriter) begin(id uint32, op uint8, nargs int) int {
 
 // raw writes table id followed by an already-encoded entry.
 func (w *entryWriter) raw(id uint32, entry []byte) error {
+	w.start = w.buf.Len()
 	_ = w.enc.EncodeUint(uint64(id))
 	w.buf.Write(entry)
 	return w.end()
@@ -50,10 +53,26 @@ func (w *entryWriter) rewind(mark int) { w.buf.Truncate(mark) }
 
 func (w *entryWriter) end() error {
 	w.n++
-	if w.flush != nil && w.buf.Len() >= w.chunkSize {
-		return w.takeChunk()
+	if w.flush == nil || w.buf.Len() < w.chunkSize {
+		return nil
 	}
-	return nil
+	if w.n > 1 {
+		// The entry that crossed the chunk size starts a chunk of its own,
+		// so that one large entry (up to MaxRecordSize, as its commit was)
+		// never joins a full chunk and overflows the record.
+		entry := bytes.Clone(w.buf.Bytes()[w.start:])
+		w.buf.Truncate(w.start)
+		w.n--
+		if err := w.takeChunk(); err != nil {
+			return err
+		}
+		w.buf.Write(entry)
+		w.n = 1
+		if w.buf.Len() < w.chunkSize {
+			return nil
+		}
+	}
+	return w.takeChunk()
 }
 
 func (w *entryWriter) takeChunk() error {

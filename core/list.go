@@ -69,8 +69,10 @@ func (t *List[T]) All() iter.Seq2[int, T] {
 		if t.s == nil {
 			return
 		}
-		items := t.s.items
-		if !t.h.iterDirect() {
+		var items []slot[T]
+		if t.h.iterDirect() {
+			items = t.s.items
+		} else {
 			locked := t.h.rlock()
 			items = slices.Clone(t.s.items)
 			t.h.runlock(locked)

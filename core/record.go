@@ -168,15 +168,26 @@ func scan(segment uint64, data []byte, newest bool) (scanResult, error) {
 
 // validRecordAfter reports whether an intact record starts anywhere at or
 // after from. It is the proof that damage before it is corruption, not a tail
-// torn by a crash.
+// torn by a crash. A candidate must start like a record ([kind, ...] with a
+// known kind) and be one well-formed msgpack value of the declared length
+// before its CRC is computed. The CRC work is bounded
+// (validScanBudget): past it the search answers true, so a crafted tail
+// makes Open report corruption (conservative) instead of taking hours.
 func validRecordAfter(data []byte, from int) bool {
+	budget := validScanBudget
 	for p := from; p+recordHeaderSize < len(data); p++ {
 		n := binary.LittleEndian.Uint32(data[p : p+4])
 		if n == 0 || n > MaxRecordSize || int(n) > len(data)-p-recordHeaderSize {
 			continue
 		}
 		payload := data[p+recordHeaderSize : p+recordHeaderSize+int(n)]
-		if !isArrayHeader(payload[0]) {
+		if k := recordKind(payload); k < recordSchema || k > recordSnapshotEnd {
+			continue
+		}
+		if budget -= len(payload); budget < 0 {
+			return true
+		}
+		if l, err := checkMsgpack(payload); err != nil || l != len(payload) {
 			continue
 		}
 		if crc32.Checksum(payload, castagnoli) == binary.LittleEndian.Uint32(data[p+4:p+8]) {
@@ -186,7 +197,8 @@ func validRecordAfter(data []byte, from int) bool {
 	return false
 }
 
-func isArrayHeader(b byte) bool { return b&0xf0 == 0x90 || b == 0xdc || b == 0xdd }
+// validScanBudget bounds the bytes validRecordAfter examines in one search.
+const validScanBudget = 256 << 20
 
 func allZero(b []byte) bool {
 	for _, c := range b {

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -95,6 +96,9 @@ func (e *engine) load() error {
 	}
 	e.records = r.records
 	e.openStats.Records = r.records
+	if len(live) > 0 && live[0].complete {
+		e.snapSize = live[0].scan.end
+	}
 	added := e.bindSchemaTables()
 
 	var newest *segmentInfo
@@ -144,9 +148,9 @@ func (e *engine) load() error {
 // bindSchemaTables gives IDs to the schema tables the log did not have and
 // returns how many there were.
 func (e *engine) bindSchemaTables() int {
-	var next uint32
+	var next uint64
 	for _, t := range e.tables {
-		next = max(next, t.id+1)
+		next = max(next, uint64(t.id)+1)
 	}
 	names := make([]string, 0, len(e.byName))
 	for name, t := range e.byName {
@@ -157,7 +161,13 @@ func (e *engine) bindSchemaTables() int {
 	slices.Sort(names)
 	for _, name := range names {
 		t := e.byName[name]
-		t.id = next
+		if next > math.MaxUint32 { // IDs run out at the top: take the lowest free one
+			next = 0
+			for e.byID[uint32(next)] != nil {
+				next++
+			}
+		}
+		t.id = uint32(next)
 		next++
 		e.byID[t.id] = t
 		e.tables = append(e.tables, t)
