@@ -140,9 +140,17 @@ export function decode(bytes: Uint8Array): unknown {
  * Checks that k is a Key (see the Key type), so that it has one canonical
  * encoding. Throws DbrsError 'BadValue' naming the offending part.
  */
+// A lone UTF-16 surrogate: msgpack's UTF-8 encoding turns it into U+FFFD
+// (or invalid bytes), so distinct JS strings would share one key.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export function checkKey(k: unknown, what = 'key'): void {
   switch (typeof k) {
     case 'string':
+      if (loneSurrogate.test(k)) {
+        throw new DbrsError('BadValue', `dbrs: a ${what} string must be well-formed UTF-16 (it has a lone surrogate)`);
+      }
+      return;
     case 'number':
     case 'bigint':
     case 'boolean':

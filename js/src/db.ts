@@ -22,7 +22,11 @@ interface Job {
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  try {
+    return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  } catch {
+    return true; // a 'then' getter that throws (a revoked Proxy): treat it as a Promise, never commit it
+  }
 }
 
 function isBusy(r: unknown): boolean {
