@@ -47,7 +47,7 @@
 //   - Values whose types hold references (slices, maps, pointers) are kept as
 //     msgpack bytes and decoded on every read. Plain values (numbers, strings,
 //     arrays and structs of them) are kept as Go values.
-//   - Keys must be plain: bool, numbers, strings, or arrays and structs of
-//     them. Float keys compare as Go compares them, but their msgpack bytes
-//     differ from integer keys with the same value.
+//   - Keys must be plain: bool, integers, strings, or arrays and structs of
+//     them. Float keys are refused: NaN never equals itself, and -0 equals 0
+//     with other bytes, so neither could be found again by its bytes.
 package core
