@@ -446,6 +446,15 @@ func (b *Bridge) exec(args []js.Value) any {
 	case err != nil:
 		return toJSError(err)
 	}
+	// A panic below is turned into an 'Internal' error by the caller; the
+	// transaction must not keep the write lock (Rollback of a committed
+	// transaction does nothing).
+	defer func() {
+		if r := recover(); r != nil {
+			tx.Rollback()
+			panic(r)
+		}
+	}()
 	out := mpArrayHeader(make([]byte, 0, 16), len(ops))
 	for _, o := range ops {
 		r, err := tx.Tables.Do(o.table, o.op, o.args)
