@@ -42,6 +42,9 @@
 //   - Writers are serialized, and a transaction holds the write lock while
 //     its function runs: keep Update functions short. Readers outside it wait
 //     too, so that no reader ever sees half a transaction.
+//   - Inside Update or View, use the handles the function receives. Using
+//     db.Tables there waits for the lock the function itself holds, and
+//     never returns.
 //   - A reader may see a commit a moment before it is durable. If that
 //     commit's sync then fails, the commit is undone.
 //   - Values whose types hold references (slices, maps, pointers) are kept as
