@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -119,6 +120,16 @@ func collect[K any](seq func(func(K) bool)) []K {
 		out = append(out, k)
 	}
 	return out
+}
+
+// clearKeyOp makes clearKey of an absent key succeed: ClearKey refuses it
+// with ErrNotFound before changing or logging anything, so ignoring that is
+// atomic (checking first and clearing second would not be).
+func clearKeyOp(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 func wantN(op string, args [][]byte, n int) error {
@@ -367,10 +378,7 @@ func doLookupList(t *LookupList[RawKey, RawValue], op string, a [][]byte) (Resul
 		if err := wantN(op, a, 1); err != nil {
 			return Result{}, err
 		}
-		if !t.Has(RawKey(a[0])) {
-			return Result{}, nil
-		}
-		return Result{}, t.ClearKey(RawKey(a[0]))
+		return Result{}, clearKeyOp(t.ClearKey(RawKey(a[0])))
 	case "clear":
 		if err := wantN(op, a, 0); err != nil {
 			return Result{}, err
@@ -416,10 +424,7 @@ func doLookupSet(t *LookupSet[RawKey, RawKey], op string, a [][]byte) (Result, e
 		if err := wantN(op, a, 1); err != nil {
 			return Result{}, err
 		}
-		if t.Get(RawKey(a[0])) == nil {
-			return Result{}, nil
-		}
-		return Result{}, t.ClearKey(RawKey(a[0]))
+		return Result{}, clearKeyOp(t.ClearKey(RawKey(a[0])))
 	case "clear":
 		if err := wantN(op, a, 0); err != nil {
 			return Result{}, err
@@ -477,10 +482,7 @@ func doLookupMap(t *LookupMap[RawKey, RawKey, RawValue], op string, a [][]byte) 
 		if err := wantN(op, a, 1); err != nil {
 			return Result{}, err
 		}
-		if t.GetInner(RawKey(a[0])) == nil {
-			return Result{}, nil
-		}
-		return Result{}, t.ClearKey(RawKey(a[0]))
+		return Result{}, clearKeyOp(t.ClearKey(RawKey(a[0])))
 	case "clear":
 		if err := wantN(op, a, 0); err != nil {
 			return Result{}, err
