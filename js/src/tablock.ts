@@ -54,7 +54,7 @@ export async function acquireTabLock(name: string, waitMs = 0): Promise<Release>
       })
       .catch((e: unknown) => {
         if ((e as { name?: unknown })?.name === 'AbortError') resolve(false);
-        else reject(e);
+        else reject(new DbrsError('Internal', `dbrs: the Web Lock of database "${name}" failed: ${String(e)}`));
       });
   });
   if (!(await acquired)) {
