@@ -4,6 +4,7 @@ package wasm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/dbrs-db/dbrs/core"
@@ -39,6 +40,14 @@ func ImportIDB(ctx context.Context, name string, segs []core.Segment) error {
 	}
 	segs = trimmed
 	b, err := OpenIDB(ctx, name, IDBOptions{Durability: DurabilityStrict})
+	if errors.Is(err, ErrCorruptStore) {
+		// Restoring over a damaged store is what an import is for: start
+		// from an empty database instead of reading the old content.
+		if err := DeleteIDB(ctx, name); err != nil {
+			return err
+		}
+		b, err = OpenIDB(ctx, name, IDBOptions{Durability: DurabilityStrict})
+	}
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,13 @@ package wasm
 
 import (
 	"bytes"
-	"github.com/dbrs-db/dbrs/core"
+	"context"
+	"errors"
 	"syscall/js"
 	"testing"
+
+	"github.com/dbrs-db/dbrs/core"
+	"github.com/hack-pad/go-indexeddb/idb"
 )
 
 // A failed flush after a compaction drops the buffered schema record of the
@@ -124,4 +128,39 @@ func TestRegress_ImportTornNativeSegment(t *testing.T) {
 		t.Fatalf("open of an imported log with a torn tail: %s %s", errCode(rej), rej.Get("message").String())
 	}
 	tb.closeH(v.Int())
+}
+
+// An import restores a backup over a store whose content is damaged (a
+// chunk that is not a Uint8Array): it must not need to read the old content.
+func TestRegress_ImportOverCorruptStore(t *testing.T) {
+	name := newDBName(t)
+	b, err := OpenIDB(context.Background(), name, IDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.write("test", idb.DurabilityStrict, nil, func(store *idb.ObjectStore) error {
+		_, err := store.PutKey(chunkKey(1, 0), js.ValueOf("not bytes"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if _, err := OpenIDB(context.Background(), name, IDBOptions{}); !errors.Is(err, ErrCorruptStore) {
+		t.Fatalf("open of the damaged store = %v, want ErrCorruptStore", err)
+	}
+	segs := reviewSegments(t)
+	if err := ImportIDB(context.Background(), name, segs); err != nil {
+		t.Fatalf("import over the damaged store: %v", err)
+	}
+	b, err = OpenIDB(context.Background(), name, IDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	db, err := core.OpenDynamic(b, []core.TableSpec{{Name: "kv", Kind: "lookup_table"}, {Name: "log", Kind: "list"}, {Name: "tags", Kind: "lookup_set"}, {Name: "owner", Kind: "single"}}, core.Options{})
+	if err != nil {
+		t.Fatalf("open the imported log: %v", err)
+	}
+	db.Close()
 }
