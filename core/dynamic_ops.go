@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -143,6 +144,22 @@ func unknownDynOp(kind, op string) error {
 	return fmt.Errorf("%w: a %s table has no op %q", ErrBadValue, kind, op)
 }
 
+// dynOps gives, for each table kind, its ops and their argument counts.
+var dynOps = map[string]map[string]int{
+	KindSingle:      {"get": 0, "insert": 1, "clear": 0},
+	KindList:        {"len": 0, "at": 1, "all": 0, "push": 1, "pop": 0, "insertAt": 2, "setAt": 2, "removeAt": 1, "clear": 0},
+	KindLookupTable: {"get": 1, "has": 1, "len": 0, "keys": 0, "entries": 0, "insert": 2, "remove": 1, "clear": 0},
+	KindLookupList:  {"get": 1, "has": 1, "len": 0, "keys": 0, "push": 2, "removeAt": 2, "clearKey": 1, "clear": 0},
+	KindLookupSet:   {"get": 1, "has": 2, "len": 0, "keys": 0, "insert": 2, "remove": 2, "clearKey": 1, "clear": 0},
+	KindLookupMap:   {"get": 2, "getInner": 1, "len": 0, "keys": 0, "insert": 3, "remove": 2, "clearKey": 1, "clear": 0},
+}
+
+// keyed is what the four lookup kinds share: their len and keys ops.
+type keyed interface {
+	Len() int
+	Keys() iter.Seq[RawKey]
+}
+
 // Do runs one op on table, reading or writing as the op says. Writes go
 // through the handles of d: auto-commit for DB.Tables, the transaction for
 // the Dynamic of Update, Begin or View.
@@ -156,6 +173,21 @@ func (d *Dynamic) Do(table, op string, rawArgs []byte) (Result, error) {
 		return Result{}, err
 	}
 	kind := d.specs[i].Kind
+	n, ok := dynOps[kind][op]
+	if !ok {
+		return Result{}, unknownDynOp(kind, op)
+	}
+	if err := wantN(op, args, n); err != nil {
+		return Result{}, err
+	}
+	if t, ok := d.fields[i].(keyed); ok {
+		switch op {
+		case "len":
+			return Result{Kind: ResultNumber, Number: t.Len()}, nil
+		case "keys":
+			return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
+		}
+	}
 	switch t := d.fields[i].(type) {
 	case *Single[RawValue]:
 		return doSingle(t, op, args)
@@ -176,22 +208,13 @@ func (d *Dynamic) Do(table, op string, rawArgs []byte) (Result, error) {
 func doSingle(t *Single[RawValue], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "get":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		if v, ok := t.Get(); ok {
 			return bytesResult(v), nil
 		}
 		return Result{}, nil
 	case "insert":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Insert(a[0])
 	case "clear":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Clear()
 	}
 	return Result{}, unknownDynOp(KindSingle, op)
@@ -200,14 +223,8 @@ func doSingle(t *Single[RawValue], op string, a [][]byte) (Result, error) {
 func doList(t *List[RawValue], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "len":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{Kind: ResultNumber, Number: t.Len()}, nil
 	case "at":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		i, err := argIndex(a[0])
 		if err != nil {
 			return Result{}, err
@@ -218,32 +235,20 @@ func doList(t *List[RawValue], op string, a [][]byte) (Result, error) {
 		}
 		return bytesResult(v), nil
 	case "all":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		var elems [][]byte
 		for _, v := range t.All() {
 			elems = append(elems, v)
 		}
 		return bytesResult(encodeArray(elems)), nil
 	case "push":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Push(a[0])
 	case "pop":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		v, err := t.Pop()
 		if err != nil {
 			return Result{}, err
 		}
 		return bytesResult(v), nil
 	case "insertAt", "setAt":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		i, err := argIndex(a[0])
 		if err != nil {
 			return Result{}, err
@@ -253,18 +258,12 @@ func doList(t *List[RawValue], op string, a [][]byte) (Result, error) {
 		}
 		return Result{}, t.SetAt(i, a[1])
 	case "removeAt":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		i, err := argIndex(a[0])
 		if err != nil {
 			return Result{}, err
 		}
 		return Result{}, t.RemoveAt(i)
 	case "clear":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Clear()
 	}
 	return Result{}, unknownDynOp(KindList, op)
@@ -273,32 +272,13 @@ func doList(t *List[RawValue], op string, a [][]byte) (Result, error) {
 func doLookupTable(t *LookupTable[RawKey, RawValue], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "get":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		if v, ok := t.Get(RawKey(a[0])); ok {
 			return bytesResult(v), nil
 		}
 		return Result{}, nil
 	case "has":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]))}, nil
-	case "len":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return Result{Kind: ResultNumber, Number: t.Len()}, nil
-	case "keys":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
 	case "entries":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		m := map[RawKey]RawValue{}
 		for k, v := range t.All() {
 			m[k] = v
@@ -315,19 +295,10 @@ func doLookupTable(t *LookupTable[RawKey, RawValue], op string, a [][]byte) (Res
 		}
 		return bytesResult(encodeArray(elems)), nil
 	case "insert":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Insert(RawKey(a[0]), a[1])
 	case "remove":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Remove(RawKey(a[0]))
 	case "clear":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Clear()
 	}
 	return Result{}, unknownDynOp(KindLookupTable, op)
@@ -336,9 +307,6 @@ func doLookupTable(t *LookupTable[RawKey, RawValue], op string, a [][]byte) (Res
 func doLookupList(t *LookupList[RawKey, RawValue], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "get":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		vals := t.Get(RawKey(a[0]))
 		elems := make([][]byte, len(vals))
 		for i, v := range vals {
@@ -346,43 +314,18 @@ func doLookupList(t *LookupList[RawKey, RawValue], op string, a [][]byte) (Resul
 		}
 		return bytesResult(encodeArray(elems)), nil
 	case "has":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]))}, nil
-	case "len":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return Result{Kind: ResultNumber, Number: t.Len()}, nil
-	case "keys":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
 	case "push":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Push(RawKey(a[0]), a[1])
 	case "removeAt":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		i, err := argIndex(a[1])
 		if err != nil {
 			return Result{}, err
 		}
 		return Result{}, t.RemoveAt(RawKey(a[0]), i)
 	case "clearKey":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{}, clearKeyOp(t.ClearKey(RawKey(a[0])))
 	case "clear":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Clear()
 	}
 	return Result{}, unknownDynOp(KindLookupList, op)
@@ -391,44 +334,16 @@ func doLookupList(t *LookupList[RawKey, RawValue], op string, a [][]byte) (Resul
 func doLookupSet(t *LookupSet[RawKey, RawKey], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "get":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return bytesResult(encodeArray(sortedKeys(t.Get(RawKey(a[0]))))), nil
 	case "has":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]), RawKey(a[1]))}, nil
-	case "len":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return Result{Kind: ResultNumber, Number: t.Len()}, nil
-	case "keys":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
 	case "insert":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Insert(RawKey(a[0]), RawKey(a[1]))
 	case "remove":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Remove(RawKey(a[0]), RawKey(a[1]))
 	case "clearKey":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{}, clearKeyOp(t.ClearKey(RawKey(a[0])))
 	case "clear":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Clear()
 	}
 	return Result{}, unknownDynOp(KindLookupSet, op)
@@ -437,17 +352,11 @@ func doLookupSet(t *LookupSet[RawKey, RawKey], op string, a [][]byte) (Result, e
 func doLookupMap(t *LookupMap[RawKey, RawKey, RawValue], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "get":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		if v, ok := t.Get(RawKey(a[0]), RawKey(a[1])); ok {
 			return bytesResult(v), nil
 		}
 		return Result{}, nil
 	case "getInner":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		inner := t.GetInner(RawKey(a[0]))
 		keys := make([]RawKey, 0, len(inner))
 		for k := range inner {
@@ -458,35 +367,13 @@ func doLookupMap(t *LookupMap[RawKey, RawKey, RawValue], op string, a [][]byte) 
 			elems = append(elems, k, inner[RawKey(k)])
 		}
 		return bytesResult(encodeArray(elems)), nil
-	case "len":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return Result{Kind: ResultNumber, Number: t.Len()}, nil
-	case "keys":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
-		return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
 	case "insert":
-		if err := wantN(op, a, 3); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Insert(RawKey(a[0]), RawKey(a[1]), a[2])
 	case "remove":
-		if err := wantN(op, a, 2); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Remove(RawKey(a[0]), RawKey(a[1]))
 	case "clearKey":
-		if err := wantN(op, a, 1); err != nil {
-			return Result{}, err
-		}
 		return Result{}, clearKeyOp(t.ClearKey(RawKey(a[0])))
 	case "clear":
-		if err := wantN(op, a, 0); err != nil {
-			return Result{}, err
-		}
 		return Result{}, t.Clear()
 	}
 	return Result{}, unknownDynOp(KindLookupMap, op)
