@@ -96,10 +96,10 @@ func (c codec[T]) encodeValue(w *entryWriter, mark int, v T) (slot[T], error) {
 
 // decodeValue reads one value of type T during replay; size is the bytes
 // of its entry.
-func (c codec[T]) decodeValue(d *msgpack.Decoder, size int) (slot[T], error) {
+func (c codec[T]) decodeValue(d *entryReader, size int) (slot[T], error) {
 	if c.byValue {
 		var v T
-		if err := d.Decode(&v); err != nil {
+		if err := decodeInto(d, &v); err != nil {
 			return slot[T]{}, err
 		}
 		return slot[T]{v: v, size: int32(size)}, nil

@@ -3,8 +3,6 @@ package core
 import (
 	"fmt"
 	"slices"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Compaction.
@@ -207,7 +205,7 @@ func (s *opaqueState) kind() string { return s.k }
 
 func (s *opaqueState) liveBytes() int64 { return 0 }
 
-func (s *opaqueState) replay(d *msgpack.Decoder, _ int) error {
+func (s *opaqueState) replay(d *entryReader, _ int) error {
 	raw, err := d.DecodeRaw()
 	if err != nil {
 		return err

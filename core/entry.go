@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -122,7 +123,7 @@ func buildRecord(kind int, pairs []byte, n int) ([]byte, error) {
 var errArity = errors.New("wrong number of arguments for op")
 
 // readEntryHeader reads [op, ...] and returns op and the argument count.
-func readEntryHeader(d *msgpack.Decoder) (op uint8, nargs int, err error) {
+func readEntryHeader(d *entryReader) (op uint8, nargs int, err error) {
 	n, err := d.DecodeArrayLen()
 	if err != nil {
 		return 0, 0, err
@@ -130,11 +131,11 @@ func readEntryHeader(d *msgpack.Decoder) (op uint8, nargs int, err error) {
 	if n < 1 {
 		return 0, 0, errors.New("entry is not an [op, args...] array")
 	}
-	o, err := d.DecodeUint8()
+	o, err := d.DecodeUint(math.MaxUint8)
 	if err != nil {
 		return 0, 0, err
 	}
-	return o, n - 1, nil
+	return uint8(o), n - 1, nil
 }
 
 func wantArgs(op uint8, got, want int) error {

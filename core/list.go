@@ -5,8 +5,6 @@ import (
 	"iter"
 	"reflect"
 	"slices"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // List is an ordered sequence of T.
@@ -226,7 +224,7 @@ func (s *listState[T]) sizeHint(n int) {
 
 func (s *listState[T]) liveBytes() int64 { return s.live }
 
-func decodeIndex(d *msgpack.Decoder, n int, allowEnd bool) (int, error) {
+func decodeIndex(d *entryReader, n int, allowEnd bool) (int, error) {
 	i, err := d.DecodeInt()
 	if err != nil {
 		return 0, err
@@ -237,7 +235,7 @@ func decodeIndex(d *msgpack.Decoder, n int, allowEnd bool) (int, error) {
 	return i, nil
 }
 
-func (s *listState[T]) replay(d *msgpack.Decoder, size int) error {
+func (s *listState[T]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err

@@ -3,8 +3,6 @@ package core
 import (
 	"iter"
 	"reflect"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // LookupList maps keys of type K to lists of V. It logs a push or a removal
@@ -199,7 +197,7 @@ func (s *lookupListState[K, V]) kind() string { return KindLookupList }
 
 func (s *lookupListState[K, V]) liveBytes() int64 { return s.live }
 
-func (s *lookupListState[K, V]) replay(d *msgpack.Decoder, size int) error {
+func (s *lookupListState[K, V]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -212,7 +210,7 @@ func (s *lookupListState[K, V]) replay(d *msgpack.Decoder, size int) error {
 		return nil
 	}
 	var k K
-	if err := d.Decode(&k); err != nil {
+	if err := decodeInto(d, &k); err != nil {
 		return err
 	}
 	switch op {

@@ -3,8 +3,6 @@ package core
 import (
 	"iter"
 	"reflect"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // LookupMap maps keys of type K1 to inner maps from K2 to V.
@@ -211,7 +209,7 @@ func (s *lookupMapState[K1, K2, V]) kind() string { return KindLookupMap }
 
 func (s *lookupMapState[K1, K2, V]) liveBytes() int64 { return s.live }
 
-func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder, size int) error {
+func (s *lookupMapState[K1, K2, V]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -224,7 +222,7 @@ func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder, size int) error {
 		return nil
 	}
 	var k1 K1
-	if err := d.Decode(&k1); err != nil {
+	if err := decodeInto(d, &k1); err != nil {
 		return err
 	}
 	if op == lmClearKey {
@@ -237,7 +235,7 @@ func (s *lookupMapState[K1, K2, V]) replay(d *msgpack.Decoder, size int) error {
 		return nil
 	}
 	var k2 K2
-	if err := d.Decode(&k2); err != nil {
+	if err := decodeInto(d, &k2); err != nil {
 		return err
 	}
 	if op == lmRemove {

@@ -3,8 +3,6 @@ package core
 import (
 	"iter"
 	"reflect"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // LookupSet maps keys of type K to sets of V. Members must be valid keys
@@ -194,7 +192,7 @@ func (s *lookupSetState[K, V]) kind() string { return KindLookupSet }
 
 func (s *lookupSetState[K, V]) liveBytes() int64 { return s.live }
 
-func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder, size int) error {
+func (s *lookupSetState[K, V]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -207,7 +205,7 @@ func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder, size int) error {
 		return nil
 	}
 	var k K
-	if err := d.Decode(&k); err != nil {
+	if err := decodeInto(d, &k); err != nil {
 		return err
 	}
 	if op == lsClearKey {
@@ -220,7 +218,7 @@ func (s *lookupSetState[K, V]) replay(d *msgpack.Decoder, size int) error {
 		return nil
 	}
 	var v V
-	if err := d.Decode(&v); err != nil {
+	if err := decodeInto(d, &v); err != nil {
 		return err
 	}
 	_, present := s.m[k][v]

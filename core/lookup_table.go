@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // LookupTable maps keys of type K to values of type V.
@@ -189,7 +187,7 @@ func (s *lookupTableState[K, V]) sizeHint(n int) {
 
 func (s *lookupTableState[K, V]) liveBytes() int64 { return s.live }
 
-func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder, size int) error {
+func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err
@@ -202,7 +200,7 @@ func (s *lookupTableState[K, V]) replay(d *msgpack.Decoder, size int) error {
 		return nil
 	}
 	var k K
-	if err := d.Decode(&k); err != nil {
+	if err := decodeInto(d, &k); err != nil {
 		return err
 	}
 	if op == lookupRemove {

@@ -6,8 +6,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Opening a database: find the newest complete snapshot segment, replay it
@@ -216,19 +214,19 @@ func (e *engine) appendSchemaLocked() error {
 
 // replayer applies records to table states. At open it fills the engine's
 // tables; for compaction it fills fresh states (states non-nil).
+//
+// Each record is walked once: the pairs' table IDs and entry bounds by the
+// replayer, each entry's fields by its table. Nothing is decoded by
+// reflection unless a table's Go key or value type needs it.
 type replayer struct {
 	e       *engine
 	fresh   map[uint32]tableState // compaction: states by ID
-	r       bytes.Reader
-	d       *msgpack.Decoder
+	rec     entryReader           // the record being replayed
+	entry   entryReader           // the entry being applied
 	records int64
 }
 
-func newReplayer(e *engine) *replayer {
-	r := &replayer{e: e}
-	r.d = msgpack.NewDecoder(&r.r)
-	return r
-}
+func newReplayer(e *engine) *replayer { return &replayer{e: e} }
 
 func (r *replayer) segment(si *segmentInfo) error {
 	var snapRecords, snapEntries int64
@@ -240,6 +238,8 @@ func (r *replayer) segment(si *segmentInfo) error {
 		for id, n := range hints {
 			hints[id] = min(n, len(si.data)/3)
 		}
+	} else {
+		hints = countInserts(si)
 	}
 	for i, rec := range si.scan.records {
 		n, err := r.record(si.id, rec)
@@ -263,21 +263,55 @@ func (r *replayer) segment(si *segmentInfo) error {
 	return nil
 }
 
+// countInserts counts, per table ID, the entries of a log segment's commit
+// records that may add an element (op 1, the insert or push of every
+// built-in kind): an upper bound on what the segment adds to each table,
+// taken by a cheap pass over the entry headers so that replay can size
+// each table once. Malformed records are left to replay to report.
+func countInserts(si *segmentInfo) map[uint32]int {
+	var counts map[uint32]int
+	var r entryReader
+	for _, rec := range si.scan.records {
+		if recordKind(rec.payload) != recordCommit {
+			continue
+		}
+		r.reset(rec.payload)
+		n, err := r.DecodeArrayLen()
+		if err != nil || n < 1 {
+			continue
+		}
+		if _, err := r.DecodeUint(math.MaxUint8); err != nil {
+			continue
+		}
+		for range (n - 1) / 2 {
+			id, err := r.DecodeUint(math.MaxUint32)
+			if err != nil {
+				break
+			}
+			entry, err := r.skip()
+			if err != nil {
+				break
+			}
+			// [1, ...]: a fixarray whose first element is the fixint 1.
+			if len(entry) >= 2 && entry[0]&0xf0 == 0x90 && entry[1] == 1 {
+				if counts == nil {
+					counts = map[uint32]int{}
+				}
+				counts[uint32(id)]++
+			}
+		}
+	}
+	return counts
+}
+
 func (r *replayer) bad(seg uint64, rec rawRecord, table string, err error) error {
 	return &EntryError{Segment: seg, Offset: rec.offset, Table: table, Err: err}
 }
 
 // record applies one record and returns how many entries it held.
 func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
-	if n, err := checkMsgpack(rec.payload); err != nil || n != len(rec.payload) {
-		if err == nil {
-			err = fmt.Errorf("%d bytes after the record's value", len(rec.payload)-n)
-		}
-		return 0, r.bad(seg, rec, "", err)
-	}
-	r.r.Reset(rec.payload)
-	r.d.Reset(&r.r)
-	d := r.d
+	d := &r.rec
+	d.reset(rec.payload)
 	n, err := d.DecodeArrayLen()
 	if err != nil || n < 1 {
 		return 0, r.bad(seg, rec, "", fmt.Errorf("record is not a [kind, ...] array"))
@@ -291,45 +325,48 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 		if n != 2 {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("schema record has %d elements", n))
 		}
-		return 0, r.schema(seg, rec)
+		if err := r.schema(seg, rec); err != nil {
+			return 0, err
+		}
 	case recordCommit, recordSnapshot:
 		if (n-1)%2 != 0 {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("record has an odd number of pair elements"))
 		}
 		for range (n - 1) / 2 {
-			pos := len(rec.payload) - r.r.Len()
-			size := pairSize(rec.payload[pos:])
-			id, err := d.DecodeUint32()
+			start := d.pos
+			id, err := d.DecodeUint(math.MaxUint32)
 			if err != nil {
 				return 0, r.bad(seg, rec, "", err)
 			}
-			st, name := r.state(id)
+			entry, err := d.skip()
+			if err != nil {
+				return 0, r.bad(seg, rec, "", err)
+			}
+			st, name := r.state(uint32(id))
 			if st == nil {
 				return 0, r.bad(seg, rec, "", fmt.Errorf("entry for table ID %d, which no schema record defines", id))
 			}
-			if err := st.replay(d, size); err != nil {
+			r.entry.reset(entry)
+			if err := st.replay(&r.entry, d.pos-start); err != nil {
 				return 0, r.bad(seg, rec, name, err)
 			}
+			if !r.entry.done() {
+				return 0, r.bad(seg, rec, name, fmt.Errorf("%d bytes left in the entry", r.entry.left()))
+			}
 		}
-		return (n - 1) / 2, nil
+		entries = (n - 1) / 2
 	case recordSnapshotEnd:
+		if _, err := checkMsgpack(rec.payload); err != nil {
+			return 0, r.bad(seg, rec, "", err)
+		}
 		return 0, nil
+	default:
+		return 0, r.bad(seg, rec, "", fmt.Errorf("unknown record kind %d (written by a newer dbrs?)", kind))
 	}
-	return 0, r.bad(seg, rec, "", fmt.Errorf("unknown record kind %d (written by a newer dbrs?)", kind))
-}
-
-// pairSize returns the bytes of the [tableID, entry] pair at the start of
-// b, which checkMsgpack has already validated as part of its record.
-func pairSize(b []byte) int {
-	idLen, err := checkMsgpack(b)
-	if err != nil {
-		return 0
+	if !d.done() {
+		return 0, r.bad(seg, rec, "", fmt.Errorf("%d bytes after the record's value", d.left()))
 	}
-	entryLen, err := checkMsgpack(b[idLen:])
-	if err != nil {
-		return 0
-	}
-	return idLen + entryLen
+	return entries, nil
 }
 
 func (r *replayer) state(id uint32) (tableState, string) {
@@ -359,7 +396,7 @@ func (r *replayer) checkSnapshotEnd(seg uint64, rec rawRecord, records, entries 
 // [tableID, count, ...]].
 func parseSnapshotEnd(payload []byte) (records, entries int64, hints map[uint32]int, err error) {
 	malformed := fmt.Errorf("malformed snapshot-end record")
-	d := msgpack.NewDecoder(bytes.NewReader(payload))
+	d := &entryReader{b: payload}
 	n, err := d.DecodeArrayLen()
 	if err != nil || (n != 3 && n != 4) {
 		return 0, 0, nil, malformed
@@ -371,19 +408,28 @@ func parseSnapshotEnd(payload []byte) (records, entries int64, hints map[uint32]
 		return 0, 0, nil, malformed
 	}
 	if n == 3 {
-		return records, entries, nil, nil
+		return records, entries, nil, d.doneOr(malformed)
 	}
-	var counts []int64
-	if err := d.Decode(&counts); err != nil || len(counts)%2 != 0 {
+	if c, _ := d.code(); c == 0xc0 { // no table had entries: a nil list
+		d.pos++
+		return records, entries, nil, d.doneOr(malformed)
+	}
+	m, err := d.DecodeArrayLen()
+	if err != nil || m%2 != 0 {
 		return 0, 0, nil, malformed
 	}
-	hints = make(map[uint32]int, len(counts)/2)
-	for i := 0; i < len(counts); i += 2 {
-		if counts[i] >= 0 && counts[i] <= 1<<32-1 && counts[i+1] > 0 {
-			hints[uint32(counts[i])] = int(min(counts[i+1], entries, 1<<40))
+	hints = make(map[uint32]int, m/2)
+	for range m / 2 {
+		id, err1 := d.DecodeInt64()
+		count, err2 := d.DecodeInt64()
+		if err1 != nil || err2 != nil {
+			return 0, 0, nil, malformed
+		}
+		if id >= 0 && id <= 1<<32-1 && count > 0 {
+			hints[uint32(id)] = int(min(count, entries, 1<<40))
 		}
 	}
-	return records, entries, hints, nil
+	return records, entries, hints, d.doneOr(malformed)
 }
 
 // sizeHinter is implemented by table states that can reserve memory for a
@@ -403,20 +449,15 @@ func (r *replayer) sizeTables(hints map[uint32]int) {
 // schema applies a schema record: it binds log table IDs to schema tables
 // by name, or to opaque states for tables the schema lacks.
 func (r *replayer) schema(seg uint64, rec rawRecord) error {
-	d := r.d
+	d := &r.rec
 	n, err := d.DecodeArrayLen()
 	if err != nil {
 		return r.bad(seg, rec, "", err)
 	}
 	e := r.e
 	for range n {
-		var entry struct {
-			_msgpack struct{} `msgpack:",as_array"`
-			ID       uint32
-			Name     string
-			Kind     string
-		}
-		if err := d.Decode(&entry); err != nil {
+		entry, err := readSchemaEntry(d)
+		if err != nil {
 			return r.bad(seg, rec, "", fmt.Errorf("schema record: %w", err))
 		}
 		if t := e.byID[entry.ID]; t != nil {
@@ -450,4 +491,31 @@ func (r *replayer) schema(seg uint64, rec rawRecord) error {
 		e.tables = append(e.tables, t)
 	}
 	return nil
+}
+
+type schemaEntry struct {
+	ID         uint32
+	Name, Kind string
+}
+
+// readSchemaEntry reads one [tableID, name, kind] of a schema record.
+func readSchemaEntry(d *entryReader) (schemaEntry, error) {
+	var e schemaEntry
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return e, err
+	}
+	if n != 3 {
+		return e, fmt.Errorf("table entry has %d elements, want 3", n)
+	}
+	id, err := d.DecodeUint(math.MaxUint32)
+	if err != nil {
+		return e, err
+	}
+	e.ID = uint32(id)
+	if e.Name, err = d.DecodeString(); err != nil {
+		return e, err
+	}
+	e.Kind, err = d.DecodeString()
+	return e, err
 }

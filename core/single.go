@@ -2,8 +2,6 @@ package core
 
 import (
 	"reflect"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Single holds at most one value of type T.
@@ -88,7 +86,7 @@ func (s *singleState[T]) liveBytes() int64 {
 	return int64(s.v.size)
 }
 
-func (s *singleState[T]) replay(d *msgpack.Decoder, size int) error {
+func (s *singleState[T]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
 		return err

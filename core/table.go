@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"iter"
 	"sync/atomic"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Table kinds as recorded in the log's schema records. They are part of the
@@ -23,10 +21,11 @@ const (
 // it. Methods run with the database's lock held (exclusive for replay).
 type tableState interface {
 	kind() string
-	// replay applies one entry decoded from d; size is the bytes of the
-	// entry with its table ID. It must consume exactly the entry, and
-	// return an error (never panic) for malformed input.
-	replay(d *msgpack.Decoder, size int) error
+	// replay applies one entry read from d, which holds exactly the
+	// entry; size is the bytes of the entry with its table ID. It must
+	// read the whole entry, and return an error (never panic) for
+	// malformed input.
+	replay(d *entryReader, size int) error
 	// liveBytes estimates the bytes of the table's compacted entries.
 	liveBytes() int64
 	// compact writes entries that rebuild the current state from empty.
@@ -235,7 +234,7 @@ func (s *customState[T, P]) kind() string { return s.p.Kind() }
 // liveBytes is unknown for custom tables: they count as 0.
 func (s *customState[T, P]) liveBytes() int64 { return 0 }
 
-func (s *customState[T, P]) replay(d *msgpack.Decoder, _ int) error {
+func (s *customState[T, P]) replay(d *entryReader, _ int) error {
 	entry, err := d.DecodeRaw()
 	if err != nil {
 		return err
