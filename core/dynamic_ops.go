@@ -154,6 +154,16 @@ var dynOps = map[string]map[string]int{
 	KindLookupMap:   {"get": 2, "getInner": 1, "len": 0, "keys": 0, "insert": 3, "remove": 2, "clearKey": 1, "clear": 0},
 }
 
+// OpNames numbers every op name of dynOps, for bindings that send ops as
+// codes (the browser bridge's protocol 2): code i names OpNames[i], and
+// code 0 names nothing. The list only ever grows, and js/src/ops.ts holds
+// the same list (TestOpNamesMatchShim).
+var OpNames = [...]string{
+	"", "get", "has", "len", "keys", "entries", "at", "all", "getInner",
+	"insert", "remove", "clear", "push", "pop", "insertAt", "setAt",
+	"removeAt", "clearKey",
+}
+
 // keyed is what the four lookup kinds share: their len and keys ops.
 type keyed interface {
 	Len() int

@@ -7,6 +7,16 @@
 //
 // This file is the specification. The Go side is written to match it.
 //
+// Protocol 2. dbrs.wasm also exports two wasm functions (dbrs_in and
+// dbrs_call, specified in platform/wasm/exports.go) that serve read, apply,
+// begin, commit, rollback and one-op auto-commits through byte buffers in
+// wasm linear memory, at under a microsecond a crossing instead of tens of
+// microseconds through js.FuncOf. wasm.ts wraps them in this same Bridge
+// interface (and exec1), so the rest of the shim is the same on either
+// protocol; __dbrs.exportsProtocol === 2 says the exports are there. The
+// methods of __dbrs that protocol 2 covers remain for this release and go
+// once every caller uses the exports.
+//
 // # Ground rules
 //
 //  1. Few, large crossings. Keys, values and argument lists cross as single
@@ -367,6 +377,13 @@ export interface Bridge {
    * return null). It rejects like commit's Promise.
    */
   exec(h: number, batch: Uint8Array): Promise<Uint8Array> | BridgeError;
+
+  /**
+   * exec of a batch of one op, without building the batch: what protocol 2
+   * (wasm.ts) serves through its exports. Optional: the shim falls back to
+   * exec when a bridge lacks it.
+   */
+  exec1?(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError;
 
   /**
    * Resolves the next time the write lock is free (at once if it is free

@@ -102,12 +102,13 @@ class Database<S extends Schema> implements DB<S>, Host {
   exec(table: string, op: string, args: Uint8Array): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.checkWritable(`${table}.${op}`);
-      const batch = batchOf(table, op, args);
+      const exec1 = this.b.exec1?.bind(this.b);
+      const batch = exec1 ? undefined : batchOf(table, op, args);
       this.submit({
         run: () => {
           let r: Promise<Uint8Array> | Error;
           try {
-            r = this.b.exec(this.h, batch);
+            r = exec1 ? exec1(this.h, table, op, args) : this.b.exec(this.h, batch!);
           } catch (e) {
             reject(toDbrsError(e));
             return true;

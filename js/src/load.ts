@@ -2,6 +2,7 @@
 
 import { PROTOCOL, type Bridge } from './bridge.js';
 import { DbrsError } from './errors.js';
+import { speaksV2, WasmBridge } from './wasm.js';
 import type { LoadOptions } from './types.js';
 
 interface GoInstance {
@@ -15,6 +16,8 @@ interface Globals {
 
 const g = globalThis as unknown as Globals;
 let loading: Promise<Bridge> | undefined;
+/** The protocol 2 wrapper of the bridge this module loaded, and what it wraps. */
+let wrapped: { raw: Bridge; bridge: Bridge } | undefined;
 
 /**
  * Returns the bridge, loading wasm_exec.js and dbrs.wasm on first use. If
@@ -24,6 +27,7 @@ let loading: Promise<Bridge> | undefined;
  */
 export function loadBridge(opts: LoadOptions = {}): Promise<Bridge> {
   if (g.__dbrs) {
+    if (wrapped && wrapped.raw === g.__dbrs) return Promise.resolve(wrapped.bridge);
     try {
       return Promise.resolve(checked(g.__dbrs));
     } catch (e) {
@@ -72,6 +76,10 @@ async function load(opts: LoadOptions): Promise<Bridge> {
   let ended: string | undefined;
   const forget = (why: string) => {
     ended = why;
+    if (wrapped) {
+      if (g.__dbrs === wrapped.raw) delete g.__dbrs;
+      wrapped = undefined;
+    }
     if (bridge && g.__dbrs === bridge) delete g.__dbrs;
     loading = undefined;
   };
@@ -91,6 +99,10 @@ async function load(opts: LoadOptions): Promise<Bridge> {
     throw new DbrsError('Internal', `dbrs: ${wasmURL} ${ended ?? 'started but did not install globalThis.__dbrs'}`);
   }
   bridge = checked(g.__dbrs);
+  if (speaksV2(bridge, instance)) {
+    wrapped = { raw: bridge, bridge: new WasmBridge(bridge, instance) };
+    return wrapped.bridge;
+  }
   return bridge;
 }
 

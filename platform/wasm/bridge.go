@@ -29,6 +29,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -57,6 +58,9 @@ type Bridge struct {
 	names   map[string]bool // databases open, opening, closing, importing or deleting in this page
 	obj     js.Value
 	strs    strCache // table and op names; JS thread only
+
+	wake       js.Func     // does nothing: calling it lets Go run its goroutines
+	wakeQueued atomic.Bool // a call of wake is queued as a microtask
 }
 
 // handle is one open database.
@@ -66,6 +70,8 @@ type handle struct {
 	db      *core.DB[core.Dynamic]
 	backend *IDBBackend
 	kinds   map[string]string // table name → kind
+	order   []string          // table names in the order open was given them
+	settle  settler           // protocol 2 commits
 	openDur time.Duration
 
 	// Used on the JS thread only.
@@ -105,6 +111,11 @@ func NewBridge() *Bridge {
 	for name, f := range methods {
 		o.Set(name, f)
 	}
+	o.Set("exportsProtocol", ProtocolV2)
+	b.wake = js.FuncOf(func(js.Value, []js.Value) any {
+		b.wakeQueued.Store(false)
+		return nil
+	})
 	b.obj = o
 	return b
 }
@@ -116,6 +127,7 @@ func (b *Bridge) Value() js.Value { return b.obj }
 // main calls it, then blocks forever.
 func Install() *Bridge {
 	b := NewBridge()
+	exported = b
 	js.Global().Set("__dbrs", b.obj)
 	return b
 }
@@ -192,6 +204,7 @@ func (b *Bridge) open(args []js.Value) any {
 		h := &handle{name: name, db: db, backend: be, kinds: map[string]string{}, openDur: time.Since(start)}
 		for _, s := range specs {
 			h.kinds[s.Name] = s.Kind
+			h.order = append(h.order, s.Name)
 		}
 		h.cached = db.Stats()
 		b.mu.Lock()
@@ -621,6 +634,7 @@ func (b *Bridge) close(args []js.Value) any {
 		if last != nil {
 			<-last
 		}
+		h.stopSettler()
 		b.mu.Lock()
 		failed := h.failed
 		b.mu.Unlock()

@@ -1,0 +1,215 @@
+// The shim's half of bridge protocol 2 (platform/wasm/exports.go is the
+// other half, and specifies the ABI): the per-operation calls — reads, the
+// ops of a transaction, begin, commit, rollback and one-op auto-commits —
+// go through two wasm exports with requests and replies as bytes in wasm
+// linear memory, instead of through js.FuncOf functions, which cost tens
+// of microseconds a call. WasmBridge implements the Bridge interface, so
+// the rest of the shim does not know which protocol serves it.
+
+import { decode } from './codec.js';
+import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable } from './bridge.js';
+import { OP_CODES } from './ops.js';
+
+/** The exports of dbrs.wasm that protocol 2 uses. */
+interface Exports {
+  mem: WebAssembly.Memory;
+  dbrs_in(n: number): number;
+  dbrs_call(n: number): number;
+}
+
+const CALL_READ = 1, CALL_APPLY = 2, CALL_BEGIN = 3, CALL_COMMIT = 4, CALL_ROLLBACK = 5, CALL_EXEC = 6;
+const REPLY_NULL = 0, REPLY_BYTES = 1, REPLY_NUMBER = 2, REPLY_FALSE = 3, REPLY_TRUE = 4, REPLY_COMMIT = 5, REPLY_ERROR = 0xff;
+const HEADER = 8;
+
+/** The protocol 1 object with the property protocol 2 adds. */
+interface RawBridge extends Bridge {
+  exportsProtocol?: number;
+  onSettle?: (h: number, seq: number, err: Error | null) => void;
+}
+
+interface Pending {
+  resolve(v: Uint8Array | undefined): void;
+  reject(e: unknown): void;
+  result: Uint8Array | undefined;
+}
+
+/** Returns true if instance exports protocol 2 and raw speaks it. */
+export function speaksV2(raw: Bridge, instance: WebAssembly.Instance | undefined): boolean {
+  const e = instance?.exports as Partial<Exports> | undefined;
+  return (raw as RawBridge).exportsProtocol === 2 && typeof e?.dbrs_call === 'function' && typeof e.dbrs_in === 'function' && e.mem instanceof WebAssembly.Memory;
+}
+
+export class WasmBridge implements Bridge {
+  readonly protocol: number;
+  readonly version: string;
+  private readonly raw: RawBridge;
+  private readonly x: Exports;
+  private u8: Uint8Array;
+  private dv: DataView;
+  /** Per handle: table name → index in the open() tables. */
+  private readonly tables = new Map<number, Map<string, number>>();
+  /** Per handle: commits not yet settled, by sequence number. */
+  private readonly pending = new Map<number, Map<number, Pending>>();
+
+  constructor(raw: Bridge, instance: WebAssembly.Instance) {
+    this.raw = raw as RawBridge;
+    this.protocol = raw.protocol;
+    this.version = raw.version;
+    this.x = instance.exports as unknown as Exports;
+    this.u8 = new Uint8Array(this.x.mem.buffer);
+    this.dv = new DataView(this.x.mem.buffer);
+    this.raw.onSettle = (h, seq, err) => this.settled(h, seq, err);
+  }
+
+  /** Re-creates the views after the memory grew (which detaches them). */
+  private views(): Uint8Array {
+    if (this.u8.buffer !== this.x.mem.buffer) {
+      this.u8 = new Uint8Array(this.x.mem.buffer);
+      this.dv = new DataView(this.x.mem.buffer);
+    }
+    return this.u8;
+  }
+
+  /** Sends one request; returns the reply's address (status byte first) and body length. */
+  private send(method: number, h: number, table: number, op: number, args: Uint8Array | null): [number, number] {
+    const n = HEADER + (args ? args.length : 0);
+    const at = this.x.dbrs_in(n);
+    const u8 = this.views();
+    u8[at] = method;
+    this.dv.setUint32(at + 1, h >>> 0, true);
+    this.dv.setUint16(at + 5, table, true);
+    u8[at + 7] = op;
+    if (args) u8.set(args, at + HEADER);
+    const r = this.x.dbrs_call(n);
+    this.views();
+    const len = this.dv.getUint32(r, true);
+    return [r + 4, len - 1];
+  }
+
+  private reply(at: number, len: number): BridgeResult | BridgeError {
+    const u8 = this.u8;
+    switch (u8[at]) {
+      case REPLY_NULL: return null;
+      case REPLY_BYTES: return u8.slice(at + 1, at + 1 + len);
+      case REPLY_NUMBER: return this.dv.getFloat64(at + 1, true);
+      case REPLY_FALSE: return false;
+      case REPLY_TRUE: return true;
+      case REPLY_ERROR: return this.error(at + 1, len);
+    }
+    return protocolError(`unexpected reply status ${u8[at]}`);
+  }
+
+  private error(at: number, len: number): BridgeError {
+    let f: Record<string, unknown>;
+    try {
+      f = decode(this.u8.slice(at, at + len)) as Record<string, unknown>;
+    } catch (e) {
+      return protocolError(`undecodable error reply: ${String(e)}`);
+    }
+    const e = new Error(String(f.message ?? 'dbrs: unknown error')) as BridgeError & { goStack?: string };
+    e.code = (typeof f.code === 'string' ? f.code : 'Internal') as BridgeError['code'];
+    if (typeof f.causeCode === 'string') e.causeCode = f.causeCode as BridgeError['code'];
+    if (f.segment !== undefined) e.segment = Number(f.segment);
+    if (f.offset !== undefined) e.offset = Number(f.offset);
+    if (typeof f.goStack === 'string') e.goStack = f.goStack;
+    return e;
+  }
+
+  private index(h: number, table: string): number {
+    const i = this.tables.get(h)?.get(table);
+    return i === undefined ? 0xffff : i;
+  }
+
+  private opCode(op: string): number {
+    return OP_CODES.get(op) ?? 0;
+  }
+
+  read(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError {
+    const [at, len] = this.send(CALL_READ, h, this.index(h, table), this.opCode(op), args);
+    return this.reply(at, len);
+  }
+
+  apply(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError {
+    const [at, len] = this.send(CALL_APPLY, h, this.index(h, table), this.opCode(op), args);
+    return this.reply(at, len);
+  }
+
+  begin(h: number): null | BridgeError {
+    const [at, len] = this.send(CALL_BEGIN, h, 0, 0, null);
+    return this.reply(at, len) as null | BridgeError;
+  }
+
+  rollback(h: number): null | BridgeError {
+    const [at, len] = this.send(CALL_ROLLBACK, h, 0, 0, null);
+    return this.reply(at, len) as null | BridgeError;
+  }
+
+  commit(h: number): Promise<void> | BridgeError {
+    const [at, len] = this.send(CALL_COMMIT, h, 0, 0, null);
+    const r = this.commitReply(h, at, len);
+    return r instanceof Error ? r : r.then(() => undefined);
+  }
+
+  /** Auto-commits one write op; resolves, once durable, to a msgpack array of its result. */
+  exec1(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError {
+    const [at, len] = this.send(CALL_EXEC, h, this.index(h, table), this.opCode(op), args);
+    return this.commitReply(h, at, len) as Promise<Uint8Array> | BridgeError;
+  }
+
+  private commitReply(h: number, at: number, len: number): Promise<Uint8Array | undefined> | BridgeError {
+    if (this.u8[at] !== REPLY_COMMIT) {
+      const r = this.reply(at, len);
+      return r instanceof Error ? r : protocolError('commit reply without a sequence number');
+    }
+    const seq = this.dv.getFloat64(at + 1, true);
+    const result = len > 9 ? this.u8.slice(at + 9, at + 1 + len) : undefined;
+    let m = this.pending.get(h);
+    if (!m) this.pending.set(h, (m = new Map()));
+    const p = m;
+    return new Promise((resolve, reject) => p.set(seq, { resolve, reject, result }));
+  }
+
+  private settled(h: number, seq: number, err: Error | null): void {
+    const m = this.pending.get(h);
+    const p = m?.get(seq);
+    if (!m || !p) return;
+    m.delete(seq);
+    if (err) p.reject(err);
+    else p.resolve(p.result);
+  }
+
+  exec(h: number, batch: Uint8Array): Promise<Uint8Array> | BridgeError {
+    return this.raw.exec(h, batch);
+  }
+
+  async open(name: string, tables: BridgeTable[], opts: BridgeOpenOptions): Promise<number> {
+    const h = await this.raw.open(name, tables, opts);
+    this.tables.set(h, new Map(tables.map((t, i) => [t.name, i])));
+    return h;
+  }
+
+  writable(h: number): Promise<void> { return this.raw.writable(h); }
+  compact(h: number): Promise<void> { return this.raw.compact(h); }
+  stats(h: number): string | BridgeError { return this.raw.stats(h); }
+
+  async close(h: number): Promise<void> {
+    try {
+      await this.raw.close(h);
+    } finally {
+      this.tables.delete(h);
+      // Go settles every commit before close resolves; anything left is a bug.
+      for (const p of this.pending.get(h)?.values() ?? []) p.reject(protocolError('commit left unsettled at close'));
+      this.pending.delete(h);
+    }
+  }
+
+  exportLog(h: number): Promise<BridgeSegment[]> { return this.raw.exportLog(h); }
+  importLog(name: string, segments: BridgeSegment[]): Promise<void> { return this.raw.importLog(name, segments); }
+  deleteDatabase(name: string): Promise<void> { return this.raw.deleteDatabase(name); }
+}
+
+function protocolError(msg: string): BridgeError {
+  const e = new Error('dbrs: bridge protocol error: ' + msg) as BridgeError;
+  e.code = 'Internal';
+  return e;
+}

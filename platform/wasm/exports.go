@@ -1,0 +1,521 @@
+//go:build js && wasm
+
+package wasm
+
+// Bridge protocol 2: the synchronous hot path through wasm exports.
+//
+// A call through a js.FuncOf function costs tens of microseconds, because
+// syscall/js builds a js.Value (with a finalizer) for `this`, every
+// argument and every property it reads. A //go:wasmexport function costs
+// under a microsecond. So the calls JS makes per operation — reads, the ops
+// of a transaction, begin, commit, rollback and the one-op auto-commit —
+// go through two exports, with requests and replies as bytes in buffers in
+// wasm linear memory. Everything truly asynchronous (open, close, compact,
+// export, import, delete, writable) stays on js.FuncOf and Promises.
+//
+// The ABI (js/src/wasm.ts is its other half):
+//
+//	dbrs_in(n u32) → u32     address of the request buffer, grown to at
+//	                         least n bytes. Valid until the next dbrs_in.
+//	dbrs_call(n u32) → u32   runs the request in the first n bytes of the
+//	                         request buffer and returns the address of the
+//	                         reply. Valid until the next dbrs_call.
+//
+// Either may grow the wasm memory, which detaches every view JS holds of
+// it: JS re-creates its views after each call when memory.buffer changed.
+//
+// Request (little-endian):
+//
+//	+------------+-------------+-----------------+----------+------------------+
+//	| method (1) | handle (4)  | table index (2) | op (1)   | args (msgpack)   |
+//	+------------+-------------+-----------------+----------+------------------+
+//
+// The table index is the table's position in the tables given to open; op
+// is a code of core.OpNames (js/src/ops.ts lists the same names; a test
+// checks it). begin, commit and rollback ignore table, op and args.
+//
+// Reply:
+//
+//	+------------+------------+----------------------+
+//	| length (4) | status (1) | body (length-1 bytes) |
+//	+------------+------------+----------------------+
+//
+// Status and body: replyNull, replyFalse, replyTrue (no body); replyBytes
+// (one msgpack value); replyNumber (a float64); replyCommit (the commit's
+// sequence number as a float64, then, for exec, a msgpack array of the
+// ops' results); replyError (a msgpack map: code, message, and causeCode,
+// segment, offset where they apply).
+//
+// Durability. commit and exec append the commit and return its sequence
+// number at once (1, 2, ... per handle). The handle's settler goroutine
+// waits for each commit in order and calls the JS function onSettle(h, seq,
+// error) set on the bridge object: error is null once the commit is
+// durable, or the bridge Error of its failure. One goroutine per handle
+// settles every commit: none is started per commit. The settler is made
+// runnable inside the export, but Go runs goroutines only when JS hands it
+// control, so the export also queues one microtask (per group of commits
+// made in one JS turn) that calls into Go.
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"syscall/js"
+	"time"
+	"unsafe"
+
+	"github.com/dbrs-db/dbrs/core"
+)
+
+// ProtocolV2 is the version of the export ABI above.
+const ProtocolV2 = 2
+
+// Methods of a protocol 2 request.
+const (
+	callRead     = 1
+	callApply    = 2
+	callBegin    = 3
+	callCommit   = 4
+	callRollback = 5
+	callExec     = 6
+)
+
+// Reply statuses.
+const (
+	replyNull   = 0
+	replyBytes  = 1
+	replyNumber = 2
+	replyFalse  = 3
+	replyTrue   = 4
+	replyCommit = 5
+	replyError  = 0xff
+)
+
+const requestHeader = 8
+
+// opNames are the op codes of protocol 2 (core.OpNames).
+var opNames = core.OpNames
+
+// exported is the bridge whose handles the exports serve: the one Install
+// made.
+var exported *Bridge
+
+var (
+	inBuf  = make([]byte, 4096)
+	outBuf = make([]byte, 0, 4096)
+)
+
+//go:wasmexport dbrs_in
+func exportIn(n uint32) uint32 {
+	if int(n) > len(inBuf) {
+		inBuf = make([]byte, max(int(n), 2*len(inBuf)))
+	}
+	return uint32(uintptr(unsafe.Pointer(&inBuf[0])))
+}
+
+//go:wasmexport dbrs_call
+func exportCall(n uint32) uint32 {
+	outBuf = outBuf[:4]
+	if int(n) > len(inBuf) {
+		outBuf = appendError(outBuf, badValue("request longer than its buffer"))
+	} else {
+		outBuf = exported.call(outBuf, inBuf[:n])
+	}
+	binary.LittleEndian.PutUint32(outBuf, uint32(len(outBuf)-4))
+	if cap(outBuf) > 1<<20 {
+		// Keep a large reply's buffer only until the next call.
+		defer func() { outBuf = make([]byte, 0, 4096) }()
+	}
+	return uint32(uintptr(unsafe.Pointer(&outBuf[0])))
+}
+
+// call runs one request and appends its reply to out. A panic becomes an
+// 'Internal' error reply: it never kills the instance.
+func (b *Bridge) call(out, req []byte) (reply []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			reply = appendError(out[:4], &panicErr{r: r, stack: debug.Stack()})
+		}
+	}()
+	if b == nil {
+		return appendError(out, newBridgeError("Internal", "the bridge is not installed"))
+	}
+	if len(req) < requestHeader {
+		return appendError(out, badValue("request shorter than its header"))
+	}
+	h := b.lookup(int(binary.LittleEndian.Uint32(req[1:5])))
+	if h == nil {
+		return appendError(out, errUnknownHandle)
+	}
+	switch req[0] {
+	case callRead, callApply, callExec:
+		table, op, err := h.names(req)
+		if err != nil {
+			return appendError(out, err)
+		}
+		args := req[requestHeader:]
+		switch req[0] {
+		case callRead:
+			return h.read2(out, table, op, args)
+		case callApply:
+			return h.apply2(out, table, op, args)
+		}
+		return b.exec2(out, h, table, op, args)
+	case callBegin:
+		if h.tx != nil {
+			return appendError(out, errTxOpen)
+		}
+		tx, ok, err := h.db.TryBegin()
+		switch {
+		case !ok:
+			return appendError(out, errBusy)
+		case err != nil:
+			return appendError(out, err)
+		}
+		h.tx, h.txWrote = tx, false
+		return append(out, replyNull)
+	case callCommit:
+		if h.tx == nil {
+			return appendError(out, errNoTx)
+		}
+		tx, wrote := h.tx, h.txWrote
+		h.tx = nil
+		start := time.Now()
+		wait, err := tx.CommitAsync()
+		if err != nil {
+			tx.Rollback()
+			return appendError(out, err)
+		}
+		return appendSeq(out, b.queueSettle(h, start, wrote, wait))
+	case callRollback:
+		if h.tx == nil {
+			return appendError(out, errNoTx)
+		}
+		h.tx.Rollback()
+		h.tx = nil
+		return append(out, replyNull)
+	}
+	return appendError(out, badValue("unknown bridge method "+strconv.Itoa(int(req[0]))))
+}
+
+// names resolves a request's table index and op code.
+func (h *handle) names(req []byte) (table, op string, err error) {
+	ti := int(binary.LittleEndian.Uint16(req[5:7]))
+	if ti >= len(h.order) {
+		return "", "", newBridgeError("UnknownTable", "unknown table index "+strconv.Itoa(ti))
+	}
+	oi := int(req[7])
+	if oi == 0 || oi >= len(opNames) {
+		return "", "", badValue("unknown op code " + strconv.Itoa(oi))
+	}
+	return h.order[ti], opNames[oi], nil
+}
+
+func (h *handle) read2(out []byte, table, op string, args []byte) []byte {
+	if err := h.checkOp(table, op, false); err != nil {
+		return appendError(out, err)
+	}
+	d := h.db.Tables
+	if h.tx != nil {
+		d = h.tx.Tables
+	}
+	r, err := d.Do(table, op, args)
+	if err != nil {
+		return appendError(out, err)
+	}
+	return appendResult(out, r)
+}
+
+func (h *handle) apply2(out []byte, table, op string, args []byte) []byte {
+	if h.tx == nil {
+		return appendError(out, errNoTx)
+	}
+	if err := h.checkOp(table, op, true); err != nil {
+		return appendError(out, err)
+	}
+	r, err := h.tx.Tables.Do(table, op, args)
+	if err != nil {
+		return appendError(out, err)
+	}
+	h.txWrote = true
+	return appendResult(out, r)
+}
+
+// exec2 runs one write op as its own transaction: begin, apply, commit.
+// On success the reply holds the commit's sequence number and a
+// one-element array of the op's result.
+func (b *Bridge) exec2(out []byte, h *handle, table, op string, args []byte) []byte {
+	if err := h.checkOp(table, op, true); err != nil {
+		return appendError(out, err)
+	}
+	if h.tx != nil {
+		return appendError(out, errTxOpen)
+	}
+	tx, ok, err := h.db.TryBegin()
+	switch {
+	case !ok:
+		return appendError(out, errBusy)
+	case err != nil:
+		return appendError(out, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
+	r, err := tx.Tables.Do(table, op, args)
+	if err != nil {
+		return appendError(out, err)
+	}
+	start := time.Now()
+	wait, err := tx.CommitAsync()
+	committed = true
+	if err != nil {
+		tx.Rollback()
+		return appendError(out, err)
+	}
+	out = appendSeq(out, b.queueSettle(h, start, true, wait))
+	out = append(out, 0x91)
+	if r.Kind == core.ResultBytes {
+		return append(out, r.Bytes...)
+	}
+	return append(out, 0xc0)
+}
+
+func appendResult(out []byte, r core.Result) []byte {
+	switch r.Kind {
+	case core.ResultBytes:
+		return append(append(out, replyBytes), r.Bytes...)
+	case core.ResultNumber:
+		out = append(out, replyNumber)
+		return binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(r.Number)))
+	case core.ResultBool:
+		if r.Bool {
+			return append(out, replyTrue)
+		}
+		return append(out, replyFalse)
+	}
+	return append(out, replyNull)
+}
+
+func appendSeq(out []byte, seq uint64) []byte {
+	out = append(out, replyCommit)
+	return binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(seq)))
+}
+
+// panicErr is a recovered panic, reported with code 'Internal'.
+type panicErr struct {
+	r     any
+	stack []byte
+}
+
+func (p *panicErr) Error() string {
+	msg := "dbrs: internal error (Go panic): "
+	switch x := p.r.(type) {
+	case error:
+		return msg + x.Error()
+	case string:
+		return msg + x
+	}
+	return msg + "unknown value"
+}
+
+// appendError appends an error reply: a msgpack map of the fields of the
+// bridge Error (toJSError builds the same fields as a JS object).
+func appendError(out []byte, err error) []byte {
+	out = append(out, replyError)
+	msg := err.Error()
+	if len(msg) < 6 || msg[:6] != "dbrs: " {
+		msg = "dbrs: " + msg
+	}
+	code := "Internal"
+	var p *panicErr
+	if !errors.As(err, &p) {
+		code = errorCode(err)
+	}
+	var ce *core.CorruptError
+	corrupt := errors.As(err, &ce)
+	n := 2
+	if code == "Poisoned" {
+		n++
+	}
+	if corrupt {
+		n += 2
+	}
+	if p != nil {
+		n++
+	}
+	out = append(out, 0x80|byte(n))
+	out = mpStr(mpStr(out, "code"), code)
+	out = mpStr(mpStr(out, "message"), msg)
+	if code == "Poisoned" {
+		out = mpStr(mpStr(out, "causeCode"), causeCode(err))
+	}
+	if corrupt {
+		out = mpUint(mpStr(out, "segment"), ce.Segment)
+		out = mpUint(mpStr(out, "offset"), uint64(ce.Offset))
+	}
+	if p != nil {
+		out = mpStr(mpStr(out, "goStack"), string(p.stack))
+	}
+	return out
+}
+
+// mpStr appends s as a msgpack str.
+func mpStr(out []byte, s string) []byte {
+	switch n := len(s); {
+	case n < 32:
+		out = append(out, 0xa0|byte(n))
+	case n < 1<<8:
+		out = append(out, 0xd9, byte(n))
+	case n < 1<<16:
+		out = append(out, 0xda, byte(n>>8), byte(n))
+	default:
+		out = append(out, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(out, s...)
+}
+
+// mpUint appends v as a msgpack uint64.
+func mpUint(out []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(out, 0xcf), v)
+}
+
+// ------------------------------------------------------------------ settling
+
+// settler reports the durability of a handle's protocol 2 commits to JS,
+// in commit order, from one goroutine.
+type settler struct {
+	mu      sync.Mutex
+	queue   []settleItem
+	next    uint64 // the sequence number of the next commit
+	kick    chan struct{}
+	closing bool
+	done    chan struct{} // closed when the goroutine has settled everything and ended
+}
+
+type settleItem struct {
+	seq   uint64
+	start time.Time
+	wrote bool
+	wait  func() error
+}
+
+// queueSettle gives a commit its sequence number and queues it for the
+// handle's settler, starting the settler on first use.
+func (b *Bridge) queueSettle(h *handle, start time.Time, wrote bool, wait func() error) uint64 {
+	s := &h.settle
+	s.mu.Lock()
+	if s.kick == nil {
+		s.kick = make(chan struct{}, 1)
+		s.done = make(chan struct{})
+		go b.runSettler(h)
+	}
+	s.next++
+	seq := s.next
+	s.queue = append(s.queue, settleItem{seq: seq, start: start, wrote: wrote, wait: wait})
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	b.wakeSoon()
+	return seq
+}
+
+// runSettler waits for each queued commit in order and reports it to JS.
+// The first wait of a group makes this goroutine the group's syncer (see
+// core's waitDurable), so the IndexedDB flush runs here too.
+func (b *Bridge) runSettler(h *handle) {
+	s := &h.settle
+	defer close(s.done)
+	var batch []settleItem
+	for {
+		s.mu.Lock()
+		batch, s.queue = s.queue, batch[:0]
+		closing := s.closing
+		s.mu.Unlock()
+		for _, it := range batch {
+			err := safeWait(it.wait)
+			took := time.Since(it.start)
+			b.mu.Lock()
+			switch {
+			case err != nil:
+				h.failed++
+			case it.wrote:
+				h.durable++
+				h.lastCommit = took
+			}
+			b.mu.Unlock()
+			b.report(h, it.seq, err)
+		}
+		if len(batch) == 0 && closing {
+			return
+		}
+		if len(batch) == 0 {
+			<-s.kick
+		}
+	}
+}
+
+// safeWait runs wait, turning a panic into an error.
+func safeWait(wait func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicErr{r: r, stack: debug.Stack()}
+		}
+	}()
+	return wait()
+}
+
+// report calls onSettle(h, seq, error|null) on the bridge object.
+func (b *Bridge) report(h *handle, seq uint64, err error) {
+	f := b.obj.Get("onSettle")
+	if f.Type() != js.TypeFunction {
+		return
+	}
+	var e any
+	if err != nil {
+		var p *panicErr
+		if errors.As(err, &p) {
+			e = panicError(p.r)
+		} else {
+			e = toJSError(err)
+		}
+	}
+	f.Invoke(h.id, float64(seq), e)
+}
+
+// stopSettler makes the settler end once every queued commit is settled,
+// and waits for that.
+func (h *handle) stopSettler() {
+	s := &h.settle
+	s.mu.Lock()
+	s.closing = true
+	started := s.kick != nil
+	s.mu.Unlock()
+	if !started {
+		return
+	}
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	<-s.done
+}
+
+// wakeSoon queues one microtask that calls into Go, so that goroutines made
+// runnable by an export (the settler) run right after the current JS turn.
+// One is queued per turn, however many commits the turn made.
+func (b *Bridge) wakeSoon() {
+	if b.wakeQueued.Swap(true) {
+		return
+	}
+	jsQueueMicrotask.Invoke(b.wake)
+}
+
+var jsQueueMicrotask = js.Global().Get("queueMicrotask")

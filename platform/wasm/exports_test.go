@@ -1,0 +1,214 @@
+//go:build js && wasm
+
+package wasm
+
+// Tests of bridge protocol 2, calling Bridge.call with requests laid out as
+// js/src/wasm.ts lays them out in linear memory.
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// request builds a protocol 2 request.
+func request(method byte, h, table int, op string, args []byte) []byte {
+	req := make([]byte, requestHeader, requestHeader+len(args))
+	req[0] = method
+	binary.LittleEndian.PutUint32(req[1:], uint32(h))
+	binary.LittleEndian.PutUint16(req[5:], uint16(table))
+	if op != "" {
+		req[7] = byte(slices.Index(opNames[:], op))
+	}
+	return append(req, args...)
+}
+
+// v2reply is a decoded reply.
+type v2reply struct {
+	status byte
+	body   []byte
+}
+
+func (r v2reply) err() map[string]any {
+	if r.status != replyError {
+		return nil
+	}
+	var m map[string]any
+	if err := msgpack.Unmarshal(r.body, &m); err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func (r v2reply) seq() float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64(r.body))
+}
+
+func (tb *testBridge) v2(method byte, h, table int, op string, args []byte) v2reply {
+	out := tb.b.call(make([]byte, 4), request(method, h, table, op, args))
+	return v2reply{status: out[4], body: out[5:]}
+}
+
+// settleLog records onSettle calls.
+type settleLog struct {
+	ch chan settleCall
+	f  js.Func
+}
+
+type settleCall struct {
+	h, seq int
+	code   string
+}
+
+func (tb *testBridge) recordSettles() *settleLog {
+	l := &settleLog{ch: make(chan settleCall, 100)}
+	l.f = js.FuncOf(func(_ js.Value, a []js.Value) any {
+		c := settleCall{h: a[0].Int(), seq: a[1].Int()}
+		if !a[2].IsNull() {
+			c.code = a[2].Get("code").String()
+		}
+		l.ch <- c
+		return nil
+	})
+	tb.o.Set("onSettle", l.f)
+	tb.t.Cleanup(l.f.Release)
+	return l
+}
+
+func (l *settleLog) next(t *testing.T) settleCall {
+	t.Helper()
+	select {
+	case c := <-l.ch:
+		return c
+	case <-time.After(20 * time.Second):
+		t.Fatal("no onSettle call in 20s")
+	}
+	return settleCall{}
+}
+
+func TestV2_TransactionCommitSettlesInOrder(t *testing.T) {
+	tb := newTestBridge(t)
+	settles := tb.recordSettles()
+	name := "v2-tx-" + t.Name()
+	mustAwait(t, "delete", tb.call("deleteDatabase", name))
+	h := tb.open(name)
+	defer tb.closeH(h)
+
+	if r := tb.v2(callBegin, h, 0, "", nil); r.status != replyNull {
+		t.Fatalf("begin: %v", r.err())
+	}
+	if r := tb.v2(callApply, h, 0, "insert", mp("a", 1)); r.status != replyNull {
+		t.Fatalf("apply: %v", r.err())
+	}
+	// Reads inside the transaction see its writes.
+	if r := tb.v2(callRead, h, 0, "get", mp("a")); r.status != replyBytes || !slices.Equal(r.body, mpv(1)) {
+		t.Fatalf("read in tx: status %d body % x", r.status, r.body)
+	}
+	c1 := tb.v2(callCommit, h, 0, "", nil)
+	if c1.status != replyCommit || c1.seq() != 1 {
+		t.Fatalf("commit: status %d %v", c1.status, c1.err())
+	}
+	// An auto-commit: its reply carries the next sequence number and the
+	// op's result.
+	c2 := tb.v2(callExec, h, 0, "insert", mp("b", 2))
+	if c2.status != replyCommit || c2.seq() != 2 || !slices.Equal(c2.body[8:], []byte{0x91, 0xc0}) {
+		t.Fatalf("exec: status %d body % x %v", c2.status, c2.body, c2.err())
+	}
+	for want := 1; want <= 2; want++ {
+		if c := settles.next(t); c.h != h || c.seq != want || c.code != "" {
+			t.Fatalf("settle %d: %+v", want, c)
+		}
+	}
+	if r := tb.v2(callRead, h, 0, "len", mp()); r.status != replyNumber || math.Float64frombits(binary.LittleEndian.Uint64(r.body)) != 2 {
+		t.Fatalf("len: status %d", r.status)
+	}
+	if r := tb.v2(callRead, h, 0, "has", mp("zz")); r.status != replyFalse {
+		t.Fatalf("has: status %d", r.status)
+	}
+}
+
+func TestV2_RollbackAndErrors(t *testing.T) {
+	tb := newTestBridge(t)
+	name := "v2-err-" + t.Name()
+	mustAwait(t, "delete", tb.call("deleteDatabase", name))
+	h := tb.open(name)
+	defer tb.closeH(h)
+
+	tb.v2(callBegin, h, 0, "", nil)
+	tb.v2(callApply, h, 0, "insert", mp("a", 1))
+	if r := tb.v2(callBegin, h, 0, "", nil); r.err()["code"] != "Busy" {
+		t.Fatalf("second begin: %v", r.err())
+	}
+	if r := tb.v2(callRollback, h, 0, "", nil); r.status != replyNull {
+		t.Fatalf("rollback: %v", r.err())
+	}
+	if r := tb.v2(callRead, h, 0, "get", mp("a")); r.status != replyNull {
+		t.Fatalf("rolled-back write visible: status %d", r.status)
+	}
+	cases := []struct {
+		what string
+		req  []byte
+		code string
+	}{
+		{"unknown handle", request(callRead, 999, 0, "get", mp("a")), "Closed"},
+		{"unknown table index", request(callRead, h, 77, "get", mp("a")), "UnknownTable"},
+		{"op code 0", request(callRead, h, 0, "", mp("a")), "BadValue"},
+		{"write op through read", request(callRead, h, 0, "insert", mp("a", 1)), "BadValue"},
+		{"read op through exec", request(callExec, h, 0, "get", mp("a")), "BadValue"},
+		{"apply without begin", request(callApply, h, 0, "insert", mp("a", 1)), "TxClosed"},
+		{"commit without begin", request(callCommit, h, 0, "", nil), "TxClosed"},
+		{"malformed args", request(callRead, h, 0, "get", []byte{0x91, 0xc1}), "BadValue"},
+		{"remove of an absent key", request(callExec, h, 0, "remove", mp("nobody")), "NotFound"},
+		{"short request", []byte{callRead, 1}, "BadValue"},
+		{"unknown method", request(42, h, 0, "", nil), "BadValue"},
+	}
+	for _, c := range cases {
+		out := tb.b.call(make([]byte, 4), c.req)
+		r := v2reply{status: out[4], body: out[5:]}
+		e := r.err()
+		if e == nil || e["code"] != c.code {
+			t.Errorf("%s: reply status %d %v, want code %s", c.what, r.status, e, c.code)
+			continue
+		}
+		if msg, _ := e["message"].(string); len(msg) < 6 || msg[:6] != "dbrs: " {
+			t.Errorf("%s: message %q", c.what, msg)
+		}
+	}
+	// The handle is still usable after every error.
+	if r := tb.v2(callExec, h, 0, "insert", mp("ok", 1)); r.status != replyCommit {
+		t.Fatalf("exec after errors: %v", r.err())
+	}
+}
+
+// exportCall frames its reply with the body's length and survives a
+// request that claims more bytes than its buffer holds.
+func TestV2_ExportFraming(t *testing.T) {
+	prev := exported
+	exported = nil
+	defer func() { exported = prev }()
+	addr := exportIn(16)
+	if addr == 0 {
+		t.Fatal("dbrs_in returned 0")
+	}
+	out := outBufAt(exportCall(uint32(len(inBuf) + 1)))
+	if out.status != replyError || out.err()["code"] != "BadValue" {
+		t.Fatalf("oversized request: status %d %v", out.status, out.err())
+	}
+	copy(inBuf, request(callRead, 1, 0, "get", mp("a")))
+	out = outBufAt(exportCall(requestHeader + 3))
+	if out.err()["code"] != "Internal" {
+		t.Fatalf("call without a bridge: %v", out.err())
+	}
+}
+
+// outBufAt reads the reply exportCall framed in outBuf.
+func outBufAt(addr uint32) v2reply {
+	_ = addr
+	n := binary.LittleEndian.Uint32(outBuf)
+	return v2reply{status: outBuf[4], body: outBuf[5 : 4+n]}
+}
