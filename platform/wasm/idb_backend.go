@@ -171,6 +171,8 @@ type IDBBackend struct {
 	closed bool
 	faults []error // injected by FailNextWrite, consumed in order
 	stats  IDBStats
+
+	ftx flushTx // the lean write path of flushes (idb_flush.go)
 }
 
 var _ core.Backend = (*IDBBackend)(nil)
@@ -261,6 +263,7 @@ func OpenIDB(ctx context.Context, name string, opts IDBOptions) (*IDBBackend, er
 		_ = db.Close()
 		return nil, err
 	}
+	b.initFlushTx()
 	for id, size := range sizes {
 		b.segs[id] = &idbSegment{flushed: size}
 	}
@@ -599,24 +602,23 @@ func (b *IDBBackend) flush() error {
 	b.stats.Flushes++
 	b.mu.Unlock()
 
-	chunks := 0
-	err := b.write("flush", b.durability, fault, func(store *idb.ObjectStore) error {
-		for _, p := range parts {
-			n, err := putChunks(store, p.id, p.off, p.data)
-			if err != nil {
-				return err
-			}
-			chunks += n
+	var chunks []flushChunk
+	for _, p := range parts {
+		for off, data := p.off, p.data; len(data) > 0; {
+			c := data[:min(len(data), maxChunkSize)]
+			chunks = append(chunks, flushChunk{seg: p.id, off: off, data: c})
+			off += int64(len(c))
+			data = data[len(c):]
 		}
-		return nil
-	})
+	}
+	err := b.writeChunks(chunks, fault)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err != nil {
 		b.stats.FailedFlushes++
 	} else {
-		b.stats.Chunks += chunks
+		b.stats.Chunks += len(chunks)
 	}
 	for _, p := range parts {
 		s := p.seg
@@ -1027,6 +1029,7 @@ func (b *IDBBackend) Close() error {
 	b.closed = true
 	b.mu.Unlock()
 	err := b.flush()
+	b.releaseFlushTx()
 	if cerr := b.db.Close(); err == nil {
 		err = wrapIDBError("close", b.name, cerr)
 	}
