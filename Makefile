@@ -34,8 +34,10 @@ js-deps:
 browser:
 	./e2e/setup.sh
 
+# dbrs.wasm leaves msgpack reflection out (tag dbrs_noreflect, see
+# core/codec_noreflect.go): its tables are all dynamic.
 wasm:
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./platform/wasm/cmd/dbrs
+	GOOS=js GOARCH=wasm $(GO) build -tags dbrs_noreflect -trimpath -ldflags="-s -w" -o $(WASM) ./platform/wasm/cmd/dbrs
 	@raw=$$(stat -c %s $(WASM)); gz=$$(gzip -9 -c $(WASM) | wc -c); \
 	  echo "dbrs.wasm: $$raw bytes raw, $$gz bytes gzip -9"
 
@@ -52,6 +54,7 @@ vet:
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./core/... ./platform/wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet -tags dbrs_noreflect ./core/... ./platform/wasm/...
 	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
 	$(BIN)/staticcheck ./...
 	GOOS=js GOARCH=wasm $(BIN)/staticcheck ./core/... ./platform/wasm/...
@@ -59,6 +62,7 @@ vet:
 # Native tests (core, native backend, e2e in headless Chromium), with -race.
 unit:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -tags dbrs_noreflect -run NoReflect ./core
 
 # The shim's unit tests and its compile-time type tests.
 js-test:

@@ -2,32 +2,17 @@ package core
 
 import (
 	"bytes"
-	"encoding"
 	"fmt"
 	"reflect"
 	"slices"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Values are msgpack-encoded with compact integers, so that a number always
 // has one encoding (the one JavaScript msgpack libraries produce too) and a
 // key's bytes identify it. Go structs encode as maps keyed by field name.
-
-func newEncoder(buf *bytes.Buffer) *msgpack.Encoder {
-	enc := msgpack.NewEncoder(buf)
-	enc.UseCompactInts(true)
-	return enc
-}
-
-// marshal encodes v the way table entries do.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := newEncoder(&buf).Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
+// Strings, []byte, bools, integers, float64 and the dynamic tables' raw
+// values take the fast paths of writer.go and reader.go; any other type goes
+// through msgpack/v5's reflection (codec_reflect.go).
 
 // codec describes how a table holds values of type T in memory.
 //
@@ -66,7 +51,7 @@ func (c codec[T]) load(s slot[T]) T {
 	}
 	// enc was produced by encoding a T, or validated by decoding into a T,
 	// so decoding it again cannot fail.
-	_ = msgpack.Unmarshal(s.enc, &v)
+	_ = decodeInto(&entryReader{b: s.enc}, &v)
 	return v
 }
 
@@ -84,7 +69,7 @@ func (c codec[T]) encodeValue(w *entryWriter, mark int, v T) (slot[T], error) {
 			return slot[T]{}, err
 		}
 		w.buf.Write(raw)
-	} else if err := w.enc.Encode(v); err != nil {
+	} else if err := encodeTo(&w.buf, v); err != nil {
 		return slot[T]{}, fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
 	}
 	size := int32(w.buf.Len() - mark)
@@ -110,27 +95,30 @@ func (c codec[T]) decodeValue(d *entryReader, size int) (slot[T], error) {
 	}
 	if !c.raw {
 		var v T
-		if err := msgpack.Unmarshal(enc, &v); err != nil {
+		if err := decodeInto(&entryReader{b: enc}, &v); err != nil {
 			return slot[T]{}, err
 		}
 	}
 	return slot[T]{enc: enc, size: int32(size)}, nil
 }
 
-var (
-	customEncoderType   = reflect.TypeFor[msgpack.CustomEncoder]()
-	marshalerType       = reflect.TypeFor[msgpack.Marshaler]()
-	binaryMarshalerType = reflect.TypeFor[encoding.BinaryMarshaler]()
-	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
-)
+// fastTypes are the types that writer.go and reader.go encode and decode
+// without reflection: all that a build without it (dbrs_noreflect) holds.
+var fastTypes = map[reflect.Type]bool{
+	reflect.TypeFor[string](): true, reflect.TypeFor[[]byte](): true, reflect.TypeFor[bool](): true,
+	reflect.TypeFor[float64](): true, reflect.TypeFor[int](): true, reflect.TypeFor[int64](): true,
+	reflect.TypeFor[int32](): true, reflect.TypeFor[int16](): true, reflect.TypeFor[int8](): true,
+	reflect.TypeFor[uint](): true, reflect.TypeFor[uint64](): true, reflect.TypeFor[uint32](): true,
+	reflect.TypeFor[uint16](): true, reflect.TypeFor[uint8](): true,
+	reflect.TypeFor[RawKey](): true, reflect.TypeFor[RawValue](): true,
+}
 
-func hasCustomEncoding(t reflect.Type) bool {
-	for _, it := range []reflect.Type{customEncoderType, marshalerType, binaryMarshalerType, textMarshalerType} {
-		if t.Implements(it) || reflect.PointerTo(t).Implements(it) {
-			return true
-		}
+// checkReflect fails for a type that needs reflection in a build without it.
+func checkReflect(t reflect.Type) error {
+	if !reflectBuilt && !fastTypes[t] {
+		return fmt.Errorf("type %s needs msgpack reflection, which this build (tag dbrs_noreflect) leaves out", t)
 	}
-	return false
+	return nil
 }
 
 // roundTrips reports whether a T can be held by value: it has no references
@@ -162,6 +150,9 @@ func roundTrips(t reflect.Type) bool {
 // free of references, and encoded the same way every time, so that equal keys
 // have equal bytes in the log and in the browser.
 func checkKey(t reflect.Type) error {
+	if err := checkReflect(t); err != nil {
+		return err
+	}
 	if hasCustomEncoding(t) && t != reflect.TypeFor[RawKey]() {
 		return fmt.Errorf("key type %s has a custom msgpack encoding", t)
 	}
@@ -192,6 +183,9 @@ func checkKey(t reflect.Type) error {
 
 // checkValue returns an error for value types msgpack cannot encode.
 func checkValue(t reflect.Type) error {
+	if err := checkReflect(t); err != nil {
+		return err
+	}
 	switch t.Kind() {
 	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
 		return fmt.Errorf("value type %s cannot be encoded", t)
@@ -202,7 +196,7 @@ func checkValue(t reflect.Type) error {
 // writeSlot encodes a held value again, for compaction.
 func (c codec[T]) writeSlot(w *entryWriter, s slot[T]) error {
 	if c.byValue {
-		return w.enc.Encode(s.v)
+		return encodeTo(&w.buf, s.v)
 	}
 	w.buf.Write(s.enc)
 	return nil

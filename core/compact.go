@@ -164,9 +164,15 @@ func snapshot(schema []byte, tables []*tableInfo, states []tableState) (chunks [
 	if err := w.takeChunk(); err != nil {
 		return nil, 0, err
 	}
-	end, err := marshal([]any{recordSnapshotEnd, records, entries, counts})
-	if err != nil {
-		return nil, 0, err
+	end := appendUint(appendArrayLen(nil, 4), recordSnapshotEnd)
+	end = appendInt(appendInt(end, int64(records)), int64(entries))
+	if counts == nil {
+		end = append(end, 0xc0) // msgpack nil, as older versions wrote an empty list
+	} else {
+		end = appendArrayLen(end, len(counts))
+		for _, c := range counts {
+			end = appendInt(end, int64(c))
+		}
 	}
 	endRec := appendRecord(nil, end)
 	chunks = append(chunks, endRec)

@@ -1,10 +1,6 @@
 package core
 
-import (
-	"fmt"
-
-	"github.com/vmihailenco/msgpack/v5"
-)
+import "fmt"
 
 // RawKey is one msgpack-encoded value used as a key of a dynamic table.
 // Keys are equal when their bytes are equal, so encoders must be canonical:
@@ -14,40 +10,6 @@ type RawKey string
 // RawValue is one msgpack-encoded value stored in a dynamic table. A nil
 // RawValue stands for msgpack nil.
 type RawValue []byte
-
-// EncodeMsgpack writes the key's bytes as they are, after checking that they
-// are exactly one msgpack value.
-func (k RawKey) EncodeMsgpack(enc *msgpack.Encoder) error {
-	if err := ValidRaw([]byte(k)); err != nil {
-		return err
-	}
-	_, err := enc.Writer().Write([]byte(k))
-	return err
-}
-
-// DecodeMsgpack reads one msgpack value as raw bytes.
-func (k *RawKey) DecodeMsgpack(dec *msgpack.Decoder) error {
-	raw, err := dec.DecodeRaw()
-	*k = RawKey(raw)
-	return err
-}
-
-// EncodeMsgpack writes the value's bytes as they are, after checking that
-// they are exactly one msgpack value.
-func (v RawValue) EncodeMsgpack(enc *msgpack.Encoder) error {
-	if err := ValidRaw(v); err != nil {
-		return err
-	}
-	_, err := enc.Writer().Write(v)
-	return err
-}
-
-// DecodeMsgpack reads one msgpack value as raw bytes.
-func (v *RawValue) DecodeMsgpack(dec *msgpack.Decoder) error {
-	raw, err := dec.DecodeRaw()
-	*v = RawValue(raw)
-	return err
-}
 
 // TableSpec describes one table of a dynamic schema.
 type TableSpec struct {

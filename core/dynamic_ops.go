@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Operations by name on a Dynamic schema: the form in which the browser
@@ -89,7 +87,7 @@ func splitArgs(args []byte) ([][]byte, error) {
 
 func argIndex(b []byte) (int, error) {
 	var i int
-	if err := msgpack.Unmarshal(b, &i); err != nil {
+	if err := decodeInto(&entryReader{b: b}, &i); err != nil {
 		return 0, fmt.Errorf("%w: index: %v", ErrBadValue, err)
 	}
 	return i, nil
@@ -97,13 +95,15 @@ func argIndex(b []byte) (int, error) {
 
 // encodeArray writes a msgpack array of already-encoded elements.
 func encodeArray(elems [][]byte) []byte {
-	var buf bytes.Buffer
-	enc := newEncoder(&buf)
-	_ = enc.EncodeArrayLen(len(elems))
+	n := 5
 	for _, e := range elems {
-		buf.Write(e)
+		n += len(e)
 	}
-	return buf.Bytes()
+	out := appendArrayLen(make([]byte, 0, n), len(elems))
+	for _, e := range elems {
+		out = append(out, e...)
+	}
+	return out
 }
 
 func sortedKeys[K ~string](keys []K) [][]byte {

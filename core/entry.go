@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // entryWriter encodes table entries as the flat [tableID, entry] pairs of a
@@ -15,7 +13,6 @@ import (
 // rewind, which leaves the writer as it was.
 type entryWriter struct {
 	buf   bytes.Buffer
-	enc   *msgpack.Encoder
 	n     int // entries written
 	start int // offset of the current entry in buf
 
@@ -25,27 +22,29 @@ type entryWriter struct {
 	flush     func(pairs []byte, n int) error
 }
 
-func newEntryWriter() *entryWriter {
-	w := &entryWriter{}
-	w.enc = newEncoder(&w.buf)
-	return w
-}
+func newEntryWriter() *entryWriter { return &entryWriter{} }
+
+// uint appends an unsigned integer.
+func (w *entryWriter) uint(n uint64) { w.buf.Write(appendUint(w.buf.AvailableBuffer(), n)) }
+
+// int appends a signed integer.
+func (w *entryWriter) int(n int64) { w.buf.Write(appendInt(w.buf.AvailableBuffer(), n)) }
 
 // begin starts the entry [op, args...] of table id with nargs arguments and
 // returns the mark to rewind to.
 func (w *entryWriter) begin(id uint32, op uint8, nargs int) int {
 	mark := w.buf.Len()
 	w.start = mark
-	_ = w.enc.EncodeUint(uint64(id))
-	_ = w.enc.EncodeArrayLen(1 + nargs)
-	_ = w.enc.EncodeUint(uint64(op))
+	b := appendUint(w.buf.AvailableBuffer(), uint64(id))
+	b = appendArrayLen(b, 1+nargs)
+	w.buf.Write(appendUint(b, uint64(op)))
 	return mark
 }
 
 // raw writes table id followed by an already-encoded entry.
 func (w *entryWriter) raw(id uint32, entry []byte) error {
 	w.start = w.buf.Len()
-	_ = w.enc.EncodeUint(uint64(id))
+	w.uint(uint64(id))
 	w.buf.Write(entry)
 	return w.end()
 }
@@ -86,35 +85,33 @@ func (w *entryWriter) takeChunk() error {
 	return err
 }
 
-// arg encodes one argument of the current entry, rewinding to mark on failure.
-func (w *entryWriter) arg(mark int, v any) error {
-	if k, ok := v.(RawKey); ok { // the dynamic tables' keys, without reflection
-		if err := ValidRaw([]byte(k)); err != nil {
+// writeArg encodes one argument of the current entry of w, rewinding to
+// mark on failure.
+func writeArg[K any](w *entryWriter, mark int, k K) error {
+	if raw, ok := any(&k).(*RawKey); ok { // the dynamic tables' keys
+		if err := ValidRaw([]byte(*raw)); err != nil {
 			w.rewind(mark)
 			return err
 		}
-		w.buf.WriteString(string(k))
+		w.buf.WriteString(string(*raw))
 		return nil
 	}
-	if err := w.enc.Encode(v); err != nil {
+	if err := encodeTo(&w.buf, k); err != nil {
 		w.rewind(mark)
-		return fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
+		return fmt.Errorf("dbrs: cannot encode %T: %w", k, err)
 	}
 	return nil
 }
 
 // record builds a framed record of the given kind around n pairs.
 func buildRecord(kind int, pairs []byte, n int) ([]byte, error) {
-	var hdr bytes.Buffer
-	enc := newEncoder(&hdr)
-	_ = enc.EncodeArrayLen(1 + 2*n)
-	_ = enc.EncodeUint(uint64(kind))
-	size := hdr.Len() + len(pairs)
+	hdr := appendUint(appendArrayLen(make([]byte, 0, 8), 1+2*n), uint64(kind))
+	size := len(hdr) + len(pairs)
 	if size > MaxRecordSize {
 		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, size)
 	}
 	rec := make([]byte, recordHeaderSize, recordHeaderSize+size)
-	rec = append(rec, hdr.Bytes()...)
+	rec = append(rec, hdr...)
 	rec = append(rec, pairs...)
 	frameRecord(rec)
 	return rec, nil

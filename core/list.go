@@ -137,7 +137,7 @@ func (t *List[T]) InsertAt(i int, v T) error {
 			return indexError(i, len(s.items)+1)
 		}
 		mark := tx.w.begin(t.h.id, listInsert, 2)
-		_ = tx.w.enc.EncodeInt(int64(i))
+		tx.w.int(int64(i))
 		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
@@ -158,7 +158,7 @@ func (t *List[T]) SetAt(i int, v T) error {
 			return indexError(i, len(s.items))
 		}
 		mark := tx.w.begin(t.h.id, listSet, 2)
-		_ = tx.w.enc.EncodeInt(int64(i))
+		tx.w.int(int64(i))
 		sl, err := s.c.encodeValue(tx.w, mark, v)
 		if err != nil {
 			tx.w.rewind(mark)
@@ -180,7 +180,7 @@ func (t *List[T]) RemoveAt(i int) error {
 			return indexError(i, len(s.items))
 		}
 		tx.w.begin(t.h.id, listRemove, 1)
-		_ = tx.w.enc.EncodeInt(int64(i))
+		tx.w.int(int64(i))
 		old := s.items[i]
 		s.items = slices.Delete(s.items, i, i+1)
 		s.live -= int64(old.size)

@@ -86,7 +86,7 @@ func (t *LookupList[K, V]) Push(k K, v V) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		mark := tx.w.begin(t.h.id, llPush, 2)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
 		sl, err := s.c.encodeValue(tx.w, mark, v)
@@ -122,10 +122,10 @@ func (t *LookupList[K, V]) RemoveAt(k K, i int) error {
 			return indexError(i, len(l))
 		}
 		mark := tx.w.begin(t.h.id, llRemove, 2)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
-		_ = tx.w.enc.EncodeInt(int64(i))
+		tx.w.int(int64(i))
 		old, oldLive := l, s.live
 		s.removeAt(k, i)
 		tx.onUndo(func() { s.m[k], s.live = old, oldLive })
@@ -156,7 +156,7 @@ func (t *LookupList[K, V]) ClearKey(k K) error {
 			return notFound(k)
 		}
 		mark := tx.w.begin(t.h.id, llClearKey, 1)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
 		delete(s.m, k)
@@ -246,7 +246,7 @@ func (s *lookupListState[K, V]) compact(w *entryWriter, id uint32) error {
 	for k, l := range s.m {
 		for _, v := range l {
 			mark := w.begin(id, llPush, 2)
-			if err := w.arg(mark, k); err != nil {
+			if err := writeArg(w, mark, k); err != nil {
 				return err
 			}
 			if err := s.c.writeSlot(w, v); err != nil {

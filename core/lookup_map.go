@@ -83,10 +83,10 @@ func (t *LookupMap[K1, K2, V]) Insert(k1 K1, k2 K2, v V) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		mark := tx.w.begin(t.h.id, lmInsert, 3)
-		if err := tx.w.arg(mark, k1); err != nil {
+		if err := writeArg(tx.w, mark, k1); err != nil {
 			return err
 		}
-		if err := tx.w.arg(mark, k2); err != nil {
+		if err := writeArg(tx.w, mark, k2); err != nil {
 			return err
 		}
 		sl, err := s.c.encodeValue(tx.w, mark, v)
@@ -118,10 +118,10 @@ func (t *LookupMap[K1, K2, V]) Remove(k1 K1, k2 K2) error {
 			return notFound(k2)
 		}
 		mark := tx.w.begin(t.h.id, lmRemove, 2)
-		if err := tx.w.arg(mark, k1); err != nil {
+		if err := writeArg(tx.w, mark, k1); err != nil {
 			return err
 		}
-		if err := tx.w.arg(mark, k2); err != nil {
+		if err := writeArg(tx.w, mark, k2); err != nil {
 			return err
 		}
 		s.remove(k1, k2)
@@ -139,7 +139,7 @@ func (t *LookupMap[K1, K2, V]) ClearKey(k1 K1) error {
 			return notFound(k1)
 		}
 		mark := tx.w.begin(t.h.id, lmClearKey, 1)
-		if err := tx.w.arg(mark, k1); err != nil {
+		if err := writeArg(tx.w, mark, k1); err != nil {
 			return err
 		}
 		delete(s.m, k1)
@@ -257,10 +257,10 @@ func (s *lookupMapState[K1, K2, V]) compact(w *entryWriter, id uint32) error {
 	for k1, inner := range s.m {
 		for k2, v := range inner {
 			mark := w.begin(id, lmInsert, 3)
-			if err := w.arg(mark, k1); err != nil {
+			if err := writeArg(w, mark, k1); err != nil {
 				return err
 			}
-			if err := w.arg(mark, k2); err != nil {
+			if err := writeArg(w, mark, k2); err != nil {
 				return err
 			}
 			if err := s.c.writeSlot(w, v); err != nil {

@@ -83,10 +83,10 @@ func (t *LookupSet[K, V]) Insert(k K, v V) error {
 			return nil
 		}
 		mark := tx.w.begin(t.h.id, lsInsert, 2)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
-		if err := tx.w.arg(mark, v); err != nil {
+		if err := writeArg(tx.w, mark, v); err != nil {
 			return err
 		}
 		s.insert(k, v, int32(tx.w.buf.Len()-mark))
@@ -104,10 +104,10 @@ func (t *LookupSet[K, V]) Remove(k K, v V) error {
 			return notFound(v)
 		}
 		mark := tx.w.begin(t.h.id, lsRemove, 2)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
-		if err := tx.w.arg(mark, v); err != nil {
+		if err := writeArg(tx.w, mark, v); err != nil {
 			return err
 		}
 		s.remove(k, v)
@@ -125,7 +125,7 @@ func (t *LookupSet[K, V]) ClearKey(k K) error {
 			return notFound(k)
 		}
 		mark := tx.w.begin(t.h.id, lsClearKey, 1)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
 		delete(s.m, k)
@@ -240,10 +240,10 @@ func (s *lookupSetState[K, V]) compact(w *entryWriter, id uint32) error {
 	for k, set := range s.m {
 		for v := range set {
 			mark := w.begin(id, lsInsert, 2)
-			if err := w.arg(mark, k); err != nil {
+			if err := writeArg(w, mark, k); err != nil {
 				return err
 			}
-			if err := w.arg(mark, v); err != nil {
+			if err := writeArg(w, mark, v); err != nil {
 				return err
 			}
 			if err := w.end(); err != nil {

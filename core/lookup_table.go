@@ -106,7 +106,7 @@ func (t *LookupTable[K, V]) Insert(k K, v V) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		mark := tx.w.begin(t.h.id, lookupInsert, 2)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
 		sl, err := s.c.encodeValue(tx.w, mark, v)
@@ -139,7 +139,7 @@ func (t *LookupTable[K, V]) Remove(k K) error {
 			return notFound(k)
 		}
 		mark := tx.w.begin(t.h.id, lookupRemove, 1)
-		if err := tx.w.arg(mark, k); err != nil {
+		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
 		delete(s.m, k)
@@ -224,7 +224,7 @@ func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 func (s *lookupTableState[K, V]) compact(w *entryWriter, id uint32) error {
 	for k, v := range s.m {
 		mark := w.begin(id, lookupInsert, 2)
-		if err := w.arg(mark, k); err != nil {
+		if err := writeArg(w, mark, k); err != nil {
 			return err
 		}
 		if err := s.c.writeSlot(w, v); err != nil {

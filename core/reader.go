@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // entryReader decodes the msgpack of records and entries by walking the
@@ -234,7 +232,7 @@ func decodeInto[T any](r *entryReader, p *T) error {
 	}
 	// A copy of its own, so that p does not escape on the fast paths.
 	var v T
-	err = msgpack.Unmarshal(raw, &v)
+	err = reflectDecode(raw, &v)
 	*p = v
 	return err
 }

@@ -9,6 +9,20 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// newEncoder is msgpack/v5's encoder as dbrs configures it.
+func newEncoder(buf *bytes.Buffer) *msgpack.Encoder {
+	enc := msgpack.NewEncoder(buf)
+	enc.UseCompactInts(true)
+	return enc
+}
+
+// marshal encodes v with msgpack/v5 as dbrs configures it.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	err := newEncoder(&buf).Encode(v)
+	return buf.Bytes(), err
+}
+
 // decodeBoth decodes b into a T with the fast reader and with msgpack/v5's
 // reflection, and fails if they disagree on the value or on success.
 func decodeBoth[T any](t testing.TB, b []byte) {

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"slices"
@@ -188,18 +187,13 @@ func (e *engine) startSegmentLocked(id uint64) error {
 
 // schemaPayload encodes the schema record: every table's ID, name and kind.
 func (e *engine) schemaRecord() []byte {
-	var buf bytes.Buffer
-	enc := newEncoder(&buf)
-	_ = enc.EncodeArrayLen(2)
-	_ = enc.EncodeUint(recordSchema)
-	_ = enc.EncodeArrayLen(len(e.tables))
+	b := appendUint(appendArrayLen(nil, 2), recordSchema)
+	b = appendArrayLen(b, len(e.tables))
 	for _, t := range e.tables {
-		_ = enc.EncodeArrayLen(3)
-		_ = enc.EncodeUint(uint64(t.id))
-		_ = enc.EncodeString(t.name)
-		_ = enc.EncodeString(t.kind)
+		b = appendUint(appendArrayLen(b, 3), uint64(t.id))
+		b = appendStr(appendStr(b, t.name), t.kind)
 	}
-	return appendRecord(nil, buf.Bytes())
+	return appendRecord(nil, b)
 }
 
 func (e *engine) appendSchemaLocked() error {

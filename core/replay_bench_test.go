@@ -55,41 +55,43 @@ func BenchmarkReplay(b *testing.B) {
 				must(b, db.Close())
 			}
 		})
-		b.Run("dynamic/"+form, func(b *testing.B) {
-			mem := core.NewMemBackend()
-			specs := []core.TableSpec{{Name: "T", Kind: core.KindLookupTable}}
-			db, err := core.OpenDynamic(mem, specs, core.Options{CompactRatio: -1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			v := enc(b, map[string]any{"name": "user-123", "n": 123, "tags": []string{"a", "b"}})
-			for i := 0; i < n; i += 1000 {
-				tx, err := db.Begin()
-				must(b, err)
-				t, err := tx.Tables.LookupTable("T")
-				must(b, err)
-				for j := i; j < i+1000; j++ {
-					must(b, t.Insert(core.RawKey(enc(b, fmt.Sprintf("k%08d", j))), v))
-				}
-				must(b, tx.Commit())
-			}
-			if snapshot {
-				must(b, db.Compact())
-			}
-			must(b, db.Close())
-			b.ReportAllocs()
-			for b.Loop() {
-				mem = mem.Reopen()
-				db, err := core.OpenDynamic(mem, specs, core.Options{CompactRatio: -1, ReadOnly: true})
+		for _, txSize := range []int{1000, 10000} {
+			b.Run(fmt.Sprintf("dynamic/%s/tx%d", form, txSize), func(b *testing.B) {
+				mem := core.NewMemBackend()
+				specs := []core.TableSpec{{Name: "T", Kind: core.KindLookupTable}}
+				db, err := core.OpenDynamic(mem, specs, core.Options{CompactRatio: -1})
 				if err != nil {
 					b.Fatal(err)
 				}
-				t, _ := db.Tables.LookupTable("T")
-				if t.Len() != n {
-					b.Fatal("short replay")
+				v := enc(b, map[string]any{"name": "user-123", "n": 123, "tags": []string{"a", "b"}})
+				for i := 0; i < n; i += txSize {
+					tx, err := db.Begin()
+					must(b, err)
+					t, err := tx.Tables.LookupTable("T")
+					must(b, err)
+					for j := i; j < i+txSize; j++ {
+						must(b, t.Insert(core.RawKey(enc(b, fmt.Sprintf("k%08d", j))), v))
+					}
+					must(b, tx.Commit())
+				}
+				if snapshot {
+					must(b, db.Compact())
 				}
 				must(b, db.Close())
-			}
-		})
+				b.ReportAllocs()
+				for b.Loop() {
+					mem = mem.Reopen()
+					db, err := core.OpenDynamic(mem, specs, core.Options{CompactRatio: -1, ReadOnly: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					t, _ := db.Tables.LookupTable("T")
+					if t.Len() != n {
+						b.Fatal("short replay")
+					}
+					must(b, db.Close())
+				}
+			})
+		}
 	}
 }
