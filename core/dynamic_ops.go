@@ -19,7 +19,7 @@ import (
 //
 //	single        r get | w insert(v) clear
 //	list          r len at(i) all | w push(v) pop insertAt(i,v) setAt(i,v) removeAt(i) clear
-//	lookup_table  r get(k) has(k) len keys entries | w insert(k,v) remove(k) clear
+//	lookup_table  r get(k) has(k) len keys entries getMany(k...) | w insert(k,v) insertMany(k,v,...) remove(k) clear
 //	lookup_list   r get(k) has(k) len keys | w push(k,v) removeAt(k,i) clearKey(k) clear
 //	lookup_set    r get(k) has(k,v) len keys | w insert(k,v) remove(k,v) clearKey(k) clear
 //	lookup_map    r get(k1,k2) getInner(k1) len keys | w insert(k1,k2,v) remove(k1,k2) clearKey(k1) clear
@@ -133,8 +133,11 @@ func clearKeyOp(err error) error {
 	return err
 }
 
+// variadic in dynOps marks an op that checks its argument count itself.
+const variadic = -1
+
 func wantN(op string, args [][]byte, n int) error {
-	if len(args) != n {
+	if n != variadic && len(args) != n {
 		return fmt.Errorf("%w: %s takes %d arguments, got %d", ErrBadValue, op, n, len(args))
 	}
 	return nil
@@ -148,7 +151,7 @@ func unknownDynOp(kind, op string) error {
 var dynOps = map[string]map[string]int{
 	KindSingle:      {"get": 0, "insert": 1, "clear": 0},
 	KindList:        {"len": 0, "at": 1, "all": 0, "push": 1, "pop": 0, "insertAt": 2, "setAt": 2, "removeAt": 1, "clear": 0},
-	KindLookupTable: {"get": 1, "has": 1, "len": 0, "keys": 0, "entries": 0, "insert": 2, "remove": 1, "clear": 0},
+	KindLookupTable: {"get": 1, "has": 1, "len": 0, "keys": 0, "entries": 0, "insert": 2, "remove": 1, "clear": 0, "getMany": variadic, "insertMany": variadic},
 	KindLookupList:  {"get": 1, "has": 1, "len": 0, "keys": 0, "push": 2, "removeAt": 2, "clearKey": 1, "clear": 0},
 	KindLookupSet:   {"get": 1, "has": 2, "len": 0, "keys": 0, "insert": 2, "remove": 2, "clearKey": 1, "clear": 0},
 	KindLookupMap:   {"get": 2, "getInner": 1, "len": 0, "keys": 0, "insert": 3, "remove": 2, "clearKey": 1, "clear": 0},
@@ -161,7 +164,7 @@ var dynOps = map[string]map[string]int{
 var OpNames = [...]string{
 	"", "get", "has", "len", "keys", "entries", "at", "all", "getInner",
 	"insert", "remove", "clear", "push", "pop", "insertAt", "setAt",
-	"removeAt", "clearKey",
+	"removeAt", "clearKey", "getMany", "insertMany",
 }
 
 // keyed is what the four lookup kinds share: their len and keys ops.
@@ -304,6 +307,29 @@ func doLookupTable(t *LookupTable[RawKey, RawValue], op string, a [][]byte) (Res
 			elems = append(elems, k, m[RawKey(k)])
 		}
 		return bytesResult(encodeArray(elems)), nil
+	case "getMany":
+		// [presence, v...]: a bin with bit i (LSB first) set when key i is
+		// present, then the values of the present keys in key order.
+		mask := make([]byte, (len(a)+7)/8)
+		vals := make([][]byte, 0, len(a))
+		for i, k := range a {
+			if v, ok := t.Get(RawKey(k)); ok {
+				mask[i/8] |= 1 << (i % 8)
+				vals = append(vals, v)
+			}
+		}
+		return bytesResult(encodeArray(append([][]byte{appendBin(nil, mask)}, vals...))), nil
+	case "insertMany":
+		if len(a)%2 != 0 {
+			return Result{}, fmt.Errorf("%w: insertMany takes keys and values in pairs, got %d arguments", ErrBadValue, len(a))
+		}
+		return Result{}, t.InsertMany(func(yield func(RawKey, RawValue) bool) {
+			for i := 0; i < len(a); i += 2 {
+				if !yield(RawKey(a[i]), a[i+1]) {
+					return
+				}
+			}
+		})
 	case "insert":
 		return Result{}, t.Insert(RawKey(a[0]), a[1])
 	case "remove":

@@ -146,3 +146,61 @@ func TestDynamicDo(t *testing.T) {
 	db2.Close()
 	db.Close()
 }
+
+// getMany answers [presence bits, values of the present keys], and
+// insertMany is all or nothing, inside a transaction as well as alone.
+func TestDynamic_GetManyInsertMany(t *testing.T) {
+	db, err := core.OpenDynamic(core.NewMemBackend(), dynSpecs, core.Options{})
+	must(t, err)
+	defer db.Close()
+	d := db.Tables
+	if _, err := d.Do("users", "insertMany", enc(t, []any{"a", 1, "b", 2})); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Do("users", "getMany", enc(t, []any{"b", "zz", "a"}))
+	must(t, err)
+	var got []any
+	must(t, msgpack.Unmarshal(r.Bytes, &got))
+	if mask, _ := got[0].([]byte); len(got) != 3 || len(mask) != 1 || mask[0] != 0b101 || got[1] != int8(2) || got[2] != int8(1) {
+		t.Fatalf("getMany: %#v", got)
+	}
+	if _, err := d.Do("users", "insertMany", enc(t, []any{"c"})); !errors.Is(err, core.ErrBadValue) {
+		t.Fatalf("odd insertMany: %v", err)
+	}
+
+	if _, err := d.Do("users", "insertMany", enc(t, []any{"e", 5})); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := d.Do("users", "len", enc(t, []any{})); r.Number != 3 {
+		t.Fatalf("len after the transaction: %d, want 3", r.Number)
+	}
+}
+
+// InsertMany inside a transaction is all or nothing: when a later entry
+// fails, the earlier ones are undone and the transaction goes on.
+func TestLookupTable_InsertManyAllOrNothing(t *testing.T) {
+	type S struct{ T core.LookupTable[string, core.RawValue] }
+	db, err := core.Open[S](core.NewMemBackend(), core.Options{})
+	must(t, err)
+	defer db.Close()
+	bad := func(yield func(string, core.RawValue) bool) {
+		if yield("a", enc(t, 1)) {
+			yield("b", core.RawValue{0xc1}) // not a msgpack value
+		}
+	}
+	must(t, db.Update(func(s *S) error {
+		if err := s.T.InsertMany(bad); !errors.Is(err, core.ErrBadValue) {
+			t.Fatalf("InsertMany with a bad value: %v", err)
+		}
+		if s.T.Has("a") {
+			t.Fatal("a failed InsertMany left its first entry behind")
+		}
+		return s.T.InsertMany(func(yield func(string, core.RawValue) bool) { yield("c", enc(t, 3)) })
+	}))
+	if err := db.Tables.T.InsertMany(bad); !errors.Is(err, core.ErrBadValue) || db.Tables.T.Has("a") {
+		t.Fatalf("auto-commit InsertMany with a bad value: %v, has a: %v", err, db.Tables.T.Has("a"))
+	}
+	if db.Tables.T.Len() != 1 || !db.Tables.T.Has("c") {
+		t.Fatalf("len %d, want only c", db.Tables.T.Len())
+	}
+}

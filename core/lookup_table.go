@@ -103,31 +103,46 @@ func (t *LookupTable[K, V]) items() map[K]slot[V] {
 
 // Insert sets the value for k, replacing any previous one.
 func (t *LookupTable[K, V]) Insert(k K, v V) error {
+	return t.h.write(func(tx *txn) error { return t.insert(tx, k, v) })
+}
+
+// InsertMany sets the value of every key that entries yields, in order, as
+// one write: all of them or, on the first error, none.
+func (t *LookupTable[K, V]) InsertMany(entries iter.Seq2[K, V]) error {
 	return t.h.write(func(tx *txn) error {
-		s := t.s
-		mark := tx.w.begin(t.h.id, lookupInsert, 2)
-		if err := writeArg(tx.w, mark, k); err != nil {
-			return err
-		}
-		sl, err := s.c.encodeValue(tx.w, mark, v)
-		if err != nil {
-			tx.w.rewind(mark)
-			return err
-		}
-		old, had := s.m[k]
-		oldLive := s.live
-		s.m[k] = sl
-		s.live += int64(sl.size) - int64(old.size)
-		tx.onUndo(func() {
-			if had {
-				s.m[k] = old
-			} else {
-				delete(s.m, k)
+		for k, v := range entries {
+			if err := t.insert(tx, k, v); err != nil {
+				return err
 			}
-			s.live = oldLive
-		})
-		return tx.w.end()
+		}
+		return nil
 	})
+}
+
+func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
+	s := t.s
+	mark := tx.w.begin(t.h.id, lookupInsert, 2)
+	if err := writeArg(tx.w, mark, k); err != nil {
+		return err
+	}
+	sl, err := s.c.encodeValue(tx.w, mark, v)
+	if err != nil {
+		tx.w.rewind(mark)
+		return err
+	}
+	old, had := s.m[k]
+	oldLive := s.live
+	s.m[k] = sl
+	s.live += int64(sl.size) - int64(old.size)
+	tx.onUndo(func() {
+		if had {
+			s.m[k] = old
+		} else {
+			delete(s.m, k)
+		}
+		s.live = oldLive
+	})
+	return tx.w.end()
 }
 
 // Remove deletes k, or returns ErrNotFound.

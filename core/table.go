@@ -133,24 +133,26 @@ func (h *handle) write(op func(t *txn) error) error {
 	return h.e.autoCommit(op)
 }
 
-// do runs op in t, and undoes it if it grows the transaction past what one
-// record can hold, so that a transaction fails at the op that overflows it
-// rather than at commit.
+// do runs op in t. If op fails, or grows the transaction past what one
+// record can hold, everything op did is undone, so that an op that makes
+// several changes (InsertMany) is all or nothing within a transaction too,
+// and a transaction fails at the op that overflows it rather than at
+// commit.
 func (t *txn) do(op func(t *txn) error) error {
 	mark, undos, n := t.w.buf.Len(), len(t.undo), t.w.n
-	if err := op(t); err != nil {
-		return err
+	err := op(t)
+	if err == nil && t.w.buf.Len() > MaxRecordSize-recordHeaderSize {
+		err = fmt.Errorf("%w: the transaction would exceed %d bytes", ErrTooLarge, MaxRecordSize)
 	}
-	if t.w.buf.Len() > MaxRecordSize-recordHeaderSize {
+	if err != nil {
 		for i := len(t.undo) - 1; i >= undos; i-- {
 			t.undo[i]()
 		}
 		t.undo = t.undo[:undos]
 		t.w.rewind(mark)
 		t.w.n = n
-		return fmt.Errorf("%w: the transaction would exceed %d bytes", ErrTooLarge, MaxRecordSize)
 	}
-	return nil
+	return err
 }
 
 // TableState is the in-memory state of a user-defined table kind. Its zero

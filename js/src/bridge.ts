@@ -123,6 +123,10 @@
 //     read  len()               → number of keys
 //     read  keys()              → array result of keys
 //     read  entries()           → pair-array result [k, v, ...]
+//     read  getMany(k...)       → array result [presence, v...]: presence is a
+//                                 bin whose bit i (LSB first) is set when key i
+//                                 is present; then the present keys' values
+//     write insertMany(k, v, ...) → null; all pairs or none (odd count: 'BadValue')
 //     write insert(k, v)        → null (inserts or replaces)
 //     write remove(k)           → null; 'NotFound' when k is absent
 //     write clear()             → null

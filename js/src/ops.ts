@@ -5,7 +5,7 @@
 export const OP_NAMES = [
   '', 'get', 'has', 'len', 'keys', 'entries', 'at', 'all', 'getInner',
   'insert', 'remove', 'clear', 'push', 'pop', 'insertAt', 'setAt',
-  'removeAt', 'clearKey',
+  'removeAt', 'clearKey', 'getMany', 'insertMany',
 ] as const;
 
 export const OP_CODES: ReadonlyMap<string, number> = new Map(OP_NAMES.map((n, i) => [n, i]));

@@ -137,7 +137,26 @@ class LookupTableImpl extends Table {
   len() { return num(this.r('len')); }
   entries() { return pairs(this.r('entries')); }
   keys() { return array(this.r('keys')); }
+  getMany(keys: readonly unknown[]) {
+    if (!Array.isArray(keys)) throw new DbrsError('BadValue', 'dbrs: getMany needs an array of keys');
+    const r = array(this.r('getMany', encode(keys.map((k) => key(k)))));
+    const mask = r[0];
+    if (!(mask instanceof Uint8Array)) throw new DbrsError('Internal', 'dbrs: bridge returned a getMany result without its presence bits');
+    const out: unknown[] = new Array(keys.length);
+    for (let i = 0, j = 1; i < keys.length; i++) out[i] = (mask[i >> 3]! >> (i & 7)) & 1 ? r[j++] : undefined;
+    return out;
+  }
   insert(k: unknown, v: unknown) { return this.w('insert', () => encode([key(k), v])); }
+  insertMany(entries: Iterable<readonly [unknown, unknown]>) {
+    return this.w('insertMany', () => {
+      const flat: unknown[] = [];
+      for (const e of entries) {
+        if (!Array.isArray(e) || e.length !== 2) throw new DbrsError('BadValue', 'dbrs: insertMany needs [key, value] pairs');
+        flat.push(key(e[0]), e[1]);
+      }
+      return encode(flat);
+    });
+  }
   remove(k: unknown) { return this.w('remove', () => encode([key(k)])); }
   clear() { return this.w('clear', () => NO_ARGS); }
 }

@@ -139,11 +139,15 @@ export interface LookupTableView<K extends Key, V> {
   entries(): [K, V][];
   /** All keys, in ascending order of their msgpack bytes (deterministic, not alphabetical). */
   keys(): K[];
+  /** The value at each key (undefined where absent), in one call into dbrs.wasm. */
+  getMany(keys: readonly K[]): (V | undefined)[];
 }
 /** A LookupTable<K, V> inside a transaction. */
 export interface LookupTableTx<K extends Key, V> extends LookupTableView<K, V> {
   /** Sets k to v (insert or replace). */
   insert(key: K, value: V): void;
+  /** Sets every [key, value] of entries, in one call: all of them, or (throwing) none. */
+  insertMany(entries: Iterable<readonly [K, V]>): void;
   /** Removes k. Throws 'NotFound' when absent. */
   remove(key: K): void;
   /** Removes every key. */
@@ -153,6 +157,8 @@ export interface LookupTableTx<K extends Key, V> extends LookupTableView<K, V> {
 export interface LookupTable<K extends Key, V> extends LookupTableView<K, V> {
   /** Sets k to v (insert or replace). */
   insert(key: K, value: V): Promise<void>;
+  /** Sets every [key, value] of entries as one commit: all of them, or none. */
+  insertMany(entries: Iterable<readonly [K, V]>): Promise<void>;
   /** Removes k. Rejects with 'NotFound' when absent. */
   remove(key: K): Promise<void>;
   /** Removes every key. */

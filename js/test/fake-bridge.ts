@@ -175,6 +175,13 @@ function doRead(s: State, op: string, a: Uint8Array[]): BridgeResult {
       if (op === 'len') { argc(a, 0, op); return s.v.size; }
       if (op === 'keys') { argc(a, 0, op); return joinArray(byKey(s.v).map((e) => e[0])); }
       if (op === 'entries') { argc(a, 0, op); return joinArray(byKey(s.v).flat()); }
+      if (op === 'getMany') {
+        const mask = new Uint8Array(2 + ((a.length + 7) >> 3));
+        mask[0] = 0xc4; mask[1] = (a.length + 7) >> 3; // bin8 header
+        const vals: Uint8Array[] = [mask];
+        a.forEach((k, i) => { const e = s.v.get(hex(k)); if (e) { const m = 2 + (i >> 3); mask[m] = mask[m]! | (1 << (i & 7)); vals.push(e[1]); } });
+        return joinArray(vals);
+      }
       break;
     case 'lookup_list':
       if (op === 'get') { argc(a, 1, op); return joinArray(s.v.get(hex(a[0]!))?.[1] ?? []); }
@@ -213,6 +220,11 @@ function doWrite(s: State, op: string, a: Uint8Array[]): BridgeResult {
     }
     case 'lookup_table':
       if (op === 'insert') { argc(a, 2, op); s.v.set(hex(a[0]!), [a[0]!, a[1]!]); return null; }
+      if (op === 'insertMany') {
+        if (a.length % 2 !== 0) fail('BadValue', 'insertMany takes pairs');
+        for (let i = 0; i < a.length; i += 2) s.v.set(hex(a[i]!), [a[i]!, a[i + 1]!]);
+        return null;
+      }
       if (op === 'remove') { argc(a, 1, op); if (!s.v.delete(hex(a[0]!))) fail('NotFound', 'key not found'); return null; }
       if (op === 'clear') { argc(a, 0, op); s.v.clear(); return null; }
       break;

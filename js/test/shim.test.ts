@@ -495,3 +495,20 @@ test('one bridge crossing per read and per auto-commit write', async () => {
   });
   assert.deepEqual(fake.calls, ['begin', 'apply', 'read', 'commit']);
 });
+
+test('lookupTable: getMany and insertMany in one call each', async () => {
+  const db = await fresh();
+  await db.tables.users.insertMany([['a', { name: 'A', balance: 1 }], ['b', { name: 'B', balance: 2 }]]);
+  assert.deepEqual(db.tables.users.getMany(['b', 'nobody', 'a']), [
+    { name: 'B', balance: 2 }, undefined, { name: 'A', balance: 1 },
+  ]);
+  assert.deepEqual(db.tables.users.getMany([]), []);
+  await db.transaction((tx) => {
+    tx.users.insertMany(new Map([['c', { name: 'C', balance: 3 }]]));
+    assert.equal(tx.users.getMany(['c'])[0]?.name, 'C');
+  });
+  assert.equal(db.tables.users.len(), 3);
+  await assert.rejects(db.tables.users.insertMany([['d'] as unknown as [string, Account]]), code('BadValue'));
+  assert.throws(() => db.tables.users.getMany('a' as unknown as string[]), code('BadValue'));
+  assert.equal(db.tables.users.len(), 3);
+});

@@ -127,6 +127,12 @@ async function negatives(): Promise<void> {
   db.tables.grid.get(1, [1, '2']);
   // @ts-expect-error: tags keys are strings
   db.tables.tags.has(1, 'red');
+  // @ts-expect-error: users keys are strings, in getMany too
+  db.tables.users.getMany([1]);
+  // @ts-expect-error: insertMany takes [key, value] pairs of the table's types
+  await db.tables.users.insertMany([['a', 'not an account']]);
+  // @ts-expect-error: no insertMany inside a view
+  db.view((v) => v.users.insertMany([]));
 
   // Wrong value type.
   // @ts-expect-error: a string is not an Account

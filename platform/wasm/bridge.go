@@ -46,7 +46,7 @@ const Version = "0.1.0"
 // read() refuses them, and apply() and exec() accept only them.
 var writeOps = map[string]bool{
 	"insert": true, "clear": true, "push": true, "pop": true, "insertAt": true,
-	"setAt": true, "removeAt": true, "remove": true, "clearKey": true,
+	"setAt": true, "removeAt": true, "remove": true, "clearKey": true, "insertMany": true,
 }
 
 // Bridge is one instance of the bridge: a set of open handles. dbrs.wasm
