@@ -179,7 +179,9 @@ func TestDynamic_GetManyInsertMany(t *testing.T) {
 // InsertMany inside a transaction is all or nothing: when a later entry
 // fails, the earlier ones are undone and the transaction goes on.
 func TestLookupTable_InsertManyAllOrNothing(t *testing.T) {
-	type S struct{ T core.LookupTable[string, core.RawValue] }
+	type S struct {
+		T core.LookupTable[string, core.RawValue]
+	}
 	db, err := core.Open[S](core.NewMemBackend(), core.Options{})
 	must(t, err)
 	defer db.Close()
