@@ -36,7 +36,7 @@ await db.transaction((tx) => {
 let notFound = '';
 try { await db.tables.kv.remove('nobody'); } catch (e) { notFound = e.code; }
 await db.tables.kv.insert('e', 5);
-const r = { protocol: globalThis.__dbrs.exportsProtocol, many: db.tables.kv.getMany(['b', 'x', 'a']),
+const r = { protocol: globalThis.__dbrs.protocol, many: db.tables.kv.getMany(['b', 'x', 'a']),
   len: db.tables.kv.len(), inTx, notFound, afterError: db.tables.kv.get('e') };
 await db.close();
 return r;`, &got)

@@ -1,54 +1,56 @@
-// The Go ↔ JS bridge contract, protocol version 1.
+// The Go ↔ JS bridge contract, protocol version 2.
 //
-// dbrs.wasm (platform/wasm, package main) registers exactly one global object
-// when it starts: globalThis.__dbrs, typed by the Bridge interface below. The
-// shim (the rest of this package) is its only intended caller; applications
-// use open() and the typed tables instead.
+// dbrs.wasm (platform/wasm, package main) gives JS two things when it
+// starts:
+//
+//   - globalThis.__dbrs, typed by GoBridge below: js.FuncOf methods for
+//     what is truly asynchronous (open, close, compact, exportLog,
+//     importLog, deleteDatabase, writable) and stats;
+//   - two wasm exports, dbrs_in and dbrs_call (their ABI is specified in
+//     platform/wasm/exports.go), for every per-operation call: reads, the
+//     ops of a transaction, begin, commit, rollback and one-op auto-commits,
+//     with requests and replies as bytes in wasm linear memory. A crossing
+//     costs under a microsecond there, against tens of microseconds through
+//     js.FuncOf (syscall/js makes a js.Value with a finalizer for every
+//     argument and property).
+//
+// wasm.ts joins the two into the Bridge interface below, which is what the
+// rest of the shim uses (and what the unit tests' fake implements). The
+// shim refuses a dbrs.wasm whose __dbrs.protocol is not PROTOCOL.
 //
 // This file is the specification. The Go side is written to match it.
-//
-// Protocol 2. dbrs.wasm also exports two wasm functions (dbrs_in and
-// dbrs_call, specified in platform/wasm/exports.go) that serve read, apply,
-// begin, commit, rollback and one-op auto-commits through byte buffers in
-// wasm linear memory, at under a microsecond a crossing instead of tens of
-// microseconds through js.FuncOf. wasm.ts wraps them in this same Bridge
-// interface (and exec1), so the rest of the shim is the same on either
-// protocol; __dbrs.exportsProtocol === 2 says the exports are there. The
-// methods of __dbrs that protocol 2 covers remain for this release and go
-// once every caller uses the exports.
 //
 // # Ground rules
 //
 //  1. Few, large crossings. Keys, values and argument lists cross as single
-//     Uint8Arrays holding msgpack, never as JS objects that Go would have to
-//     walk with syscall/js. Table names and op names cross as JS strings.
-//     Counts cross as JS numbers, yes/no answers as JS booleans.
+//     msgpack byte strings, never as JS objects that Go would have to walk.
+//     Tables cross as their index in open()'s tables, ops as codes (ops.ts).
 //
 //  2. Synchronous vs Promise. A method that may touch IndexedDB returns a
 //     Promise: open, exec (durability), commit (durability), compact, close,
 //     exportLog, importLog, deleteDatabase, writable. Every other method is
 //     synchronous and memory-only: stats, read, begin, apply, rollback.
-//     A synchronous method must never block on anything that needs the JS
-//     event loop (an IDB request, a timer, a Promise): syscall/js would
-//     deadlock. Go implements the Promise methods by starting a goroutine and
-//     returning a Promise it settles later.
+//     Go never blocks the JS thread on anything that needs the JS event loop
+//     (an IDB request, a timer, a Promise): it starts a goroutine instead.
+//     A commit's durability is reported by Go calling __dbrs.onSettle(h,
+//     seq, error | null) once per commit, in commit order; wasm.ts turns
+//     that into the commit's Promise.
 //
 //  3. Errors. A synchronous method never throws for a dbrs error: it RETURNS
-//     a JS Error object instead of its normal result (syscall/js cannot throw
-//     from a js.FuncOf). A Promise method rejects with such an Error, or
-//     returns it synchronously in place of the Promise when the failure is
-//     known before any work started (documented per method). Every such
-//     Error:
-//       - is `instanceof Error` (created with `new Error(message)`),
+//     an Error object instead of its normal result. A Promise method rejects
+//     with such an Error, or returns it synchronously in place of the
+//     Promise when the failure is known before any work started (documented
+//     per method). Every such Error:
+//       - is `instanceof Error`,
 //       - has `message` starting with "dbrs: " (the Go error string),
 //       - has `code`: one of the BridgeErrorCode strings below,
 //       - may have `causeCode`: the code of the underlying cause when `code`
 //         is 'Poisoned' (for example 'Quota'),
 //       - may have `segment` and `offset` (numbers) when `code` is 'Corrupt'.
-//     A Go panic inside a bridge method must be recovered and returned as an
-//     Error with code 'Internal'; an unrecovered panic kills the Go program,
-//     after which every call throws a plain JS Error ("Go program has already
-//     exited"), which the shim maps to 'Internal'.
+//     A Go panic inside a bridge method or export is recovered and returned
+//     as an Error with code 'Internal': it never kills the wasm instance.
+//     Should the Go program exit anyway, every call throws a plain JS Error,
+//     which the shim maps to 'Internal'.
 //
 //  4. Raw msgpack. Go stores keys and values as the exact bytes the shim
 //     produced and compares keys by those bytes (so the shim guarantees that
@@ -91,13 +93,10 @@
 // lexicographic order for strings (msgpack puts the length first) but it is
 // deterministic, which tests and UIs rely on. List values keep list order.
 //
-// A *batch* (exec) is one msgpack array of ops; each op is a msgpack array
-// [table: str, op: str, args: array] with args as above.
-//
 // # Ops
 //
 // Reads go through read(); writes go through apply() inside begin/commit,
-// or through exec(). "→" gives the result. Errors: any op may return
+// or through exec() (one op, committed on its own). "→" gives the result. Errors: any op may return
 // 'UnknownTable' (no such table), 'BadValue' (an argument is not exactly one
 // well-formed msgpack value, or an op name the table kind does not have, or
 // the wrong number of arguments), 'Closed'; writes may also return
@@ -162,23 +161,6 @@
 // Go-typed and dynamic schemas must write identical log entries for these
 // ops, so a log written natively opens in the browser and the reverse
 // (design §2).
-
-// # Implementation notes for the Go side (platform/wasm/bridge.go)
-//
-//   - Error: e := js.Global().Get("Error").New(err.Error()); e.Set("code", c).
-//     Map with errors.Is, checking ErrPoisoned first (set causeCode from the
-//     cause), then the table below; a *CorruptError also sets segment/offset.
-//     IDB DOMException names: QuotaExceededError → 'Quota', AbortError →
-//     'Abort', UnknownError → 'IDBUnknown', any other → 'IDB'.
-//   - Byte results: u := js.Global().Get("Uint8Array").New(len(b));
-//     js.CopyBytesToJS(u, b). Byte arguments: js.CopyBytesToGo.
-//   - Promise methods: return js.Global().Get("Promise").New(executor) where
-//     the executor (a js.FuncOf) starts a goroutine that calls resolve or
-//     reject later, and returns at once.
-//   - Every js.FuncOf recovers panics and returns (or rejects with) an
-//     'Internal' Error.
-//   - main installs globalThis.__dbrs before it blocks (select {}), so the
-//     object exists as soon as go.run(instance) returns control to JS.
 
 /** Table kinds as the log records them. */
 export type TableKind =
@@ -264,7 +246,7 @@ export type BridgeErrorCode =
   | 'Schema'
   /** core.ErrUnknownTable. */
   | 'UnknownTable'
-  /** core.ErrBadValue, a malformed args/batch array, an unknown op, or a wrong argument count. */
+  /** core.ErrBadValue, a malformed args array, an unknown op, or a wrong argument count. */
   | 'BadValue'
   /** core.ErrTooLarge: one commit would exceed MaxRecordSize (64 MiB). */
   | 'TooLarge'
@@ -289,7 +271,7 @@ export type BridgeResult = Uint8Array | number | boolean | null;
 
 /** The object dbrs.wasm installs as globalThis.__dbrs. */
 export interface Bridge {
-  /** Protocol version; this file describes 1. The shim refuses any other. */
+  /** Protocol version; this file describes 2. The shim refuses any other. */
   readonly protocol: number;
 
   /** dbrs version string, for diagnostics (e.g. "0.1.0"). */
@@ -370,24 +352,15 @@ export interface Bridge {
   rollback(h: number): null | BridgeError;
 
   /**
-   * One-crossing auto-commit: begin + apply each op of `batch` in order +
-   * commit. All or nothing: if any op fails, the ops before it are undone,
-   * nothing is appended, and exec RETURNS that op's Error synchronously
-   * (also 'Busy' when the write lock is held, 'BadValue' for a malformed
-   * batch, 'Closed', 'ReadOnly', 'Poisoned'). Otherwise the batch has been
-   * applied to memory and appended when exec returns, and the returned
-   * Promise resolves, once durable, to an array result (msgpack array with
-   * one element per op: the op's raw value result, or nil for ops that
-   * return null). It rejects like commit's Promise.
+   * One-crossing auto-commit: begin + apply one op + commit. If the op
+   * fails, nothing is appended, and exec RETURNS its Error synchronously
+   * (also 'Busy' when the write lock is held, 'Closed', 'ReadOnly',
+   * 'Poisoned'). Otherwise the op has been applied to memory and appended
+   * when exec returns, and the returned Promise resolves, once durable, to
+   * an array result of one element: the op's raw value result, or nil for
+   * ops that return null. It rejects like commit's Promise.
    */
-  exec(h: number, batch: Uint8Array): Promise<Uint8Array> | BridgeError;
-
-  /**
-   * exec of a batch of one op, without building the batch: what protocol 2
-   * (wasm.ts) serves through its exports. Optional: the shim falls back to
-   * exec when a bridge lacks it.
-   */
-  exec1?(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError;
+  exec(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError;
 
   /**
    * Resolves the next time the write lock is free (at once if it is free
@@ -455,5 +428,14 @@ export interface Bridge {
   deleteDatabase(name: string): Promise<void>;
 }
 
+/**
+ * The object dbrs.wasm installs as globalThis.__dbrs: the asynchronous
+ * half of the bridge, and stats. wasm.ts adds the exports to make a Bridge.
+ */
+export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable' | 'compact' | 'stats' | 'close' | 'exportLog' | 'importLog' | 'deleteDatabase'> & {
+  /** Set by wasm.ts: Go calls it once per commit, in commit order, when the commit is durable (error null) or failed. */
+  onSettle?: (h: number, seq: number, error: Error | null) => void;
+};
+
 /** Protocol version this shim speaks. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;

@@ -8,7 +8,7 @@
 // memory before the call returns.
 
 import type { Bridge, BridgeResult, BridgeTable } from './bridge.js';
-import { encode, decode } from './codec.js';
+import { decode } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 import { loadBridge } from './load.js';
 import { acquireTabLock, type Release } from './tablock.js';
@@ -31,18 +31,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 function isBusy(r: unknown): boolean {
   return r instanceof Error && (r as { code?: unknown }).code === 'Busy';
-}
-
-/** Encodes the fixed part of a one-op batch: [[table, op, args]]. */
-function batchOf(table: string, op: string, args: Uint8Array): Uint8Array {
-  const t = encode(table), o = encode(op);
-  const out = new Uint8Array(2 + t.length + o.length + args.length);
-  out[0] = 0x91; // fixarray(1): the batch
-  out[1] = 0x93; // fixarray(3): [table, op, args]
-  out.set(t, 2);
-  out.set(o, 2 + t.length);
-  out.set(args, 2 + t.length + o.length);
-  return out;
 }
 
 class Database<S extends Schema> implements DB<S>, Host {
@@ -102,13 +90,11 @@ class Database<S extends Schema> implements DB<S>, Host {
   exec(table: string, op: string, args: Uint8Array): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.checkWritable(`${table}.${op}`);
-      const exec1 = this.b.exec1?.bind(this.b);
-      const batch = exec1 ? undefined : batchOf(table, op, args);
       this.submit({
         run: () => {
           let r: Promise<Uint8Array> | Error;
           try {
-            r = exec1 ? exec1(this.h, table, op, args) : this.b.exec(this.h, batch!);
+            r = this.b.exec(this.h, table, op, args);
           } catch (e) {
             reject(toDbrsError(e));
             return true;

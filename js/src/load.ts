@@ -1,8 +1,8 @@
 // Loading dbrs.wasm once per page (or worker) and finding its bridge.
 
-import { PROTOCOL, type Bridge } from './bridge.js';
+import { PROTOCOL, type Bridge, type GoBridge } from './bridge.js';
 import { DbrsError } from './errors.js';
-import { speaksV2, WasmBridge } from './wasm.js';
+import { hasExports, WasmBridge } from './wasm.js';
 import type { LoadOptions } from './types.js';
 
 interface GoInstance {
@@ -10,29 +10,35 @@ interface GoInstance {
   run(instance: WebAssembly.Instance): Promise<void>;
 }
 interface Globals {
-  __dbrs?: Bridge;
+  __dbrs?: GoBridge | Bridge;
   Go?: new () => GoInstance;
 }
 
 const g = globalThis as unknown as Globals;
 let loading: Promise<Bridge> | undefined;
 /** The protocol 2 wrapper of the bridge this module loaded, and what it wraps. */
-let wrapped: { raw: Bridge; bridge: Bridge } | undefined;
+let wrapped: { raw: GoBridge; bridge: Bridge } | undefined;
 
 /**
- * Returns the bridge, loading wasm_exec.js and dbrs.wasm on first use. If
- * globalThis.__dbrs already exists (the page loaded dbrs.wasm itself, or a
- * test installed a fake), it is used as is and nothing is loaded. Concurrent
- * callers share one load; a failed load is retried by the next call.
+ * Returns the bridge, loading wasm_exec.js and dbrs.wasm on first use.
+ * Concurrent callers share one load; a failed load is retried by the next
+ * call. A complete Bridge already installed as globalThis.__dbrs (a test's
+ * fake) is used as is. A dbrs.wasm that the page started itself cannot be
+ * used: the shim needs the instance's exports, so let it load dbrs.wasm
+ * (LoadOptions.wasmURL says from where).
  */
 export function loadBridge(opts: LoadOptions = {}): Promise<Bridge> {
-  if (g.__dbrs) {
-    if (wrapped && wrapped.raw === g.__dbrs) return Promise.resolve(wrapped.bridge);
-    try {
-      return Promise.resolve(checked(g.__dbrs));
-    } catch (e) {
-      return Promise.reject(e);
+  const cur = g.__dbrs;
+  if (cur) {
+    if (wrapped && wrapped.raw === cur) return Promise.resolve(wrapped.bridge);
+    if (typeof (cur as Partial<Bridge>).read === 'function') {
+      try {
+        return Promise.resolve(checked(cur as Bridge));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
+    return Promise.reject(new DbrsError('Internal', 'dbrs: globalThis.__dbrs belongs to a dbrs.wasm this shim did not start; let the shim load dbrs.wasm (LoadOptions.wasmURL)'));
   }
   if (!loading) {
     loading = load(opts).catch((e: unknown) => {
@@ -43,7 +49,7 @@ export function loadBridge(opts: LoadOptions = {}): Promise<Bridge> {
   return loading;
 }
 
-function checked(b: Bridge): Bridge {
+function checked<B extends { protocol: number }>(b: B): B {
   if (b.protocol !== PROTOCOL) {
     throw new DbrsError('Internal', `dbrs: dbrs.wasm speaks bridge protocol ${String(b.protocol)}, this shim speaks ${PROTOCOL}; rebuild them together`);
   }
@@ -72,7 +78,7 @@ async function load(opts: LoadOptions): Promise<Bridge> {
   }
   // run() resolves when the Go program exits, which dbrs.wasm never does on
   // its own; if it does (a panic), forget the bridge so the next open reloads.
-  let bridge: Bridge | undefined;
+  let bridge: GoBridge | undefined;
   let ended: string | undefined;
   const forget = (why: string) => {
     ended = why;
@@ -98,12 +104,12 @@ async function load(opts: LoadOptions): Promise<Bridge> {
   if (!g.__dbrs) {
     throw new DbrsError('Internal', `dbrs: ${wasmURL} ${ended ?? 'started but did not install globalThis.__dbrs'}`);
   }
-  bridge = checked(g.__dbrs);
-  if (speaksV2(bridge, instance)) {
-    wrapped = { raw: bridge, bridge: new WasmBridge(bridge, instance) };
-    return wrapped.bridge;
+  bridge = checked(g.__dbrs as GoBridge);
+  if (!hasExports(instance)) {
+    throw new DbrsError('Internal', `dbrs: ${wasmURL} lacks the exports of bridge protocol ${PROTOCOL}; rebuild it with this shim`);
   }
-  return bridge;
+  wrapped = { raw: bridge, bridge: new WasmBridge(bridge, instance) };
+  return wrapped.bridge;
 }
 
 async function instantiate(url: string, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {

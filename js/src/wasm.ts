@@ -7,7 +7,7 @@
 // the rest of the shim does not know which protocol serves it.
 
 import { decode } from './codec.js';
-import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable } from './bridge.js';
+import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, GoBridge } from './bridge.js';
 import { OP_CODES } from './ops.js';
 
 /** The exports of dbrs.wasm that protocol 2 uses. */
@@ -21,28 +21,22 @@ const CALL_READ = 1, CALL_APPLY = 2, CALL_BEGIN = 3, CALL_COMMIT = 4, CALL_ROLLB
 const REPLY_NULL = 0, REPLY_BYTES = 1, REPLY_NUMBER = 2, REPLY_FALSE = 3, REPLY_TRUE = 4, REPLY_COMMIT = 5, REPLY_ERROR = 0xff;
 const HEADER = 8;
 
-/** The protocol 1 object with the property protocol 2 adds. */
-interface RawBridge extends Bridge {
-  exportsProtocol?: number;
-  onSettle?: (h: number, seq: number, err: Error | null) => void;
-}
-
 interface Pending {
   resolve(v: Uint8Array | undefined): void;
   reject(e: unknown): void;
   result: Uint8Array | undefined;
 }
 
-/** Returns true if instance exports protocol 2 and raw speaks it. */
-export function speaksV2(raw: Bridge, instance: WebAssembly.Instance | undefined): boolean {
-  const e = instance?.exports as Partial<Exports> | undefined;
-  return (raw as RawBridge).exportsProtocol === 2 && typeof e?.dbrs_call === 'function' && typeof e.dbrs_in === 'function' && e.mem instanceof WebAssembly.Memory;
+/** Returns true if instance has the exports of protocol 2. */
+export function hasExports(instance: WebAssembly.Instance): boolean {
+  const e = instance.exports as Partial<Exports>;
+  return typeof e.dbrs_call === 'function' && typeof e.dbrs_in === 'function' && e.mem instanceof WebAssembly.Memory;
 }
 
 export class WasmBridge implements Bridge {
   readonly protocol: number;
   readonly version: string;
-  private readonly raw: RawBridge;
+  private readonly raw: GoBridge;
   private readonly x: Exports;
   private u8: Uint8Array;
   private dv: DataView;
@@ -51,8 +45,8 @@ export class WasmBridge implements Bridge {
   /** Per handle: commits not yet settled, by sequence number. */
   private readonly pending = new Map<number, Map<number, Pending>>();
 
-  constructor(raw: Bridge, instance: WebAssembly.Instance) {
-    this.raw = raw as RawBridge;
+  constructor(raw: GoBridge, instance: WebAssembly.Instance) {
+    this.raw = raw;
     this.protocol = raw.protocol;
     this.version = raw.version;
     this.x = instance.exports as unknown as Exports;
@@ -150,8 +144,7 @@ export class WasmBridge implements Bridge {
     return r instanceof Error ? r : r.then(() => undefined);
   }
 
-  /** Auto-commits one write op; resolves, once durable, to a msgpack array of its result. */
-  exec1(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError {
+  exec(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError {
     const [at, len] = this.send(CALL_EXEC, h, this.index(h, table), this.opCode(op), args);
     return this.commitReply(h, at, len) as Promise<Uint8Array> | BridgeError;
   }
@@ -176,10 +169,6 @@ export class WasmBridge implements Bridge {
     m.delete(seq);
     if (err) p.reject(err);
     else p.resolve(p.result);
-  }
-
-  exec(h: number, batch: Uint8Array): Promise<Uint8Array> | BridgeError {
-    return this.raw.exec(h, batch);
   }
 
   async open(name: string, tables: BridgeTable[], opts: BridgeOpenOptions): Promise<number> {

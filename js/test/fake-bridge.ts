@@ -1,4 +1,4 @@
-// An in-memory fake of globalThis.__dbrs (protocol 1, see src/bridge.ts),
+// An in-memory fake of the shim's Bridge (protocol 2, see src/bridge.ts),
 // for the shim's Node unit tests only. It follows the contract's observable
 // behaviour: raw-byte keys compared bytewise, results in byte order,
 // errors returned (not thrown) by synchronous methods, all-or-nothing exec,
@@ -290,7 +290,7 @@ interface Handle {
 const size = (ops: Op[]): number => ops.reduce((n, [t, o, a]) => n + t.length + o.length + a.reduce((m, x) => m + x.length, 4), 8);
 
 export class FakeBridge implements Bridge {
-  readonly protocol = 1;
+  readonly protocol = 2;
   readonly version = 'fake';
 
   readonly disks = new Map<string, Disk>();
@@ -452,19 +452,13 @@ export class FakeBridge implements Bridge {
     });
   }
 
-  exec(id: number, batch: Uint8Array): Promise<Uint8Array> | BridgeError {
+  exec(id: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError {
     this.calls.push('exec');
     return this.guard(() => {
       const h = this.handle(id);
       if (h.poisoned) throw new Fail(h.poisoned);
       if (this.lockHeld || h.tx) fail('Busy', 'write lock is held');
-      const ops = splitArray(batch).map((raw) => {
-        const parts = splitArray(raw);
-        if (parts.length !== 3) fail('BadValue', 'a batch op is [table, op, args]');
-        const [t, o] = [decode(parts[0]!), decode(parts[1]!)];
-        if (typeof t !== 'string' || typeof o !== 'string') fail('BadValue', 'table and op must be strings');
-        return [t, o, parts[2]!] as const;
-      });
+      const ops = [[table, op, args] as const];
       h.tx = { undo: new Map(), ops: [] };
       const results: Uint8Array[] = [];
       try {

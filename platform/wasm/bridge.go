@@ -2,28 +2,31 @@
 
 package wasm
 
-// The Go side of the Go ↔ JS bridge, protocol 1. js/src/bridge.ts is the
-// specification: every method, its encoding, sync vs Promise, and its error
-// codes. This file implements it over core.OpenDynamic and IDBBackend.
+// The Go side of the Go ↔ JS bridge, protocol 2. js/src/bridge.ts is the
+// specification of what the shim sees; this package implements it over
+// core.OpenDynamic and IDBBackend, in two parts:
 //
-// Threading. JS calls the methods below on the JS thread, through
-// js.FuncOf. A synchronous method (read, begin, apply, commit's append,
-// rollback, exec's append, stats) only touches memory. A method that waits
-// for IndexedDB starts a goroutine and returns a Promise at once, because
-// a js.FuncOf callback that blocks on something the JS event loop must
-// deliver deadlocks the page.
+//   - exports.go: the per-operation calls (reads, the ops of a transaction,
+//     begin, commit, rollback, one-op auto-commits) through wasm exports and
+//     byte buffers in linear memory, with one settler goroutine per handle
+//     reporting commits' durability through onSettle;
+//   - this file: the object installed as globalThis.__dbrs, whose js.FuncOf
+//     methods do what is truly asynchronous (open, close, compact, export,
+//     import, delete, writable) by starting a goroutine and returning a
+//     Promise, and stats.
+//
+// Threading. JS calls the exports and the methods below on the JS thread. A
+// Promise method starts a goroutine and returns at once, because a js.FuncOf
+// callback that blocks on something the JS event loop must deliver
+// deadlocks the page. The exports never wait for IndexedDB.
 //
 // Locks. begin takes core's write lock with TryBegin and the handle keeps
 // it until commit or rollback, which JS calls in the same turn. While it is
-// held, nothing on the JS thread may wait for core's lock: read() goes
-// through the transaction (which takes no lock) and stats() answers from a
-// copy taken outside the transaction. Outside a transaction, read() and
-// stats() take core's read lock; its holders are goroutines that never
-// keep it across an IndexedDB wait, so that wait is short.
-//
-// Ordering. The Promises of one handle's commits (commit and exec) settle
-// in commit order: each commit's goroutine waits for its own durability,
-// then for the previous commit's settlement, then settles.
+// held, nothing on the JS thread may wait for core's lock: reads go through
+// the transaction (which takes no lock) and stats() answers from a copy
+// taken outside the transaction. Outside a transaction, reads and stats()
+// take core's read lock; its holders are goroutines that never keep it
+// across an IndexedDB wait, so that wait is short.
 
 import (
 	"context"
@@ -36,8 +39,9 @@ import (
 	"github.com/dbrs-db/dbrs/core"
 )
 
-// Protocol is the bridge protocol version this package implements.
-const Protocol = 1
+// Protocol is the bridge protocol version this package implements: the
+// shim refuses a dbrs.wasm of another one.
+const Protocol = 2
 
 // Version is the dbrs version string the bridge reports.
 const Version = "0.1.0"
@@ -57,7 +61,6 @@ type Bridge struct {
 	handles map[int]*handle // open handles only
 	names   map[string]bool // databases open, opening, closing, importing or deleting in this page
 	obj     js.Value
-	strs    strCache // table and op names; JS thread only
 
 	wake       js.Func     // does nothing: calling it lets Go run its goroutines
 	wakeQueued atomic.Bool // a call of wake is queued as a microtask
@@ -76,9 +79,8 @@ type handle struct {
 
 	// Used on the JS thread only.
 	tx      *core.Tx[core.Dynamic]
-	txWrote bool          // a write op of tx succeeded
-	last    chan struct{} // closed when the newest commit's Promise has settled
-	cached  core.Stats    // the last Stats taken outside a transaction
+	txWrote bool       // a write op of tx succeeded
+	cached  core.Stats // the last Stats taken outside a transaction
 
 	// Guarded by Bridge.mu (goroutines update them).
 	durable    int64         // commits made durable since open
@@ -94,12 +96,6 @@ func NewBridge() *Bridge {
 	o.Set("version", Version)
 	methods := map[string]js.Func{
 		"open":           promiseMethod(b.open),
-		"read":           syncMethod(b.read),
-		"begin":          syncMethod(b.begin),
-		"apply":          syncMethod(b.apply),
-		"commit":         promiseMethod(b.commit),
-		"rollback":       syncMethod(b.rollback),
-		"exec":           promiseMethod(b.exec),
 		"writable":       promiseMethod(b.writable),
 		"compact":        promiseMethod(b.compact),
 		"stats":          syncMethod(b.stats),
@@ -111,7 +107,6 @@ func NewBridge() *Bridge {
 	for name, f := range methods {
 		o.Set(name, f)
 	}
-	o.Set("exportsProtocol", ProtocolV2)
 	b.wake = js.FuncOf(func(js.Value, []js.Value) any {
 		b.wakeQueued.Store(false)
 		return nil
@@ -240,22 +235,6 @@ func tableSpecs(v js.Value) ([]core.TableSpec, error) {
 
 // ------------------------------------------------------------------ ops
 
-// op reads the table, op and args arguments shared by read and apply, and
-// checks the table and whether op is a write.
-func (b *Bridge) op(h *handle, args []js.Value, write bool) (table, op string, raw []byte, err error) {
-	if table, err = b.strs.argName(args, 1, "table"); err != nil {
-		return
-	}
-	if op, err = b.strs.argName(args, 2, "op"); err != nil {
-		return
-	}
-	if raw, err = argBytes(args, 3, "args"); err != nil {
-		return
-	}
-	err = h.checkOp(table, op, write)
-	return
-}
-
 func (h *handle) checkOp(table, op string, write bool) error {
 	kind, ok := h.kinds[table]
 	if !ok {
@@ -268,228 +247,6 @@ func (h *handle) checkOp(table, op string, write bool) error {
 		return badValue(op + " is not a read op of a " + kind + " table (writes go through apply or exec)")
 	}
 	return nil
-}
-
-func resultJS(r core.Result) any {
-	switch r.Kind {
-	case core.ResultBytes:
-		return toBytesJS(r.Bytes)
-	case core.ResultNumber:
-		return r.Number
-	case core.ResultBool:
-		return r.Bool
-	}
-	return js.Null()
-}
-
-func (b *Bridge) read(args []js.Value) any {
-	h := b.lookup(argHandle(args, 0))
-	if h == nil {
-		return toJSError(errUnknownHandle)
-	}
-	table, op, raw, err := b.op(h, args, false)
-	if err != nil {
-		return toJSError(err)
-	}
-	d := h.db.Tables
-	if h.tx != nil {
-		d = h.tx.Tables
-	}
-	r, err := d.Do(table, op, raw)
-	if err != nil {
-		return toJSError(err)
-	}
-	return resultJS(r)
-}
-
-func (b *Bridge) begin(args []js.Value) any {
-	h := b.lookup(argHandle(args, 0))
-	if h == nil {
-		return toJSError(errUnknownHandle)
-	}
-	if h.tx != nil {
-		return toJSError(errTxOpen)
-	}
-	tx, ok, err := h.db.TryBegin()
-	switch {
-	case !ok:
-		return toJSError(errBusy)
-	case err != nil:
-		return toJSError(err)
-	}
-	h.tx, h.txWrote = tx, false
-	return js.Null()
-}
-
-func (b *Bridge) apply(args []js.Value) any {
-	h := b.lookup(argHandle(args, 0))
-	if h == nil {
-		return toJSError(errUnknownHandle)
-	}
-	if h.tx == nil {
-		return toJSError(errNoTx)
-	}
-	table, op, raw, err := b.op(h, args, true)
-	if err != nil {
-		return toJSError(err)
-	}
-	r, err := h.tx.Tables.Do(table, op, raw)
-	if err != nil {
-		return toJSError(err)
-	}
-	h.txWrote = true
-	return resultJS(r)
-}
-
-func (b *Bridge) rollback(args []js.Value) any {
-	h := b.lookup(argHandle(args, 0))
-	if h == nil {
-		return toJSError(errUnknownHandle)
-	}
-	if h.tx == nil {
-		return toJSError(errNoTx)
-	}
-	h.tx.Rollback()
-	h.tx = nil
-	return js.Null()
-}
-
-// commit appends the open transaction and returns the Promise of its
-// durability.
-func (b *Bridge) commit(args []js.Value) any {
-	h := b.lookup(argHandle(args, 0))
-	if h == nil {
-		return toJSError(errUnknownHandle)
-	}
-	if h.tx == nil {
-		return toJSError(errNoTx)
-	}
-	tx, wrote := h.tx, h.txWrote
-	h.tx = nil
-	start := time.Now()
-	wait, err := tx.CommitAsync()
-	if err != nil {
-		tx.Rollback() // a no-op: CommitAsync rolled back and released the lock
-		return toJSError(err)
-	}
-	pr := newPromise()
-	b.settleInOrder(h, pr, start, wrote, wait, func() any { return js.Undefined() })
-	return pr.p
-}
-
-// settleInOrder waits, on a goroutine, for a commit to be durable, then for
-// the handle's previous commit to settle, then settles pr: with result()
-// on success. wrote says whether the commit held a write (so counts in the
-// stats).
-func (b *Bridge) settleInOrder(h *handle, pr *promise, start time.Time, wrote bool, wait func() error, result func() any) {
-	prev := h.last
-	done := make(chan struct{})
-	h.last = done
-	go func() {
-		defer close(done)
-		defer func() {
-			if r := recover(); r != nil {
-				pr.failJS(panicError(r))
-			}
-		}()
-		err := wait()
-		took := time.Since(start)
-		if prev != nil {
-			<-prev
-		}
-		b.mu.Lock()
-		switch {
-		case err != nil:
-			h.failed++
-		case wrote:
-			h.durable++
-			h.lastCommit = took
-		}
-		b.mu.Unlock()
-		if err != nil {
-			pr.fail(err)
-			return
-		}
-		pr.ok(result())
-	}()
-}
-
-// exec runs a batch as one transaction: all of it, or none of it and its
-// first error, returned synchronously.
-func (b *Bridge) exec(args []js.Value) any {
-	h := b.lookup(argHandle(args, 0))
-	if h == nil {
-		return toJSError(errUnknownHandle)
-	}
-	raw, err := argBytes(args, 1, "batch")
-	if err != nil {
-		return toJSError(err)
-	}
-	type batchOp struct {
-		table, op string
-		args      []byte
-	}
-	elems, ok := mpArray(raw)
-	if !ok {
-		return toJSError(badValue("the batch is not one msgpack array"))
-	}
-	ops := make([]batchOp, len(elems))
-	for i, e := range elems {
-		parts, ok := mpArray(e)
-		if !ok || len(parts) != 3 {
-			return toJSError(badValue("batch op " + strconv.Itoa(i) + " is not [table, op, args]"))
-		}
-		table, ok1 := mpString(parts[0])
-		op, ok2 := mpString(parts[1])
-		if !ok1 || !ok2 {
-			return toJSError(badValue("batch op " + strconv.Itoa(i) + ": table and op must be strings"))
-		}
-		if err := h.checkOp(table, op, true); err != nil {
-			return toJSError(err)
-		}
-		ops[i] = batchOp{table, op, parts[2]}
-	}
-	if h.tx != nil {
-		return toJSError(errTxOpen)
-	}
-	tx, ok, err := h.db.TryBegin()
-	switch {
-	case !ok:
-		return toJSError(errBusy)
-	case err != nil:
-		return toJSError(err)
-	}
-	// A panic below is turned into an 'Internal' error by the caller; the
-	// transaction must not keep the write lock (Rollback of a committed
-	// transaction does nothing).
-	defer func() {
-		if r := recover(); r != nil {
-			tx.Rollback()
-			panic(r)
-		}
-	}()
-	out := mpArrayHeader(make([]byte, 0, 16), len(ops))
-	for _, o := range ops {
-		r, err := tx.Tables.Do(o.table, o.op, o.args)
-		if err != nil {
-			tx.Rollback()
-			return toJSError(err)
-		}
-		if r.Kind == core.ResultBytes {
-			out = append(out, r.Bytes...)
-		} else {
-			out = append(out, 0xc0)
-		}
-	}
-	start := time.Now()
-	wait, err := tx.CommitAsync()
-	if err != nil {
-		tx.Rollback()
-		return toJSError(err)
-	}
-	pr := newPromise()
-	b.settleInOrder(h, pr, start, len(ops) > 0, wait, func() any { return toBytesJS(out) })
-	return pr.p
 }
 
 // writable resolves once core's write lock is free: a goroutine takes it
@@ -612,7 +369,7 @@ func (j *jsonObj) String() string {
 
 // close rolls back an open transaction, makes the handle unknown at once,
 // and closes the database on a goroutine: core waits for the commits in
-// flight, then the handle's commit Promises settle, then close resolves.
+// flight, the settler reports every one of them, then close resolves.
 func (b *Bridge) close(args []js.Value) any {
 	id := argHandle(args, 0)
 	h := b.lookup(id)
@@ -626,14 +383,10 @@ func (b *Bridge) close(args []js.Value) any {
 	b.mu.Lock()
 	delete(b.handles, id)
 	b.mu.Unlock()
-	last := h.last
 	pr := newPromise()
 	goSettle(pr, func() (any, error) {
 		defer b.release(h.name)
 		err := h.db.Close()
-		if last != nil {
-			<-last
-		}
 		h.stopSettler()
 		b.mu.Lock()
 		failed := h.failed

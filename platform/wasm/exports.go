@@ -70,9 +70,6 @@ import (
 	"github.com/dbrs-db/dbrs/core"
 )
 
-// ProtocolV2 is the version of the export ABI above.
-const ProtocolV2 = 2
-
 // Methods of a protocol 2 request.
 const (
 	callRead     = 1

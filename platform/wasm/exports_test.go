@@ -163,6 +163,7 @@ func TestV2_RollbackAndErrors(t *testing.T) {
 		{"apply without begin", request(callApply, h, 0, "insert", mp("a", 1)), "TxClosed"},
 		{"commit without begin", request(callCommit, h, 0, "", nil), "TxClosed"},
 		{"malformed args", request(callRead, h, 0, "get", []byte{0x91, 0xc1}), "BadValue"},
+		{"hostile argument count", request(callExec, h, 0, "insert", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}), "BadValue"},
 		{"remove of an absent key", request(callExec, h, 0, "remove", mp("nobody")), "NotFound"},
 		{"short request", []byte{callRead, 1}, "BadValue"},
 		{"unknown method", request(42, h, 0, "", nil), "BadValue"},
