@@ -17,8 +17,8 @@
 #   <outdir>/index.html, style.css        the demo page
 #   <outdir>/app/*.js                     the demo (web/demo/dist)
 #   <outdir>/dbrs/*.js                    the shim (js/dist, no .d.ts)
-#   <outdir>/dbrs/dbrs.wasm               the engine
-#   <outdir>/dbrs/wasm_exec.js            Go's loader
+#   <outdir>/dbrs/dbrs.wasm               the engine (and .br, .gz: precompressed)
+#   <outdir>/dbrs/wasm_exec.js            Go's loader (and .br, .gz)
 #   <outdir>/vendor/msgpack/**/*.mjs      @msgpack/msgpack's ESM build
 # index.html's import map points "dbrs" at ./dbrs/index.js and
 # "@msgpack/msgpack" at ./vendor/msgpack/index.mjs. The shim finds
@@ -80,6 +80,18 @@ done)
 # leave out; drop the comments so browsers do not request them.
 find "$out/vendor/msgpack" -name '*.mjs' -exec sed -i.bak '/^\/\/# sourceMappingURL=/d' {} + 
 find "$out/vendor/msgpack" -name '*.bak' -delete
+
+# Precompressed siblings of the big files, as a production server would
+# keep them: cmd/serve sends name.br or name.gz with its Content-Encoding.
+# Node's zlib does both (Node is a build dependency anyway).
+node -e '
+const fs = require("fs"), zlib = require("zlib");
+for (const f of process.argv.slice(1)) {
+  const raw = fs.readFileSync(f);
+  fs.writeFileSync(f + ".br", zlib.brotliCompressSync(raw, { params: {
+    [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }));
+  fs.writeFileSync(f + ".gz", zlib.gzipSync(raw, { level: 9 }));
+}' "$out/dbrs/dbrs.wasm" "$out/dbrs/wasm_exec.js"
 
 echo "assembled $out:"
 (cd "$out" && find . -type f ! -name .dbrs-site | sort | sed 's/^\.\//  /')
