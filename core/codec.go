@@ -24,11 +24,135 @@ import (
 type codec[T any] struct {
 	byValue bool
 	raw     bool // T is RawValue: the encoding is the value
+	bytes   bool // T is []byte
 }
 
 func newCodec[T any]() codec[T] {
 	t := reflect.TypeFor[T]()
-	return codec[T]{byValue: roundTrips(t), raw: t == reflect.TypeFor[RawValue]()}
+	return codec[T]{byValue: roundTrips(t), raw: t == reflect.TypeFor[RawValue](), bytes: t == reflect.TypeFor[[]byte]()}
+}
+
+// holds reports whether a table may hold T values themselves: plain values,
+// and []byte and RawValue as copies of their own that no one else can
+// change. Other types are held as their encoding (see lookupTableState).
+func (c codec[T]) holds() bool { return c.byValue || c.raw || c.bytes }
+
+// own returns a copy of v that a table may keep, or hand out, while the
+// caller keeps v: v itself for plain values, a copy of the bytes for []byte
+// and RawValue. A nil RawValue is msgpack nil, as it is written.
+func (c codec[T]) own(v T) T {
+	switch {
+	case c.raw:
+		p := any(&v).(*RawValue)
+		if *p == nil {
+			*p = RawValue{0xc0}
+		} else {
+			*p = slices.Clone(*p)
+		}
+	case c.bytes:
+		if p := any(&v).(*[]byte); *p != nil {
+			*p = slices.Clone(*p)
+		}
+	}
+	return v
+}
+
+// write appends v, an argument of the entry begun at mark, to w. Unless
+// the codec holds values, it also returns a copy of v's encoding.
+func (c codec[T]) write(w *entryWriter, mark int, v T) (enc []byte, err error) {
+	start := w.buf.Len()
+	if c.raw {
+		raw := *any(&v).(*RawValue)
+		if raw == nil {
+			raw = RawValue{0xc0}
+		}
+		if err := ValidRaw(raw); err != nil {
+			w.rewind(mark)
+			return nil, err
+		}
+		w.buf.Write(raw)
+		return nil, nil
+	}
+	if err := encodeTo(&w.buf, v); err != nil {
+		w.rewind(mark)
+		return nil, fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
+	}
+	if c.holds() {
+		return nil, nil
+	}
+	return bytes.Clone(w.buf.Bytes()[start:]), nil
+}
+
+// read decodes one value during replay: the value itself when the codec
+// holds values (an owned copy), and otherwise its encoding, checked by
+// decoding it once.
+func (c codec[T]) read(d *entryReader) (v T, enc []byte, err error) {
+	switch {
+	case c.raw:
+		raw, err := d.DecodeRaw()
+		*any(&v).(*RawValue) = raw
+		return v, nil, err
+	case c.holds():
+		err = decodeInto(d, &v) // the fast paths copy []byte
+		return v, nil, err
+	}
+	if enc, err = d.DecodeRaw(); err != nil {
+		return v, nil, err
+	}
+	return v, enc, decodeInto(&entryReader{b: enc}, &v)
+}
+
+// decode returns the value an encoding held by a table stands for. The
+// encoding was made from a T or checked by decoding it into one, so this
+// cannot fail.
+func (c codec[T]) decode(enc []byte) T {
+	var v T
+	_ = decodeInto(&entryReader{b: enc}, &v)
+	return v
+}
+
+// size returns the bytes of v's encoding, writing it to scratch if that is
+// the only way to know.
+func (c codec[T]) size(v T, scratch *bytes.Buffer) int {
+	switch {
+	case c.raw:
+		return max(len(*any(&v).(*RawValue)), 1)
+	case c.bytes:
+		b := *any(&v).(*[]byte)
+		switch n := len(b); {
+		case b == nil:
+			return 1
+		case n <= 0xff:
+			return 2 + n
+		case n <= 0xffff:
+			return 3 + n
+		default:
+			return 5 + n
+		}
+	}
+	return encodedSize(v, scratch)
+}
+
+// encodedSize returns the bytes of v's msgpack encoding.
+func encodedSize[T any](v T, scratch *bytes.Buffer) int {
+	if k, ok := any(&v).(*RawKey); ok {
+		return len(*k)
+	}
+	if s, ok := any(&v).(*string); ok {
+		switch n := len(*s); {
+		case n < 32:
+			return 1 + n
+		case n <= 0xff:
+			return 2 + n
+		case n <= 0xffff:
+			return 3 + n
+		default:
+			return 5 + n
+		}
+	}
+	scratch.Reset()
+	_ = encodeTo(scratch, v)
+	return scratch.Len()
 }
 
 // slot holds one value: v when the codec is byValue, otherwise enc. size

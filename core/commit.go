@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"time"
@@ -28,6 +29,10 @@ import (
 //     database: every later write returns an error matching ErrPoisoned and
 //     the cause, until it is reopened. Memory never silently diverges.
 
+// maxKeptWriteBuffer is the largest write buffer a transaction leaves for
+// the next one to reuse.
+const maxKeptWriteBuffer = 1 << 20
+
 // pendingCommit is a commit appended to the log but not yet durable.
 type pendingCommit struct {
 	seg      uint64
@@ -43,6 +48,12 @@ type pendingCommit struct {
 func (e *engine) beginLocked() (*txn, error) {
 	if err := e.writableLocked(); err != nil {
 		return nil, err
+	}
+	if e.w.buf.Cap() > maxKeptWriteBuffer {
+		// Release what a large transaction grew the buffer to: after a
+		// bulk load, a buffer kept for good would hold as much memory as
+		// the data.
+		e.w.buf = bytes.Buffer{}
 	}
 	e.w.buf.Reset()
 	e.w.n = 0

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"fmt"
 	"iter"
 	"reflect"
@@ -24,10 +25,80 @@ const (
 
 var lookupTableArity = [...]int{-1, 2, 1, 0}
 
+// lookupTableState holds the table in one map: vals when the codec holds
+// values (plain values as themselves, []byte and RawValue as copies of
+// their own), encs otherwise (each value's msgpack, decoded on read). No
+// per-entry bookkeeping: live is a running sum, and the size of an entry
+// that goes away is measured again from its key and value.
 type lookupTableState[K comparable, V any] struct {
 	c    codec[V]
-	m    map[K]slot[V]
-	live int64 // sum of the slots' sizes
+	vals map[K]V
+	encs map[K][]byte
+	live int64 // bytes of the table's entries in a compacted log
+
+	// idLen is the bytes of the table's ID in each entry, learned from the
+	// first entry written or replayed (0 until then, when live is 0).
+	idLen   int
+	scratch bytes.Buffer // for measuring; used under the write lock
+}
+
+func newLookupTableState[K comparable, V any](n int) *lookupTableState[K, V] {
+	s := &lookupTableState[K, V]{c: newCodec[V]()}
+	s.reset(n)
+	return s
+}
+
+// reset empties the table, sized for n keys.
+func (s *lookupTableState[K, V]) reset(n int) {
+	if s.c.holds() {
+		s.vals = make(map[K]V, n)
+	} else {
+		s.encs = make(map[K][]byte, n)
+	}
+	s.live = 0
+}
+
+func (s *lookupTableState[K, V]) len() int { return len(s.vals) + len(s.encs) }
+
+// get returns the value at k as the table holds it (not a copy).
+func (s *lookupTableState[K, V]) get(k K) (v V, enc []byte, ok bool) {
+	if s.vals != nil {
+		v, ok = s.vals[k]
+		return v, nil, ok
+	}
+	enc, ok = s.encs[k]
+	return v, enc, ok
+}
+
+// out returns a copy of a held value that the caller may keep and change.
+func (s *lookupTableState[K, V]) out(v V, enc []byte) V {
+	if enc != nil {
+		return s.c.decode(enc)
+	}
+	return s.c.own(v)
+}
+
+func (s *lookupTableState[K, V]) set(k K, v V, enc []byte) {
+	if s.vals != nil {
+		s.vals[k] = v
+	} else {
+		s.encs[k] = enc
+	}
+}
+
+func (s *lookupTableState[K, V]) del(k K) {
+	delete(s.vals, k)
+	delete(s.encs, k)
+}
+
+// entrySize is the bytes of the insert entry of k and a held value:
+// [tableID, [1, k, v]] with a fixarray header and a fixint op.
+func (s *lookupTableState[K, V]) entrySize(k K, v V, enc []byte) int64 {
+	n := s.idLen + 2 + encodedSize(k, &s.scratch)
+	if enc != nil {
+		return int64(n + len(enc))
+	}
+	return int64(n + s.c.size(v, &s.scratch))
 }
 
 // Get returns the value for k and true, or the zero value and false.
@@ -37,12 +108,14 @@ func (t *LookupTable[K, V]) Get(k K) (V, bool) {
 		return zero, false
 	}
 	locked := t.h.rlock()
-	defer t.h.runlock(locked)
-	s, ok := t.s.m[k]
+	v, enc, ok := t.s.get(k)
+	t.h.runlock(locked)
 	if !ok {
 		return zero, false
 	}
-	return t.s.c.load(s), true
+	// Held values are never changed in place, so copying after the unlock
+	// is safe.
+	return t.s.out(v, enc), true
 }
 
 // Has reports whether k is present.
@@ -51,39 +124,61 @@ func (t *LookupTable[K, V]) Has(k K) bool {
 		return false
 	}
 	locked := t.h.rlock()
-	defer t.h.runlock(locked)
-	_, ok := t.s.m[k]
+	_, _, ok := t.s.get(k)
+	t.h.runlock(locked)
 	return ok
 }
 
 // Len returns the number of keys.
-func (t *LookupTable[K, V]) Len() int { return lenOf(&t.h, t.items) }
+func (t *LookupTable[K, V]) Len() int {
+	if t.s == nil {
+		return 0
+	}
+	locked := t.h.rlock()
+	defer t.h.runlock(locked)
+	return t.s.len()
+}
 
 // All yields every key and value in no particular order, from a copy taken
 // when iteration starts (inside View, from the table itself).
 func (t *LookupTable[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		if t.s == nil {
+		s := t.s
+		if s == nil {
 			return
 		}
 		if t.h.iterDirect() {
-			for k, s := range t.s.m {
-				if !yield(k, t.s.c.load(s)) {
+			for k, v := range s.vals {
+				if !yield(k, s.c.own(v)) {
+					return
+				}
+			}
+			for k, enc := range s.encs {
+				if !yield(k, s.c.decode(enc)) {
 					return
 				}
 			}
 			return
 		}
 		locked := t.h.rlock()
-		keys := make([]K, 0, len(t.s.m))
-		vals := make([]slot[V], 0, len(t.s.m))
-		for k, s := range t.s.m {
-			keys = append(keys, k)
-			vals = append(vals, s)
+		keys := make([]K, 0, s.len())
+		vals := make([]V, 0, len(s.vals))
+		encs := make([][]byte, 0, len(s.encs))
+		for k, v := range s.vals {
+			keys, vals = append(keys, k), append(vals, v)
+		}
+		for k, enc := range s.encs {
+			keys, encs = append(keys, k), append(encs, enc)
 		}
 		t.h.runlock(locked)
 		for i, k := range keys {
-			if !yield(k, t.s.c.load(vals[i])) {
+			var v V
+			if i < len(vals) {
+				v = s.c.own(vals[i])
+			} else {
+				v = s.c.decode(encs[i-len(vals)])
+			}
+			if !yield(k, v) {
 				return
 			}
 		}
@@ -91,14 +186,27 @@ func (t *LookupTable[K, V]) All() iter.Seq2[K, V] {
 }
 
 // Keys yields every key in no particular order, like All.
-func (t *LookupTable[K, V]) Keys() iter.Seq[K] { return keysOf(&t.h, t.items) }
-
-// items returns the table's map; the caller holds a lock.
-func (t *LookupTable[K, V]) items() map[K]slot[V] {
-	if t.s == nil {
-		return nil
+func (t *LookupTable[K, V]) Keys() iter.Seq[K] {
+	return func(yield func(K) bool) {
+		s := t.s
+		if s == nil {
+			return
+		}
+		locked := t.h.rlock()
+		keys := make([]K, 0, s.len())
+		for k := range s.vals {
+			keys = append(keys, k)
+		}
+		for k := range s.encs {
+			keys = append(keys, k)
+		}
+		t.h.runlock(locked)
+		for _, k := range keys {
+			if !yield(k) {
+				return
+			}
+		}
 	}
-	return t.s.m
 }
 
 // Insert sets the value for k, replacing any previous one.
@@ -125,20 +233,27 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 	if err := writeArg(tx.w, mark, k); err != nil {
 		return err
 	}
-	sl, err := s.c.encodeValue(tx.w, mark, v)
+	s.idLen = idLen(t.h.id)
+	enc, err := s.c.write(tx.w, mark, v)
 	if err != nil {
-		tx.w.rewind(mark)
 		return err
 	}
-	old, had := s.m[k]
+	if enc == nil {
+		v = s.c.own(v)
+	}
+	size := int64(tx.w.buf.Len() - mark)
+	oldV, oldEnc, had := s.get(k)
 	oldLive := s.live
-	s.m[k] = sl
-	s.live += int64(sl.size) - int64(old.size)
+	s.set(k, v, enc)
+	s.live += size
+	if had {
+		s.live -= s.entrySize(k, oldV, oldEnc)
+	}
 	tx.onUndo(func() {
 		if had {
-			s.m[k] = old
+			s.set(k, oldV, oldEnc)
 		} else {
-			delete(s.m, k)
+			s.del(k)
 		}
 		s.live = oldLive
 	})
@@ -149,7 +264,7 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 func (t *LookupTable[K, V]) Remove(k K) error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
-		old, had := s.m[k]
+		oldV, oldEnc, had := s.get(k)
 		if !had {
 			return notFound(k)
 		}
@@ -157,9 +272,10 @@ func (t *LookupTable[K, V]) Remove(k K) error {
 		if err := writeArg(tx.w, mark, k); err != nil {
 			return err
 		}
-		delete(s.m, k)
-		s.live -= int64(old.size)
-		tx.onUndo(func() { s.m[k] = old; s.live += int64(old.size) })
+		size := s.entrySize(k, oldV, oldEnc)
+		s.del(k)
+		s.live -= size
+		tx.onUndo(func() { s.set(k, oldV, oldEnc); s.live += size })
 		return tx.w.end()
 	})
 }
@@ -169,14 +285,17 @@ func (t *LookupTable[K, V]) Clear() error {
 	return t.h.write(func(tx *txn) error {
 		s := t.s
 		tx.w.begin(t.h.id, lookupClear, 0)
-		old, oldLive := s.m, s.live
-		s.m, s.live = map[K]slot[V]{}, 0
-		tx.onUndo(func() { s.m, s.live = old, oldLive })
+		vals, encs, live := s.vals, s.encs, s.live
+		s.reset(0)
+		tx.onUndo(func() { s.vals, s.encs, s.live = vals, encs, live })
 		return tx.w.end()
 	})
 }
 
 func notFound(k any) error { return fmt.Errorf("%w: %v", ErrNotFound, k) }
+
+// idLen is the bytes of a table ID in an entry.
+func idLen(id uint32) int { return len(appendUint(make([]byte, 0, 5), uint64(id))) }
 
 func (t *LookupTable[K, V]) newState() (tableState, error) {
 	if err := checkKey(reflect.TypeFor[K]()); err != nil {
@@ -185,7 +304,7 @@ func (t *LookupTable[K, V]) newState() (tableState, error) {
 	if err := checkValue(reflect.TypeFor[V]()); err != nil {
 		return nil, err
 	}
-	return &lookupTableState[K, V]{c: newCodec[V](), m: map[K]slot[V]{}}, nil
+	return newLookupTableState[K, V](0), nil
 }
 
 func (t *LookupTable[K, V]) bind(h handle, s tableState) {
@@ -195,8 +314,8 @@ func (t *LookupTable[K, V]) bind(h handle, s tableState) {
 func (s *lookupTableState[K, V]) kind() string { return KindLookupTable }
 
 func (s *lookupTableState[K, V]) sizeHint(n int) {
-	if len(s.m) == 0 {
-		s.m = make(map[K]slot[V], n)
+	if s.len() == 0 {
+		s.reset(n)
 	}
 }
 
@@ -211,7 +330,7 @@ func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 		return err
 	}
 	if op == lookupClear {
-		s.m, s.live = map[K]slot[V]{}, 0
+		s.reset(0)
 		return nil
 	}
 	var k K
@@ -219,32 +338,46 @@ func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 		return err
 	}
 	if op == lookupRemove {
-		old, ok := s.m[k]
+		oldV, oldEnc, ok := s.get(k)
 		if !ok {
 			return notFound(k)
 		}
-		delete(s.m, k)
-		s.live -= int64(old.size)
+		s.live -= s.entrySize(k, oldV, oldEnc)
+		s.del(k)
 		return nil
 	}
-	v, err := s.c.decodeValue(d, size)
+	s.idLen = size - len(d.b)
+	v, enc, err := s.c.read(d)
 	if err != nil {
 		return err
 	}
-	s.live += int64(v.size) - int64(s.m[k].size)
-	s.m[k] = v
+	if oldV, oldEnc, had := s.get(k); had {
+		s.live -= s.entrySize(k, oldV, oldEnc)
+	}
+	s.set(k, v, enc)
+	s.live += int64(size)
 	return nil
 }
 
 func (s *lookupTableState[K, V]) compact(w *entryWriter, id uint32) error {
-	for k, v := range s.m {
+	for k, v := range s.vals {
 		mark := w.begin(id, lookupInsert, 2)
 		if err := writeArg(w, mark, k); err != nil {
 			return err
 		}
-		if err := s.c.writeSlot(w, v); err != nil {
+		if _, err := s.c.write(w, mark, v); err != nil {
 			return err
 		}
+		if err := w.end(); err != nil {
+			return err
+		}
+	}
+	for k, enc := range s.encs {
+		mark := w.begin(id, lookupInsert, 2)
+		if err := writeArg(w, mark, k); err != nil {
+			return err
+		}
+		w.buf.Write(enc)
 		if err := w.end(); err != nil {
 			return err
 		}

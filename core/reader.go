@@ -258,6 +258,11 @@ func decodeFast(r *entryReader, p any) (bool, error) {
 		return true, err
 	case *[]byte:
 		c, err := r.code()
+		if err == nil && c == 0xc0 {
+			r.pos++
+			*q = nil
+			return true, nil
+		}
 		if err != nil || c < 0xc4 || c > 0xc6 {
 			return false, nil
 		}
