@@ -141,7 +141,7 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	if t.w.n == 0 {
 		return nil, nil
 	}
-	rec, err := buildRecord(recordCommit, t.w.buf.Bytes(), t.w.n)
+	rec, records, err := commitRecords(t.w.buf.Bytes(), t.w.n, e.recordLimit, e.partSize)
 	if err != nil {
 		t.rollback()
 		return nil, err
@@ -153,7 +153,7 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		return nil, &writeError{cause: err} // the caller runs syncCuts
 	}
 	e.grewLocked(e.active, int64(len(rec)))
-	e.records++
+	e.records += int64(records)
 	e.commits.Add(1)
 	e.maybeKickCompaction()
 	if e.opts.Sync != SyncAlways {

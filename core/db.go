@@ -95,19 +95,23 @@ type engine struct {
 	// mu guards table state and the log position. Readers hold it shared;
 	// a write transaction holds it exclusively from begin to append, never
 	// while waiting for a sync.
-	mu       sync.RWMutex
-	tables   []*tableInfo // ascending id
-	byID     map[uint32]*tableInfo
-	byName   map[string]*tableInfo
-	w        *entryWriter
-	closed   bool
-	segs     []uint64 // live segments, ascending: base, ..., active
-	segSize  map[uint64]int64
-	stale    []uint64 // segments to remove at the next compaction
-	active   uint64
-	logBytes int64
-	records  int64
-	snapSize int64 // bytes of the base snapshot segment, 0 if none
+	mu     sync.RWMutex
+	tables []*tableInfo // ascending id
+	byID   map[uint32]*tableInfo
+	byName map[string]*tableInfo
+	w      *entryWriter
+	closed bool
+
+	// recordLimit and partSize are MaxRecordSize and CommitPartSize (tests
+	// lower them to write multi-record transactions cheaply).
+	recordLimit, partSize int
+	segs                  []uint64 // live segments, ascending: base, ..., active
+	segSize               map[uint64]int64
+	stale                 []uint64 // segments to remove at the next compaction
+	active                uint64
+	logBytes              int64
+	records               int64
+	snapSize              int64 // bytes of the base snapshot segment, 0 if none
 
 	// smu guards the group commit state.
 	smu       sync.Mutex
@@ -177,6 +181,8 @@ func open[S any](b Backend, desc *schemaDesc, opts Options) (*DB[S], error) {
 		byID:        map[uint32]*tableInfo{},
 		byName:      map[string]*tableInfo{},
 		w:           newEntryWriter(),
+		recordLimit: MaxRecordSize,
+		partSize:    CommitPartSize,
 		segSize:     map[uint64]int64{},
 		compactKick: make(chan struct{}, 1),
 		stop:        make(chan struct{}),

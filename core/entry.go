@@ -51,7 +51,15 @@ func (w *entryWriter) raw(id uint32, entry []byte) error {
 
 func (w *entryWriter) rewind(mark int) { w.buf.Truncate(mark) }
 
+// maxEntrySize bounds one [tableID, entry] pair: it must fit in a record
+// with the record's array header and kind.
+const maxEntrySize = MaxRecordSize - 16
+
 func (w *entryWriter) end() error {
+	if w.buf.Len()-w.start > maxEntrySize {
+		w.rewind(w.start)
+		return fmt.Errorf("%w: one entry of %d bytes", ErrTooLarge, w.buf.Len()-w.start)
+	}
 	w.n++
 	if w.flush == nil || w.buf.Len() < w.chunkSize {
 		return nil
@@ -101,6 +109,51 @@ func writeArg[K any](w *entryWriter, mark int, k K) error {
 		return fmt.Errorf("dbrs: cannot encode %T: %w", k, err)
 	}
 	return nil
+}
+
+// commitRecords frames the n pairs of a transaction as records: one commit
+// record if they fit in one of maxRecord bytes, and otherwise commit-part
+// records of at most partSize bytes of pairs each, ending with a commit
+// record (see record.go). It returns the records, one after the other, and
+// how many there are.
+func commitRecords(pairs []byte, n, maxRecord, partSize int) ([]byte, int, error) {
+	if len(pairs)+16 <= maxRecord {
+		rec, err := buildRecord(recordCommit, pairs, n)
+		return rec, 1, err
+	}
+	out := make([]byte, 0, len(pairs)+len(pairs)/partSize*32+64)
+	records := 0
+	for len(pairs) > 0 {
+		// Take whole pairs up to partSize (at least one).
+		size, count := 0, 0
+		for size < len(pairs) {
+			idLen, err := checkMsgpack(pairs[size:])
+			if err != nil {
+				return nil, 0, err
+			}
+			entryLen, err := checkMsgpack(pairs[size+idLen:])
+			if err != nil {
+				return nil, 0, err
+			}
+			if count > 0 && size+idLen+entryLen > partSize {
+				break
+			}
+			size += idLen + entryLen
+			count++
+		}
+		kind := recordCommitPart
+		if size == len(pairs) {
+			kind = recordCommit
+		}
+		rec, err := buildRecord(kind, pairs[:size], count)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, rec...)
+		records++
+		pairs = pairs[size:]
+	}
+	return out, records, nil
 }
 
 // record builds a framed record of the given kind around n pairs.

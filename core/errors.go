@@ -55,7 +55,8 @@ var (
 	// ErrNotOpen is returned by a table handle that was never bound to a database.
 	ErrNotOpen = errors.New("dbrs: table is not bound to an open database")
 
-	// ErrTooLarge is returned when one commit would exceed MaxRecordSize.
+	// ErrTooLarge is returned when one entry (a key and its value) would
+	// not fit in a record of MaxRecordSize.
 	ErrTooLarge = errors.New("dbrs: record exceeds MaxRecordSize")
 
 	// ErrBadValue is returned when a raw msgpack key or value passed to a

@@ -21,6 +21,7 @@ package core
 //	[2 commit,   tableID, entry, tableID, entry, ...]
 //	[3 snapshot, tableID, entry, tableID, entry, ...]
 //	[4 snapshot-end, records, entries, [tableID, count, ...]]
+//	[5 commit-part, tableID, entry, tableID, entry, ...]
 //
 // An entry is itself a msgpack array [op, args...] whose meaning is defined by
 // the table kind (see each table's file). tableID is a uint that stays fixed
@@ -31,7 +32,14 @@ package core
 // the segment was started; another schema record is appended when an open adds
 // tables. A commit record is the unit of atomicity: it holds every entry of one
 // transaction (or of one auto-committed operation) and is applied whole or not
-// at all.
+// at all. A transaction too large for one record (past MaxRecordSize) is
+// written as a run of commit-part records, each at most CommitPartSize,
+// followed by one commit record with its last entries; all of them are
+// appended at once. Replay applies a run only when it reaches the commit
+// record that ends it. A run that no commit record ends is a transaction
+// that never committed: at the end of the newest segment it is cut like a
+// torn tail; anywhere else (followed by a record that is not its commit) it
+// is corruption. One entry must fit in one record.
 //
 // A log segment holds schema and commit records and receives appends. A
 // snapshot segment is written by compaction: a schema record, snapshot records
@@ -55,7 +63,9 @@ package core
 //
 // Version history: version 1 (this one) is the first format. The per-table
 // counts of snapshot-end were added within it: readers accept the record
-// with or without them.
+// with or without them. commit-part records were added within it too, for
+// transactions of any size: older readers refuse a log that holds one
+// ("unknown record kind"), and every log without one reads as before.
 //
 // The constants below are part of the format and must never change.
 
@@ -69,6 +79,7 @@ const (
 	recordCommit      = 2
 	recordSnapshot    = 3
 	recordSnapshotEnd = 4
+	recordCommitPart  = 5
 )
 
 const (
@@ -82,6 +93,10 @@ const (
 	// SnapshotChunkSize is the payload size after which compaction starts a
 	// new snapshot record.
 	SnapshotChunkSize = 1 << 20
+
+	// CommitPartSize bounds the payload of each record of a transaction
+	// written as several (one larger than MaxRecordSize).
+	CommitPartSize = 16 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -181,7 +196,7 @@ func validRecordAfter(data []byte, from int) bool {
 			continue
 		}
 		payload := data[p+recordHeaderSize : p+recordHeaderSize+int(n)]
-		if k := recordKind(payload); k < recordSchema || k > recordSnapshotEnd {
+		if k := recordKind(payload); k < recordSchema || k > recordCommitPart {
 			continue
 		}
 		if budget -= len(payload); budget < 0 {

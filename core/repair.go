@@ -80,8 +80,17 @@ func verify(b Backend) (LogReport, []liveSegment, error) {
 	for i, id := range live {
 		data := datas[i]
 		res, err := scan(id, data, i == len(live)-1)
-		for _, r := range res.records {
-			if n, cerr := checkMsgpack(r.payload); cerr != nil || n != len(r.payload) || recordKind(r.payload) < recordSchema || recordKind(r.payload) > recordSnapshotEnd {
+		if err == nil {
+			err = cutUncommitted(id, &res, i == len(live)-1)
+		}
+		for j, r := range res.records {
+			if recordKind(r.payload) == recordCommitPart && j+1 < len(res.records) {
+				if k := recordKind(res.records[j+1].payload); k != recordCommitPart && k != recordCommit {
+					rep.Corrupt = &CorruptError{Segment: id, Offset: r.offset, Reason: "a transaction's commit-part records are not followed by their commit record"}
+					return rep, segs, nil
+				}
+			}
+			if n, cerr := checkMsgpack(r.payload); cerr != nil || n != len(r.payload) || recordKind(r.payload) < recordSchema || recordKind(r.payload) > recordCommitPart {
 				rep.Corrupt = &CorruptError{Segment: id, Offset: r.offset, Reason: "intact record with a malformed payload"}
 				return rep, segs, nil
 			}

@@ -43,6 +43,9 @@ func readSegment(b Backend, id uint64, newest bool) (*segmentInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := cutUncommitted(id, &res, newest); err != nil {
+		return nil, err
+	}
 	si := &segmentInfo{id: id, data: data, scan: res}
 	for _, r := range res.records {
 		switch recordKind(r.payload) {
@@ -53,6 +56,28 @@ func readSegment(b Backend, id uint64, newest bool) (*segmentInfo, error) {
 		}
 	}
 	return si, nil
+}
+
+// cutUncommitted treats a run of commit-part records that ends the newest
+// segment as a transaction that never committed: like a torn tail, it is
+// not replayed, and it is cut when the segment is opened for writing. In
+// any other segment such a run is corruption (record.go).
+func cutUncommitted(id uint64, res *scanResult, newest bool) error {
+	i := len(res.records)
+	for i > 0 && recordKind(res.records[i-1].payload) == recordCommitPart {
+		i--
+	}
+	if i == len(res.records) {
+		return nil
+	}
+	start := res.records[i].offset
+	if !newest {
+		return &CorruptError{Segment: id, Offset: start, Reason: "a transaction's commit-part records end the segment without their commit record"}
+	}
+	res.torn += res.end - start
+	res.end = start
+	res.records = res.records[:i]
+	return nil
 }
 
 func (e *engine) load() error {
@@ -235,7 +260,25 @@ func (r *replayer) segment(si *segmentInfo) error {
 	} else {
 		hints = countInserts(si)
 	}
+	var parts []rawRecord // the commit-part records of a transaction not yet committed
 	for i, rec := range si.scan.records {
+		kind := recordKind(rec.payload)
+		if kind == recordCommitPart {
+			parts = append(parts, rec)
+			continue
+		}
+		if len(parts) > 0 {
+			if kind != recordCommit {
+				return &CorruptError{Segment: si.id, Offset: parts[0].offset, Reason: "a transaction's commit-part records are not followed by their commit record"}
+			}
+			for _, p := range parts {
+				if _, err := r.record(si.id, p); err != nil {
+					return err
+				}
+				r.records++
+			}
+			parts = parts[:0]
+		}
 		n, err := r.record(si.id, rec)
 		if err != nil {
 			return err
@@ -266,7 +309,7 @@ func countInserts(si *segmentInfo) map[uint32]int {
 	var counts map[uint32]int
 	var r entryReader
 	for _, rec := range si.scan.records {
-		if recordKind(rec.payload) != recordCommit {
+		if k := recordKind(rec.payload); k != recordCommit && k != recordCommitPart {
 			continue
 		}
 		r.reset(rec.payload)
@@ -322,7 +365,7 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 		if err := r.schema(seg, rec); err != nil {
 			return 0, err
 		}
-	case recordCommit, recordSnapshot:
+	case recordCommit, recordSnapshot, recordCommitPart:
 		if (n-1)%2 != 0 {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("record has an odd number of pair elements"))
 		}

@@ -133,17 +133,13 @@ func (h *handle) write(op func(t *txn) error) error {
 	return h.e.autoCommit(op)
 }
 
-// do runs op in t. If op fails, or grows the transaction past what one
-// record can hold, everything op did is undone, so that an op that makes
-// several changes (InsertMany) is all or nothing within a transaction too,
-// and a transaction fails at the op that overflows it rather than at
-// commit.
+// do runs op in t. If op fails, everything op did is undone, so that an op
+// that makes several changes (InsertMany) is all or nothing within a
+// transaction too. A transaction may grow to any size that fits in memory
+// (record.go: commit-part records); one entry must fit in one record.
 func (t *txn) do(op func(t *txn) error) error {
 	mark, undos, n := t.w.buf.Len(), len(t.undo), t.w.n
 	err := op(t)
-	if err == nil && t.w.buf.Len() > MaxRecordSize-recordHeaderSize {
-		err = fmt.Errorf("%w: the transaction would exceed %d bytes", ErrTooLarge, MaxRecordSize)
-	}
 	if err != nil {
 		for i := len(t.undo) - 1; i >= undos; i-- {
 			t.undo[i]()

@@ -248,7 +248,7 @@ export type BridgeErrorCode =
   | 'UnknownTable'
   /** core.ErrBadValue, a malformed args array, an unknown op, or a wrong argument count. */
   | 'BadValue'
-  /** core.ErrTooLarge: one commit would exceed MaxRecordSize (64 MiB). */
+  /** core.ErrTooLarge: one entry (a key and its value) would exceed MaxRecordSize (64 MiB). */
   | 'TooLarge'
   /** core.ErrPoisoned: writes refused after an unrecoverable failure; `causeCode` says why. Reopen. */
   | 'Poisoned'
@@ -316,7 +316,7 @@ export interface Bridge {
    * transaction stays open (the shim decides whether to roll back).
    * Returns the op's result (see "Ops"), or an Error: 'TxClosed' (no open
    * transaction), 'NotFound', 'Index', 'Empty', 'UnknownTable', 'BadValue',
-   * 'TooLarge' (the transaction has grown past MaxRecordSize).
+   * 'TooLarge' (one value with its key exceeds MaxRecordSize).
    */
   apply(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError;
 
