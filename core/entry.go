@@ -97,7 +97,7 @@ func (w *entryWriter) takeChunk() error {
 // mark on failure.
 func writeArg[K any](w *entryWriter, mark int, k K) error {
 	if raw, ok := any(&k).(*RawKey); ok { // the dynamic tables' keys
-		if err := ValidRaw([]byte(*raw)); err != nil {
+		if err := ValidKey([]byte(*raw)); err != nil {
 			w.rewind(mark)
 			return err
 		}

@@ -138,3 +138,154 @@ func ValidRaw(b []byte) error {
 	}
 	return nil
 }
+
+// ValidKey returns nil if b is exactly one msgpack value in the one form a
+// key may take, and an error matching ErrBadValue otherwise. Keys are equal
+// when their bytes are, so a key must have a single encoding: integers in
+// their shortest form (non-negative ones as positive fixint or uint,
+// negative ones as negative fixint or int), strings, binaries and arrays
+// with their shortest headers, and arrays only of such keys. nil and bools
+// are keys; floats, maps and extensions are not (a float is not equal to
+// itself when NaN, and a map's order is the writer's choice).
+func ValidKey(b []byte) error {
+	n, err := canonicalKey(b, 0)
+	if err != nil {
+		return fmt.Errorf("%w: key %s", ErrBadValue, err)
+	}
+	if n != len(b) {
+		return fmt.Errorf("%w: %d bytes after the key", ErrBadValue, len(b)-n)
+	}
+	return nil
+}
+
+// canonicalKey checks the key at the start of b and returns its length.
+func canonicalKey(b []byte, depth int) (int, error) {
+	if len(b) == 0 {
+		return 0, errShortValue
+	}
+	c := b[0]
+	be := func(w int) (uint64, error) {
+		if len(b) < 1+w {
+			return 0, errShortValue
+		}
+		var v uint64
+		for _, x := range b[1 : 1+w] {
+			v = v<<8 | uint64(x)
+		}
+		return v, nil
+	}
+	// lenForm checks that a length of n has the header the shortest
+	// encoding uses: w is the width of its length field (0 for the fix
+	// form), fixMax the longest fix form (-1 for none), and has8 whether
+	// the type has a form with a one-byte length.
+	lenForm := func(n uint64, w int, fixMax int64, has8 bool) error {
+		want := 4
+		switch {
+		case int64(n) <= fixMax:
+			want = 0
+		case n <= 0xff && has8:
+			want = 1
+		case n <= 0xffff:
+			want = 2
+		}
+		if want != w {
+			return fmt.Errorf("length %d not in its shortest form", n)
+		}
+		return nil
+	}
+	switch {
+	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+		return 1, nil
+	case c >= 0xcc && c <= 0xcf: // uint 8..64
+		w := 1 << (c - 0xcc)
+		v, err := be(w)
+		if err != nil {
+			return 0, err
+		}
+		if min := [4]uint64{0x80, 0x100, 0x1_0000, 0x1_0000_0000}[c-0xcc]; v < min {
+			return 0, fmt.Errorf("integer %d not in its shortest form", v)
+		}
+		return 1 + w, nil
+	case c >= 0xd0 && c <= 0xd3: // int 8..64
+		w := 1 << (c - 0xd0)
+		u, err := be(w)
+		if err != nil {
+			return 0, err
+		}
+		shift := 64 - 8*w
+		v := int64(u<<shift) >> shift
+		if v >= 0 {
+			return 0, fmt.Errorf("non-negative integer %d written as a signed int", v)
+		}
+		if max := [4]int64{-33, -129, -32769, -1 << 31 - 1}[c-0xd0]; v > max {
+			return 0, fmt.Errorf("integer %d not in its shortest form", v)
+		}
+		return 1 + w, nil
+	case c&0xe0 == 0xa0, c >= 0xd9 && c <= 0xdb: // str
+		n, w := uint64(c&0x1f), 0
+		if c >= 0xd9 {
+			w = 1 << (c - 0xd9)
+			v, err := be(w)
+			if err != nil {
+				return 0, err
+			}
+			n = v
+		}
+		if err := lenForm(n, w, 31, true); err != nil {
+			return 0, err
+		}
+		if n > uint64(len(b)-1-w) {
+			return 0, errShortValue
+		}
+		return 1 + w + int(n), nil
+	case c >= 0xc4 && c <= 0xc6: // bin
+		w := 1 << (c - 0xc4)
+		n, err := be(w)
+		if err != nil {
+			return 0, err
+		}
+		if err := lenForm(n, w, -1, true); err != nil {
+			return 0, err
+		}
+		if n > uint64(len(b)-1-w) {
+			return 0, errShortValue
+		}
+		return 1 + w + int(n), nil
+	case c&0xf0 == 0x90, c == 0xdc, c == 0xdd: // array
+		if depth >= maxNesting {
+			return 0, fmt.Errorf("nesting deeper than %d", maxNesting)
+		}
+		n, w := uint64(c&0x0f), 0
+		if c == 0xdc || c == 0xdd {
+			w = 2
+			if c == 0xdd {
+				w = 4
+			}
+			v, err := be(w)
+			if err != nil {
+				return 0, err
+			}
+			n = v
+		}
+		if err := lenForm(n, w, 15, false); err != nil {
+			return 0, err
+		}
+		if n > uint64(len(b)-1-w) {
+			return 0, errShortValue
+		}
+		pos := 1 + w
+		for range n {
+			l, err := canonicalKey(b[pos:], depth+1)
+			if err != nil {
+				return 0, err
+			}
+			pos += l
+		}
+		return pos, nil
+	case c == 0xca, c == 0xcb:
+		return 0, fmt.Errorf("is a float")
+	case c&0xf0 == 0x80, c == 0xde, c == 0xdf:
+		return 0, fmt.Errorf("is a map")
+	}
+	return 0, fmt.Errorf("has msgpack type 0x%02x, which keys cannot have", c)
+}

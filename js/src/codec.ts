@@ -19,7 +19,9 @@
 //
 // Keys (and lookupSet members, lookupMap inner keys) are further limited to
 // the Key type: string, number, bigint, boolean, null, Uint8Array, or an
-// array of those (a tuple key). Objects are refused as keys at compile time
+// array of those (a tuple key). A number key must be a safe integer: a
+// float has no single encoding that equals itself (NaN, -0), and dbrs.wasm
+// refuses any key not in its one canonical form (core.ValidKey). Objects are refused as keys at compile time
 // and at run time: a Go struct key is written in field order, which JS cannot
 // know, so an object key could never match one written by Go.
 //
@@ -152,6 +154,10 @@ export function checkKey(k: unknown, what = 'key'): void {
       }
       return;
     case 'number':
+      if (!Number.isSafeInteger(k)) {
+        throw new DbrsError('BadValue', `dbrs: a ${what} number must be an integer within ±(2^53-1) (use a bigint beyond that); got ${String(k)}`);
+      }
+      return;
     case 'bigint':
     case 'boolean':
       return;

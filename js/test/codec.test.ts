@@ -71,7 +71,8 @@ test('Date round-trips through the timestamp extension', () => {
 });
 
 test('checkKey accepts primitives, bytes and tuples, refuses objects', () => {
-  for (const k of ['s', 1, 1.5, 2n, true, null, Uint8Array.of(1), ['a', 1, [2n]]]) checkKey(k);
+  for (const k of ['s', 1, -7, 2n, true, null, Uint8Array.of(1), ['a', 1, [2n]]]) checkKey(k);
+  for (const k of [1.5, NaN, Infinity, 2 ** 60, ['a', 0.5]]) assert.throws(() => checkKey(k), /integer/);
   for (const k of [{ a: 1 }, undefined, new Map(), new Date(), [{}], Symbol('x')]) {
     assert.throws(() => checkKey(k), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue', String(k));
   }
