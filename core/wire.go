@@ -217,7 +217,7 @@ func canonicalKey(b []byte, depth int) (int, error) {
 		if v >= 0 {
 			return 0, fmt.Errorf("non-negative integer %d written as a signed int", v)
 		}
-		if max := [4]int64{-33, -129, -32769, -1 << 31 - 1}[c-0xd0]; v > max {
+		if max := [4]int64{-33, -129, -32769, -1<<31 - 1}[c-0xd0]; v > max {
 			return 0, fmt.Errorf("integer %d not in its shortest form", v)
 		}
 		return 1 + w, nil
