@@ -16,7 +16,12 @@
 //     becomes a segment only by an atomic rename; a read-write open deletes
 //     any such leftover of an interrupted Install.
 //
-// Other files in the folder are ignored and left alone.
+// Other files in the folder are ignored and left alone. But a folder that
+// holds other files and no segment file is not a database: NewBackend
+// refuses it (core.ErrNotDatabase) rather than create one there, so a
+// mistyped path fails instead of filling someone's folder. A missing or
+// empty folder becomes a new database, unless BackendOptions.MustExist (or
+// core.Options.MustExist) is set: then it fails with core.ErrNotExist.
 //
 // # Locking
 //
@@ -27,6 +32,11 @@
 // opener that conflicts fails with an error matching core.ErrLocked, after
 // polling for BackendOptions.LockTimeout. The lock is released by Close or
 // when the process exits, however it exits.
+//
+// A read-only open writes nothing: if LOCK is missing (no read-write opener
+// has made it) it is not created, and the open proceeds without a lock.
+// BackendOptions.NoLock opens read-only without any lock, beside a writer,
+// for inspection tools such as `dbrs verify`.
 //
 // # Preallocation
 //
