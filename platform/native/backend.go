@@ -257,20 +257,6 @@ func (b *Backend) syncFile(path string) error {
 	return err
 }
 
-// syncDir fsyncs the folder dir, making the creation, renaming and removal of
-// its entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // path returns the file name of segment id.
 func (b *Backend) path(id uint64) string {
 	return filepath.Join(b.dir, fmt.Sprintf("%016x%s", id, segmentSuffix))
@@ -619,6 +605,9 @@ func (b *Backend) Close() error {
 	}
 	b.segs = nil
 	if b.lock != nil {
+		if err := unlock(b.lock); err != nil {
+			errs = append(errs, fmt.Errorf("dbrs: release lock: %w", err))
+		}
 		if err := b.lock.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("dbrs: release lock: %w", err))
 		}

@@ -1,8 +1,8 @@
 // Package native stores a dbrs database in a folder of segment files on the
 // local file system. Backend implements core.Backend on that folder; it is
-// Linux-first; on macOS, the BSDs and illumos it works without preallocation,
-// and where flock is missing (Solaris, AIX, Windows) NewBackend refuses to
-// open rather than run unlocked.
+// Linux-first; on macOS, the BSDs, illumos and Windows it works without
+// preallocation, and where there is no lock of the kind it needs (Solaris,
+// AIX, Plan 9) NewBackend refuses to open rather than run unlocked.
 //
 // # The folder
 //
@@ -25,8 +25,9 @@
 //
 // # Locking
 //
-// A read-write backend holds an exclusive flock on LOCK; a read-only backend
-// holds a shared one. So one writer, or any number of readers, may have the
+// A read-write backend holds an exclusive lock on LOCK; a read-only backend
+// holds a shared one. The lock is flock, or LockFileEx on Windows; both
+// belong to the open file, not to the process. So one writer, or any number of readers, may have the
 // folder open at a time, across processes and within one process (each
 // NewBackend opens LOCK anew, and flock locks belong to the open file). An
 // opener that conflicts fails with an error matching core.ErrLocked, after
@@ -50,7 +51,9 @@
 // # Durability
 //
 // Sync of a segment is one fdatasync of its file (fsync elsewhere, with
-// F_FULLFSYNC on darwin), and may run alongside appends and other syncs.
+// F_FULLFSYNC on darwin, FlushFileBuffers on Windows), and may run alongside
+// appends and other syncs. Windows cannot flush a folder, so there the
+// folder syncs below are skipped and NTFS's metadata journal is trusted.
 // Create first fdatasyncs every open segment file, so everything appended to
 // older segments is durable before anything in the new one, then creates the
 // file and syncs the folder. Install writes the new segment to a temporary
