@@ -181,7 +181,7 @@ func checkFolder(dir string, opts BackendOptions) error {
 	}
 	switch {
 	case len(foreign) > 0:
-		return fmt.Errorf("%w: %s holds %s but no segment file; open an empty or missing folder to create a database", core.ErrNotDatabase, dir, describeNames(foreign))
+		return fmt.Errorf("%w: %s holds %s but no segment file (dbrs creates a database only in an empty or missing folder)", core.ErrNotDatabase, dir, describeNames(foreign))
 	case opts.MustExist:
 		return fmt.Errorf("%w: %s holds no segment file", core.ErrNotExist, dir)
 	}

@@ -3,6 +3,7 @@ package native
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dbrs-db/dbrs/core"
 )
@@ -53,7 +54,18 @@ func RepairHint(dir string, err error) error {
 	if !errors.Is(err, core.ErrCorrupt) {
 		return err
 	}
-	return &hintError{err: err, hint: fmt.Sprintf("run `dbrs verify %s` to see the damage, and `dbrs repair %s` to cut the log back to its last intact record (it shows what it would cut; --yes applies it)", dir, dir)}
+	q := shellQuote(dir)
+	return &hintError{err: err, hint: fmt.Sprintf("run `dbrs verify %s` to see the damage, and `dbrs repair %s` to cut the log back to its last intact record (it shows what it would cut; --yes applies it)", q, q)}
+}
+
+// shellQuote returns s as one word of a POSIX shell command.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,@%=", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // hintError is an error with advice appended to its message.
