@@ -73,6 +73,7 @@ func (c *cli) dump(dir, table string, asJSON bool) error {
 	var usage map[string]*tableUsage
 	for _, s := range specs {
 		if !builtinKind(s.Kind) {
+			p.phase("reading custom tables", -1)
 			if usage, err = snapshotUsage(v.db); err != nil {
 				return err
 			}

@@ -135,7 +135,7 @@ func openView(dir string, nb *native.Backend, log core.Backend, readOnly bool, p
 	if err != nil {
 		return nil, err
 	}
-	p.phase("", -1)
+	p.idle()
 	return &view{dir: dir, specs: specs, db: db, nb: nb, log: log}, nil
 }
 

@@ -91,6 +91,16 @@ func (p *progress) phase(desc string, total int64) {
 	p.show()
 }
 
+// idle ends the current phase and shows nothing until the next one.
+func (p *progress) idle() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearLocked()
+}
+
 // stop clears what is shown and ends the progress. Later calls do nothing.
 func (p *progress) stop() {
 	if p == nil {

@@ -112,10 +112,12 @@ func (c *cli) stat(dir string, asJSON bool) error {
 		}
 	}
 	res.StaleSegments = max(0, res.segmentFileCount-res.Segments)
+	p.phase("measuring tables", -1)
 	usage, err := snapshotUsage(v.db)
 	if err != nil {
 		return err
 	}
+	p.stop()
 	for _, spec := range v.specs {
 		t := statTable{Name: spec.Name, Kind: spec.Kind}
 		if u := usage[spec.Name]; u != nil {
