@@ -13,7 +13,7 @@ import (
 var dumpCommand = &command{
 	name:    "dump",
 	args:    "DIR",
-	summary: "Print the state of every table, or the raw records of the log",
+	summary: "The state of every table, or the raw records of the log",
 	help: `
 Opens DIR read-only without a lock (it runs beside an application that has
 the database open) with the tables its log defines, and prints each table:

@@ -17,7 +17,7 @@ const isWindows = runtime.GOOS == "windows"
 var exportCommand = &command{
 	name:    "export",
 	args:    "DIR FILE",
-	summary: "Write the state to FILE as one snapshot segment (a single-file backup)",
+	summary: "Write the state to FILE as one snapshot segment",
 	help: `
 Opens DIR read-only without a lock and writes its current state to FILE in
 the log format: one segment holding a schema record, snapshot records and a
@@ -41,7 +41,7 @@ an existing FILE is refused unless --force. FILE "-" writes to stdout.`,
 var importCommand = &command{
 	name:    "import",
 	args:    "FILE DIR",
-	summary: "Make a new database in DIR from a file that export wrote",
+	summary: "Make a new database in DIR from an exported FILE",
 	help: `
 Reads FILE (a snapshot segment from dbrs export, or any single segment
 that holds a whole log, such as a native segment file of a database that

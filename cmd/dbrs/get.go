@@ -15,7 +15,7 @@ import (
 var getCommand = &command{
 	name:    "get",
 	args:    "DIR TABLE [KEY [KEY2]]",
-	summary: "Print one value of a table as JSON",
+	summary: "One value of a table, as JSON",
 	help: `
 Opens DIR read-only without a lock and prints, as indented JSON:
 
@@ -41,7 +41,7 @@ the order given, as Go structs are encoded): --json-key 42, --json-key
 var keysCommand = &command{
 	name:    "keys",
 	args:    "DIR TABLE [KEY]",
-	summary: "Print the keys of a lookup table, one JSON value a line",
+	summary: "The keys of a lookup table, one JSON value a line",
 	help: `
 Opens DIR read-only without a lock and prints the keys of a lookup_table,
 lookup_list, lookup_set or lookup_map table, one compact JSON value a line

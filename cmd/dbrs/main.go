@@ -13,8 +13,9 @@
 // application that has the database open and show its state as of the
 // read. compact, repair --yes and import need the folder to themselves.
 //
-// Exit status: 0 on success; 1 when the answer is "no" (verify found
-// damage, get found no such key); 2 on any error.
+// Exit status: 0 on success; 1 when the answer is "no" (verify or a repair
+// dry run found damage, get or keys found no such value, dump --records
+// stopped at damage); 2 on any error.
 package main
 
 import (
@@ -184,7 +185,7 @@ Usage:
 Commands:
 `)
 	for _, cmd := range commands {
-		fmt.Fprintf(w, "  %-8s %-22s %s\n", cmd.name, cmd.args, cmd.summary)
+		fmt.Fprintf(w, "  %-8s %-24s %s\n", cmd.name, cmd.args, cmd.summary)
 	}
 	fmt.Fprint(w, `
 stat, dump, get, keys, verify and export only read: they take no lock and
@@ -192,7 +193,8 @@ run beside an application that has the database open. compact, repair --yes
 and import need the folder to themselves.
 
 Run "dbrs COMMAND --help" for a command's flags. Exit status: 0 success;
-1 verify found damage, or get found no such key; 2 any error.
+1 the answer is no (verify or a repair dry run found damage, get or keys
+found no such value, dump --records stopped at damage); 2 any error.
 `)
 }
 

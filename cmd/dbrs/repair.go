@@ -17,7 +17,7 @@ import (
 var repairCommand = &command{
 	name:    "repair",
 	args:    "DIR",
-	summary: "Cut a damaged log back to its last intact record (a dry run unless --yes)",
+	summary: "Cut a damaged log back to its last intact record (dry run unless --yes)",
 	help: `
 A damaged log (one that fails to open with ErrCorrupt; see dbrs verify)
 opens again once it is cut back to its longest intact prefix: the segment

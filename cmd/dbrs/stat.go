@@ -15,7 +15,7 @@ import (
 var statCommand = &command{
 	name:    "stat",
 	args:    "DIR",
-	summary: "Show the log's segments, records and sizes, its tables, and its last compaction",
+	summary: "Segments, records, sizes, tables and the last compaction",
 	help: `
 Opens DIR read-only without a lock (it runs beside an application that has
 the database open) and prints:

@@ -14,7 +14,7 @@ import (
 var verifyCommand = &command{
 	name:    "verify",
 	args:    "DIR",
-	summary: "Check the log: framing, checksums, and that every entry replays",
+	summary: "Check framing and checksums, and that every entry replays",
 	help: `
 Reads the log in DIR without writing and without a lock, so it runs while
 an application has the database open, and reports:
