@@ -32,8 +32,9 @@ var (
 	ErrLocked = errors.New("dbrs: database is locked by another opener")
 
 	// ErrNotExist is returned when there is no database to open and none may
-	// be created: Options.MustExist is set (or the open is read-only) and
-	// the storage is missing or holds no log.
+	// be created: Options.MustExist is set and the storage is missing or
+	// holds no log, or a read-only open finds no storage at all (native: no
+	// folder; a read-only open of an empty folder opens an empty database).
 	ErrNotExist = errors.New("dbrs: database does not exist")
 
 	// ErrNotDatabase is returned when the storage holds other data but no
