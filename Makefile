@@ -16,7 +16,7 @@ export DBRS_SITE := $(CURDIR)/$(SITE)
 
 .PHONY: test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench clean
 
-test: deps vet site unit js-test wasm-test fuzz
+test: deps vet cross site unit js-test wasm-test fuzz
 
 demo: site
 	$(GO) run ./cmd/serve -dir $(SITE) -addr $(ADDR)
@@ -58,6 +58,14 @@ vet:
 	GOBIN=$(BIN) $(GO) install $(STATICCHECK)
 	$(BIN)/staticcheck ./...
 	GOOS=js GOARCH=wasm $(BIN)/staticcheck ./core/... ./platform/wasm/...
+
+# Build and vet everything for the other systems the native backend supports
+# (locking, syncing and preallocation differ per OS; vet compiles the tests).
+.PHONY: cross
+cross:
+	for os in windows darwin; do \
+	  GOOS=$$os $(GO) build ./... && GOOS=$$os $(GO) vet ./... || exit 1; \
+	done
 
 # Native tests (core, native backend, e2e in headless Chromium), with -race.
 unit:

@@ -47,6 +47,12 @@ type Options struct {
 	// LockTimeout is how long a backend that locks its storage (native)
 	// waits for another opener to let go; 0 fails at once with ErrLocked.
 	LockTimeout time.Duration
+	// MustExist refuses to create a database: when the storage is missing
+	// or holds no log, the open fails with ErrNotExist and creates nothing.
+	// The openers that make their own storage honour it (native.Open and
+	// native.OpenDynamic, before they touch the folder); a Backend passed
+	// to Open has been made by the caller, who checks it there.
+	MustExist bool
 }
 
 func (o Options) withDefaults() Options {

@@ -30,6 +30,17 @@ var (
 	// ErrLocked is returned by backends that lock their storage when another
 	// process (or another open in this process) holds the lock.
 	ErrLocked = errors.New("dbrs: database is locked by another opener")
+
+	// ErrNotExist is returned when there is no database to open and none may
+	// be created: Options.MustExist is set and the storage is missing or
+	// holds no log, or a read-only open finds no storage at all (native: no
+	// folder; a read-only open of an empty folder opens an empty database).
+	ErrNotExist = errors.New("dbrs: database does not exist")
+
+	// ErrNotDatabase is returned when the storage holds other data but no
+	// dbrs log (native: a folder of other files), so that a mistyped path
+	// never becomes a new database among someone else's files.
+	ErrNotDatabase = errors.New("dbrs: not a dbrs database")
 )
 
 // Errors returned by table operations and transactions.

@@ -41,7 +41,8 @@ type BackendOptions struct {
 	// ReadOnly opens the folder without changing it. The LOCK file is locked
 	// shared, so read-only openers coexist with each other but not with a
 	// writer, and Create, Append, Truncate and Install fail with an error
-	// matching core.ErrReadOnly. The folder must exist. The zero value
+	// matching core.ErrReadOnly. The folder must exist; a missing LOCK file
+	// is not created (the open proceeds unlocked). The zero value
 	// (false) opens read-write: the folder is created (0700) if missing, the
 	// lock is exclusive, and leftovers of an interrupted Install are removed.
 	ReadOnly bool
@@ -50,6 +51,22 @@ type BackendOptions struct {
 	// opener to release the lock before it fails with an error matching
 	// core.ErrLocked. The zero value fails at once.
 	LockTimeout time.Duration
+
+	// MustExist refuses to create a database: when the folder is missing,
+	// or holds no segment file, NewBackend fails with an error matching
+	// core.ErrNotExist and creates nothing. The zero value (false) creates
+	// a missing folder, and starts a database in an empty one.
+	MustExist bool
+
+	// NoLock, with ReadOnly, takes no lock at all, so the backend opens
+	// even while a writer holds the folder: inspection tools use it. It
+	// reads the files as they are at each read. Segments read while the
+	// writer appends may end in a partial record, which core reads as a
+	// torn tail; a compaction that removes a segment between Segments and
+	// ReadSegment makes ReadSegment fail with an error matching
+	// fs.ErrNotExist (opening again then succeeds). NoLock without
+	// ReadOnly is an error.
+	NoLock bool
 }
 
 // Backend stores segments as files in one folder; see the package
@@ -59,7 +76,7 @@ type BackendOptions struct {
 type Backend struct {
 	dir      string
 	readOnly bool
-	lock     *os.File // holds the flock; nil only read-only on a read-only file system
+	lock     *os.File // holds the lock; nil for a read-only open that takes none
 
 	// fallocate and fdatasync are the system calls made on segment files.
 	// Tests replace them, before any concurrent use, to inject faults.
@@ -85,25 +102,33 @@ type segmentFile struct {
 var _ core.Backend = (*Backend)(nil)
 
 // NewBackend opens the folder dir as a backend and locks it (see
-// BackendOptions). A read-write open also removes files left by an Install
-// that did not complete, and fdatasyncs every segment file and the folder, so
-// that bytes a previous process wrote but never synced are durable before
-// this one builds on them. On error nothing stays locked or open.
+// BackendOptions). A missing folder is created (0700) unless the open is
+// read-only or opts.MustExist is set (then the error matches
+// core.ErrNotExist). A folder that holds files but no segment file is not a
+// database, and NewBackend refuses it with an error matching
+// core.ErrNotDatabase rather than start one among other files; the files
+// dbrs itself makes (LOCK, a leftover "%016x.seg.tmp") do not count. These
+// checks come before anything is written.
+//
+// A read-write open also removes files left by an Install that did not
+// complete, and fdatasyncs every segment file and the folder, so that bytes
+// a previous process wrote but never synced are durable before this one
+// builds on them. A read-only open writes nothing, not even the LOCK file:
+// when LOCK is missing (no read-write opener has made it) it proceeds
+// without a lock. On error nothing stays locked or open.
 func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
-	if opts.ReadOnly {
-		fi, err := os.Stat(dir)
-		if err != nil {
-			return nil, fmt.Errorf("dbrs: open %s read-only: %w", dir, err)
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("dbrs: open %s read-only: not a folder", dir)
-		}
-	} else if err := makeFolder(dir); err != nil {
+	if opts.NoLock && !opts.ReadOnly {
+		return nil, fmt.Errorf("dbrs: open %s: NoLock needs ReadOnly", dir)
+	}
+	if err := checkFolder(dir, opts); err != nil {
 		return nil, err
 	}
-	lock, err := lockFolder(dir, opts.ReadOnly, opts.LockTimeout)
-	if err != nil {
-		return nil, err
+	var lock *os.File
+	if !opts.NoLock {
+		var err error
+		if lock, err = lockFolder(dir, opts.ReadOnly, opts.LockTimeout); err != nil {
+			return nil, err
+		}
 	}
 	b := &Backend{
 		dir:       dir,
@@ -122,18 +147,64 @@ func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
 	return b, nil
 }
 
-// makeFolder creates dir (0700) if it does not exist and makes its entry
-// durable by syncing its parent.
-func makeFolder(dir string) error {
+// checkFolder decides, before anything is written, whether dir may be
+// opened as NewBackend documents, and creates it when it is missing and
+// may be created.
+func checkFolder(dir string, opts BackendOptions) error {
 	fi, err := os.Stat(dir)
 	switch {
-	case err == nil && fi.IsDir():
-		return nil
-	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		if opts.ReadOnly || opts.MustExist {
+			return fmt.Errorf("%w: %w", core.ErrNotExist, err)
+		}
+		return makeFolder(dir)
+	case err != nil:
+		return fmt.Errorf("dbrs: open %s: %w", dir, err)
+	case !fi.IsDir():
 		return fmt.Errorf("dbrs: open %s: not a folder", dir)
-	case !errors.Is(err, fs.ErrNotExist):
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		return fmt.Errorf("dbrs: open %s: %w", dir, err)
 	}
+	var foreign []string
+	for _, e := range entries {
+		name := e.Name()
+		if _, ok := parseSegmentName(name); ok {
+			return nil // a dbrs log
+		}
+		base, tmp := strings.CutSuffix(name, tempSuffix)
+		if _, ok := parseSegmentName(base); (tmp && ok) || name == lockFileName {
+			continue
+		}
+		foreign = append(foreign, name)
+	}
+	switch {
+	case len(foreign) > 0:
+		return fmt.Errorf("%w: %s holds %s but no segment file (dbrs creates a database only in an empty or missing folder)", core.ErrNotDatabase, dir, describeNames(foreign))
+	case opts.MustExist:
+		return fmt.Errorf("%w: %s holds no segment file", core.ErrNotExist, dir)
+	}
+	return nil
+}
+
+// describeNames names the first few of names for an error message.
+func describeNames(names []string) string {
+	const shown = 3
+	quoted := make([]string, 0, shown)
+	for _, n := range names[:min(len(names), shown)] {
+		quoted = append(quoted, strconv.Quote(n))
+	}
+	s := strings.Join(quoted, ", ")
+	if len(names) > shown {
+		s += fmt.Sprintf(" and %d more", len(names)-shown)
+	}
+	return s
+}
+
+// makeFolder creates the missing folder dir (0700) and makes its entry
+// durable by syncing its parent.
+func makeFolder(dir string) error {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return fmt.Errorf("dbrs: create folder: %w", err)
 	}
@@ -181,20 +252,6 @@ func (b *Backend) syncFile(path string) error {
 	}
 	err = b.fdatasync(f)
 	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir fsyncs the folder dir, making the creation, renaming and removal of
-// its entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	return err
@@ -548,6 +605,9 @@ func (b *Backend) Close() error {
 	}
 	b.segs = nil
 	if b.lock != nil {
+		if err := unlock(b.lock); err != nil {
+			errs = append(errs, fmt.Errorf("dbrs: release lock: %w", err))
+		}
 		if err := b.lock.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("dbrs: release lock: %w", err))
 		}

@@ -1,8 +1,8 @@
 // Package native stores a dbrs database in a folder of segment files on the
 // local file system. Backend implements core.Backend on that folder; it is
-// Linux-first; on macOS, the BSDs and illumos it works without preallocation,
-// and where flock is missing (Solaris, AIX, Windows) NewBackend refuses to
-// open rather than run unlocked.
+// Linux-first; on macOS, the BSDs, illumos and Windows it works without
+// preallocation, and where there is no lock of the kind it needs (Solaris,
+// AIX, Plan 9) NewBackend refuses to open rather than run unlocked.
 //
 // # The folder
 //
@@ -16,17 +16,28 @@
 //     becomes a segment only by an atomic rename; a read-write open deletes
 //     any such leftover of an interrupted Install.
 //
-// Other files in the folder are ignored and left alone.
+// Other files in the folder are ignored and left alone. But a folder that
+// holds other files and no segment file is not a database: NewBackend
+// refuses it (core.ErrNotDatabase) rather than create one there, so a
+// mistyped path fails instead of filling someone's folder. A missing or
+// empty folder becomes a new database, unless BackendOptions.MustExist (or
+// core.Options.MustExist) is set: then it fails with core.ErrNotExist.
 //
 // # Locking
 //
-// A read-write backend holds an exclusive flock on LOCK; a read-only backend
-// holds a shared one. So one writer, or any number of readers, may have the
+// A read-write backend holds an exclusive lock on LOCK; a read-only backend
+// holds a shared one. The lock is flock, or LockFileEx on Windows; both
+// belong to the open file, not to the process. So one writer, or any number of readers, may have the
 // folder open at a time, across processes and within one process (each
 // NewBackend opens LOCK anew, and flock locks belong to the open file). An
 // opener that conflicts fails with an error matching core.ErrLocked, after
 // polling for BackendOptions.LockTimeout. The lock is released by Close or
 // when the process exits, however it exits.
+//
+// A read-only open writes nothing: if LOCK is missing (no read-write opener
+// has made it) it is not created, and the open proceeds without a lock.
+// BackendOptions.NoLock opens read-only without any lock, beside a writer,
+// for inspection tools such as `dbrs verify`.
 //
 // # Preallocation
 //
@@ -40,7 +51,9 @@
 // # Durability
 //
 // Sync of a segment is one fdatasync of its file (fsync elsewhere, with
-// F_FULLFSYNC on darwin), and may run alongside appends and other syncs.
+// F_FULLFSYNC on darwin, FlushFileBuffers on Windows), and may run alongside
+// appends and other syncs. Windows cannot flush a folder, so there the
+// folder syncs below are skipped and NTFS's metadata journal is trusted.
 // Create first fdatasyncs every open segment file, so everything appended to
 // older segments is durable before anything in the new one, then creates the
 // file and syncs the folder. Install writes the new segment to a temporary

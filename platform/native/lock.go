@@ -23,13 +23,14 @@ const lockPollInterval = 10 * time.Millisecond
 // fails with an error matching core.ErrLocked (timeout 0 fails at once). The
 // lock lasts until the returned file is closed.
 //
-// A read-only opener on a read-only file system with no LOCK file proceeds
-// unlocked and gets a nil file: no writer can exist there.
+// A read-only opener never creates LOCK: when it is missing (no read-write
+// opener has made it yet) it proceeds unlocked and gets a nil file, and so it
+// does on a read-only file system, where no writer can exist.
 func lockFolder(dir string, readOnly bool, timeout time.Duration) (*os.File, error) {
 	path := filepath.Join(dir, lockFileName)
 	f, err := openLockFile(path, readOnly)
 	if err != nil {
-		if readOnly && isReadOnlyFS(err) {
+		if readOnly && (errors.Is(err, fs.ErrNotExist) || isReadOnlyFS(err)) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("dbrs: open lock file: %w", err)
@@ -56,15 +57,13 @@ func lockFolder(dir string, readOnly bool, timeout time.Duration) (*os.File, err
 	}
 }
 
-// openLockFile opens the LOCK file, creating it (0600) if it is missing. A
-// read-only opener opens an existing file read-only, so it needs no write
-// permission on it.
+// openLockFile opens the LOCK file. A read-write opener creates it (0600) if
+// it is missing. A read-only opener opens it read-only, so it needs no write
+// permission on it, and never creates it: a missing file is an error
+// matching fs.ErrNotExist.
 func openLockFile(path string, readOnly bool) (*os.File, error) {
 	if readOnly {
-		f, err := os.Open(path)
-		if err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return f, err
-		}
+		return os.Open(path)
 	}
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
 }

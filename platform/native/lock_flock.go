@@ -26,3 +26,6 @@ func tryLock(f *os.File, exclusive bool) (held bool, err error) {
 
 // isReadOnlyFS reports whether err says the file system is mounted read-only.
 func isReadOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
+
+// unlock does nothing: closing the LOCK file releases the flock at once.
+func unlock(f *os.File) error { return nil }

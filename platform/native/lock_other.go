@@ -1,4 +1,4 @@
-//go:build !(linux || darwin || dragonfly || freebsd || illumos || netbsd || openbsd)
+//go:build !(linux || darwin || dragonfly || freebsd || illumos || netbsd || openbsd || windows)
 
 package native
 
@@ -16,3 +16,6 @@ func tryLock(f *os.File, exclusive bool) (held bool, err error) {
 
 // isReadOnlyFS reports false: read-only file systems are not detected here.
 func isReadOnlyFS(err error) bool { return false }
+
+// unlock does nothing: tryLock never locks here.
+func unlock(f *os.File) error { return nil }

@@ -1,0 +1,175 @@
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Reading a log without its schema, for tools such as the dbrs command:
+// walk its records, list the tables it holds, and write the state as one
+// snapshot segment.
+
+// The kinds of record in a log (see the format in record.go), as
+// LogRecord.Kind reports them.
+const (
+	RecordSchema      = recordSchema      // [1, [[tableID, name, kind], ...]]
+	RecordCommit      = recordCommit      // [2, tableID, entry, ...]: one transaction
+	RecordSnapshot    = recordSnapshot    // [3, tableID, entry, ...]: compaction output
+	RecordSnapshotEnd = recordSnapshotEnd // [4, records, entries, ...]: a snapshot counts only with it
+)
+
+// LogRecord is one intact record of a log, as WalkLog finds it.
+type LogRecord struct {
+	Segment uint64
+	Offset  int64 // of the record's header within its segment
+	Size    int64 // of the record, header included
+	Kind    int   // RecordSchema, RecordCommit, RecordSnapshot or RecordSnapshotEnd
+	// Payload is the record's msgpack array [kind, ...]. It aliases the
+	// segment's bytes, which WalkLog never reuses, so it may be kept.
+	Payload []byte
+}
+
+// WalkLog calls fn for every intact record of the live log in b, in log
+// order, without needing the schema: the same segments Open replays (the
+// newest complete snapshot and every later segment), up to the first
+// damage. It writes nothing. The report is the one Verify gives for the same
+// bytes: records, bytes, a torn tail and the first damage; damage is
+// reported there, not as an error. WalkLog returns an error when b fails,
+// or the first error fn returns (and then stops).
+func WalkLog(b Backend, fn func(LogRecord) error) (LogReport, error) {
+	var rep LogReport
+	ids, err := b.Segments()
+	if err != nil {
+		return rep, err
+	}
+	// Choose segments as Open does: back to the newest complete snapshot,
+	// skipping incomplete snapshots.
+	type liveSeg struct {
+		id   uint64
+		data []byte
+	}
+	var live []liveSeg
+	for i := len(ids) - 1; i >= 0; i-- {
+		data, err := b.ReadSegment(ids[i])
+		if err != nil {
+			return rep, err
+		}
+		res, _ := scan(ids[i], data, i == len(ids)-1)
+		snapshot, complete := false, false
+		for _, r := range res.records {
+			switch recordKind(r.payload) {
+			case recordSnapshot:
+				snapshot = true
+			case recordSnapshotEnd:
+				snapshot, complete = true, true
+			}
+		}
+		if snapshot && !complete {
+			continue
+		}
+		live = append(live, liveSeg{ids[i], data})
+		if complete {
+			break
+		}
+	}
+	slices.Reverse(live)
+	rep.Segments = len(live)
+	for i, s := range live {
+		res, scanErr := scan(s.id, s.data, i == len(live)-1)
+		for _, r := range res.records {
+			kind := recordKind(r.payload)
+			if n, err := checkMsgpack(r.payload); err != nil || n != len(r.payload) || kind < recordSchema || kind > recordSnapshotEnd {
+				rep.Corrupt = &CorruptError{Segment: s.id, Offset: r.offset, Reason: "intact record with a malformed payload"}
+				return rep, nil
+			}
+			size := int64(recordHeaderSize + len(r.payload))
+			if err := fn(LogRecord{Segment: s.id, Offset: r.offset, Size: size, Kind: kind, Payload: r.payload}); err != nil {
+				return rep, err
+			}
+			rep.Records++
+			rep.Bytes += size
+		}
+		rep.TornBytes = res.torn
+		if ce, ok := scanErr.(*CorruptError); ok {
+			rep.Corrupt = ce
+			return rep, nil
+		}
+	}
+	return rep, nil
+}
+
+// LogTables returns the tables that the schema records of the live log in b
+// define, in table ID order, as WalkLog reads them. Kinds are as recorded:
+// the built-in kinds (KindSingle, ...) or the kind name of a custom table.
+// A schema record that cannot be decoded is an error matching ErrBadEntry;
+// damage to the log is not an error here (see Verify).
+func LogTables(b Backend) ([]TableSpec, error) {
+	type table struct {
+		id uint32
+		TableSpec
+	}
+	var tables []table
+	_, err := WalkLog(b, func(r LogRecord) error {
+		if r.Kind != RecordSchema {
+			return nil
+		}
+		var rec struct {
+			_msgpack struct{} `msgpack:",as_array"`
+			Kind     int
+			Tables   []struct {
+				_msgpack struct{} `msgpack:",as_array"`
+				ID       uint32
+				Name     string
+				Kind     string
+			}
+		}
+		if err := msgpack.NewDecoder(bytes.NewReader(r.Payload)).Decode(&rec); err != nil {
+			return &EntryError{Segment: r.Segment, Offset: r.Offset, Err: fmt.Errorf("schema record: %w", err)}
+		}
+		for _, t := range rec.Tables {
+			if !slices.ContainsFunc(tables, func(x table) bool { return x.id == t.ID || x.Name == t.Name }) {
+				tables = append(tables, table{t.ID, TableSpec{Name: t.Name, Kind: t.Kind}})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(tables, func(a, b table) int { return int(a.id) - int(b.id) })
+	specs := make([]TableSpec, len(tables))
+	for i, t := range tables {
+		specs[i] = t.TableSpec
+	}
+	return specs, nil
+}
+
+// SnapshotSegment returns the current state of every table as the bytes of
+// one snapshot segment: a schema record, snapshot records and a
+// snapshot-end record, exactly what compaction writes. Storage holding only
+// this segment (under any ID) opens with the same state: it is a
+// single-file backup that native folders and the browser's importLog
+// accept. Tables of the log that the schema lacks (kept by
+// Options.KeepUnknownTables) are included. The state is what readers see,
+// which may include a commit whose sync is still in progress.
+func (db *DB[S]) SnapshotSegment() ([]byte, error) {
+	e := db.e
+	e.mu.RLock()
+	closed := e.closed
+	e.mu.RUnlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	chunks, size, err := e.snapshotLive()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, size)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
