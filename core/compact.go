@@ -139,6 +139,7 @@ func snapshot(schema []byte, tables []*tableInfo, states []tableState) (chunks [
 	size = int64(len(schema))
 	var records, entries int
 	w := newEntryWriter()
+	w.stored = true
 	w.chunkSize = SnapshotChunkSize
 	w.flush = func(pairs []byte, n int) error {
 		rec, err := buildRecord(recordSnapshot, pairs, n)

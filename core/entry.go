@@ -20,6 +20,12 @@ type entryWriter struct {
 	// entry ends past chunkSize bytes, flush takes the buffered pairs.
 	chunkSize int
 	flush     func(pairs []byte, n int) error
+
+	// stored says the entries rewrite what tables already hold
+	// (compaction): their dynamic keys were checked for canonical form when
+	// they were first written, or come from a log, where a Go struct key is
+	// a map; they are checked only for being one msgpack value.
+	stored bool
 }
 
 func newEntryWriter() *entryWriter { return &entryWriter{} }
@@ -97,7 +103,11 @@ func (w *entryWriter) takeChunk() error {
 // mark on failure.
 func writeArg[K any](w *entryWriter, mark int, k K) error {
 	if raw, ok := any(&k).(*RawKey); ok { // the dynamic tables' keys
-		if err := ValidKey([]byte(*raw)); err != nil {
+		check := ValidKey
+		if w.stored {
+			check = ValidRaw
+		}
+		if err := check([]byte(*raw)); err != nil {
 			w.rewind(mark)
 			return err
 		}
