@@ -135,7 +135,7 @@ type preallocStore struct {
 	buf    []byte
 }
 
-const preallocStep = 64 << 20
+const preallocStep = 32 << 20
 
 func openPrealloc(zeroed bool) func(dir string, o OpenOptions) (Store, error) {
 	return func(dir string, o OpenOptions) (Store, error) {

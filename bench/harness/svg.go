@@ -78,7 +78,7 @@ func barChart(w WorkloadResult) string {
 	for v := 0.0; v <= axisMax+step/2; v += step {
 		xv := x(v)
 		p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e9ecef"/>`+"\n", xv, top-4, xv, axisY)
-		p(`<text x="%.1f" y="%d" text-anchor="middle" fill="#555" font-size="11">%s</text>`+"\n", xv, axisY+16, esc(fmtNum(v)))
+		p(`<text x="%.1f" y="%d" text-anchor="middle" fill="#555" font-size="11">%s</text>`+"\n", xv, axisY+16, esc(fmtTick(v)))
 	}
 	p(`<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#adb5bd"/>`+"\n", left, top-4, left, axisY)
 	for i, c := range cells {
@@ -214,7 +214,7 @@ func scalingChart(sc *Scaling) string {
 
 // fmtTick formats a power of ten.
 func fmtTick(v float64) string {
-	if v >= 1 {
+	if v >= 1000 {
 		return fmtNum(v)
 	}
 	return fmt.Sprintf("%g", v)
