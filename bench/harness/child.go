@@ -58,6 +58,9 @@ type Result struct {
 
 	Load *LoadInfo `json:"load,omitempty"`
 
+	// P4: Gets per second by value type.
+	GetRates map[Variant]float64 `json:"get_rates,omitempty"`
+
 	// P5: the first reopen after the load, then further reopens of the
 	// settled store.
 	ReopenMs     float64   `json:"reopen_ms,omitempty"`
@@ -246,15 +249,17 @@ func mustGet(s Store, i uint64) (int, bool, error) {
 }
 
 // runGets loads N records (untimed), then reads random ones from one
-// goroutine for the spec's duration. The keys to read are generated before
-// the clock starts.
+// goroutine for the spec's duration, once with string values and once with
+// []byte values (dbrs moves the data to its []byte table in between). The
+// keys to read are generated before the clock starts.
 func runGets(def StoreDef, spec Spec) (*Result, error) {
-	s, err := def.Open(spec.Dir, OpenOptions{Variant: spec.Variant})
+	s, err := def.Open(spec.Dir, OpenOptions{Variant: VarString})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	if _, err := s.Load(spec.N, LoadOptions{Batches: spec.Batches, BatchSize: spec.BatchSize}); err != nil {
+	lo := LoadOptions{Batches: spec.Batches, BatchSize: spec.BatchSize}
+	if _, err := s.Load(spec.N, lo); err != nil {
 		return nil, err
 	}
 	m := min(spec.N, 1<<20)
@@ -265,31 +270,37 @@ func runGets(def StoreDef, spec Spec) (*Result, error) {
 		ks[j] = keyString(r.next() % uint64(spec.N))
 		kb[j] = []byte(ks[j])
 	}
-	runtime.GC()
-	var ops int64
-	start := time.Now()
-	deadline := start.Add(spec.Duration)
-	j := 0
-	for {
-		for range 256 {
-			n, ok, err := s.Get(ks[j], kb[j])
-			if err != nil {
-				return nil, err
+	res := &Result{GetRates: map[Variant]float64{}}
+	for _, v := range []Variant{VarString, VarBytes} {
+		if err := s.SwitchVariant(v, spec.N, lo); err != nil {
+			return nil, err
+		}
+		runtime.GC()
+		var ops int64
+		start := time.Now()
+		deadline := start.Add(spec.Duration)
+		j := 0
+		for {
+			for range 256 {
+				n, ok, err := s.Get(ks[j], kb[j])
+				if err != nil {
+					return nil, err
+				}
+				if !ok || n != ValueSize {
+					return nil, fmt.Errorf("get %s (%s): ok=%v len=%d", ks[j], v, ok, n)
+				}
+				if j++; j == m {
+					j = 0
+				}
 			}
-			if !ok || n != ValueSize {
-				return nil, fmt.Errorf("get %s: ok=%v len=%d", ks[j], ok, n)
-			}
-			if j++; j == m {
-				j = 0
+			ops += 256
+			if time.Now().After(deadline) {
+				break
 			}
 		}
-		ops += 256
-		if time.Now().After(deadline) {
-			break
-		}
+		res.GetRates[v] = float64(ops) / time.Since(start).Seconds()
 	}
-	elapsed := time.Since(start).Seconds()
-	return &Result{Ops: ops, Seconds: elapsed, Rate: float64(ops) / elapsed}, nil
+	return res, nil
 }
 
 // runReopen loads N records, closes, and times open + the first successful

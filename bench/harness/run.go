@@ -96,6 +96,8 @@ func (w workload) value(r *Result) float64 {
 		return r.ReopenMs
 	case WorkP6:
 		return float64(r.RSS) / 1e6
+	case WorkP4:
+		return r.GetRates[w.Variant]
 	}
 	return r.Rate
 }
@@ -155,26 +157,35 @@ func Run(c Config) (*Report, error) {
 			cells[rep.Workloads[i].ID+"/"+cl.Store] = cl
 		}
 	}
-	r.total = 0
+	// One child per (job, store, round); P4-string and P4-bytes share a job.
+	var jobs []Work
+	byJob := map[Work][]workload{}
 	for _, w := range ws {
-		r.total += len(storesFor(w)) * c.Rounds
+		if byJob[w.Work] == nil {
+			jobs = append(jobs, w.Work)
+		}
+		byJob[w.Work] = append(byJob[w.Work], w)
+	}
+	for _, j := range jobs {
+		r.total += len(storesFor(byJob[j][0])) * c.Rounds
 	}
 	r.total += 2 * len(c.ScaleNs)
 
 	dbrsBatches := false // set once a dbrs P3 load had to fall back to batches
 	var failures []string
 	for round := 0; round < c.Rounds; round++ {
-		for _, w := range ws {
-			stores := storesFor(w)
+		for _, job := range jobs {
+			group := byJob[job]
+			stores := storesFor(group[0])
 			// Interleave: every store once per round, the order rotated
 			// each round.
 			for k := range stores {
 				s := stores[(k+round)%len(stores)]
 				spec := Spec{
-					Work: w.Work, Store: s.Name, Variant: w.Variant, N: c.N,
+					Work: job, Store: s.Name, Variant: group[0].Variant, N: c.N,
 					Goroutines: c.Goroutines, Reopens: c.Reopens, BatchSize: c.BatchSize,
 				}
-				switch w.Work {
+				switch job {
 				case WorkP1, WorkP2:
 					spec.Duration = c.CommitDur
 				case WorkP4:
@@ -182,24 +193,35 @@ func Run(c Config) (*Report, error) {
 				}
 				// Only P3 measures the load; the others load the way P3
 				// found to work.
-				spec.Batches = s.Name == "dbrs" && dbrsBatches && w.Work != WorkP3
-				label := fmt.Sprintf("%s round %d %s", w.ID, round+1, s.Name)
-				res, wall, err := r.runOne(spec, fmt.Sprintf("%s-%s-r%d", w.ID, s.Name, round+1), label)
-				cl := cells[w.ID+"/"+s.Name]
-				smp := Sample{Round: round + 1, WallSeconds: wall}
+				spec.Batches = s.Name == "dbrs" && dbrsBatches && job != WorkP3
+				label := fmt.Sprintf("%s round %d %s", job, round+1, s.Name)
+				res, wall, err := r.runOne(spec, fmt.Sprintf("%s-%s-r%d", job, s.Name, round+1), label)
 				if err != nil {
-					smp.Err = err.Error()
 					failures = append(failures, label+": "+err.Error())
 					r.logf("%s: FAILED: %v", label, err)
-				} else {
-					smp.Value = w.value(res)
-					smp.Result = res
-					if w.Work == WorkP3 && s.Name == "dbrs" && res.Load != nil && res.Load.Fallback {
-						dbrsBatches = true
-					}
-					r.logf("%s: %s %s", label, fmtNum(smp.Value), w.Unit)
+				} else if job == WorkP3 && s.Name == "dbrs" && res.Load != nil && res.Load.Fallback {
+					dbrsBatches = true
 				}
-				cl.Samples = append(cl.Samples, smp)
+				var shown []string
+				for _, w := range group {
+					smp := Sample{Round: round + 1, WallSeconds: wall}
+					if err != nil {
+						smp.Err = err.Error()
+					} else {
+						smp.Value = w.value(res)
+						smp.Result = res
+						v := fmt.Sprintf("%s %s", fmtNum(smp.Value), w.Unit)
+						if len(group) > 1 {
+							v = w.ID + " " + v
+						}
+						shown = append(shown, v)
+					}
+					cl := cells[w.ID+"/"+s.Name]
+					cl.Samples = append(cl.Samples, smp)
+				}
+				if err == nil {
+					r.logf("%s: %s", label, strings.Join(shown, ", "))
+				}
 			}
 		}
 	}

@@ -61,3 +61,9 @@ func (s *badgerStore) Get(_ string, kb []byte) (n int, ok bool, err error) {
 }
 
 func (s *badgerStore) Close() error { return s.db.Close() }
+
+// SwitchVariant changes how Get copies values out; the data serves both.
+func (s *badgerStore) SwitchVariant(v Variant, _ int, _ LoadOptions) error {
+	s.variant = v
+	return nil
+}

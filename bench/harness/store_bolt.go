@@ -83,3 +83,9 @@ func (s *boltStore) Get(_ string, kb []byte) (n int, ok bool, err error) {
 }
 
 func (s *boltStore) Close() error { return s.db.Close() }
+
+// SwitchVariant changes how Get copies values out; the data serves both.
+func (s *boltStore) SwitchVariant(v Variant, _ int, _ LoadOptions) error {
+	s.variant = v
+	return nil
+}

@@ -76,3 +76,9 @@ func (s *buntStore) Get(ks string, _ []byte) (n int, ok bool, err error) {
 }
 
 func (s *buntStore) Close() error { return s.db.Close() }
+
+// SwitchVariant changes how Get copies values out; the data serves both.
+func (s *buntStore) SwitchVariant(v Variant, _ int, _ LoadOptions) error {
+	s.variant = v
+	return nil
+}

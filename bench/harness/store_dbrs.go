@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/dbrs-db/dbrs/core"
 	"github.com/dbrs-db/dbrs/platform/native"
@@ -102,3 +103,25 @@ func (s *dbrsStore) Get(ks string, _ []byte) (int, bool, error) {
 }
 
 func (s *dbrsStore) Close() error { return s.db.Close() }
+
+// SwitchVariant moves the data to the other table: it clears the current
+// one (one log entry), collects the garbage, and loads n records into the
+// other, so that the heap holds one copy of the data, as with one table.
+func (s *dbrsStore) SwitchVariant(v Variant, n int, o LoadOptions) error {
+	if v == s.variant {
+		return nil
+	}
+	var err error
+	if s.variant == VarBytes {
+		err = s.db.Tables.Bin.Clear()
+	} else {
+		err = s.db.Tables.KV.Clear()
+	}
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	s.variant = v
+	_, err = s.Load(n, o)
+	return err
+}

@@ -58,3 +58,9 @@ func (s *pebbleStore) Get(_ string, kb []byte) (int, bool, error) {
 }
 
 func (s *pebbleStore) Close() error { return s.db.Close() }
+
+// SwitchVariant changes how Get copies values out; the data serves both.
+func (s *pebbleStore) SwitchVariant(v Variant, _ int, _ LoadOptions) error {
+	s.variant = v
+	return nil
+}

@@ -184,3 +184,11 @@ func (s *preallocStore) Put(k, v []byte) error {
 func (s *preallocStore) Load(int, LoadOptions) (LoadInfo, error) { return LoadInfo{}, errUnsupported }
 func (s *preallocStore) Get(string, []byte) (int, bool, error)   { return 0, false, errUnsupported }
 func (s *preallocStore) Close() error                            { return s.f.Close() }
+
+// SwitchVariant changes how Get copies values out; the data serves both.
+func (s *rawStore) SwitchVariant(v Variant, _ int, _ LoadOptions) error {
+	s.variant = v
+	return nil
+}
+
+func (s *preallocStore) SwitchVariant(Variant, int, LoadOptions) error { return errUnsupported }

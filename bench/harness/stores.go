@@ -54,6 +54,9 @@ type Store interface {
 	// Get reads a key (given as a string and as bytes, so that no store pays
 	// a conversion the caller would not) and returns the value's length.
 	Get(ks string, kb []byte) (int, bool, error)
+	// SwitchVariant makes Get return the other value type, holding the n
+	// records loaded with o.
+	SwitchVariant(v Variant, n int, o LoadOptions) error
 	Close() error
 }
 
