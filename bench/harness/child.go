@@ -23,7 +23,6 @@ const (
 	WorkP2     Work = "P2" // durable single-key commits, Goroutines goroutines
 	WorkP3     Work = "P3" // bulk load of N records, synced at the end
 	WorkP4     Work = "P4" // random Gets after a load
-	WorkP5     Work = "P5" // close + reopen until the first Get succeeds
 	WorkP6     Work = "P6" // RSS after a load
 	WorkSBuild Work = "scale-build"
 	WorkSOpen  Work = "scale-open"
@@ -144,8 +143,6 @@ func runChild(spec Spec) (res *Result, err error) {
 		return runLoad(def, spec)
 	case WorkP4:
 		return runGets(def, spec)
-	case WorkP5:
-		return runReopen(def, spec)
 	case WorkSBuild:
 		return runScaleBuild(spec)
 	case WorkSOpen:
@@ -203,28 +200,59 @@ func runCommits(def StoreDef, spec Spec, g int) (*Result, error) {
 	return res, nil
 }
 
-// runLoad loads N records (P3: timed; P6: then reads the RSS).
+// runLoad is the P3/P5/P6 child: it loads N records (P3, timed), reads the
+// RSS after runtime.GC() (P6), then closes the store and times reopen + the
+// first Get (P5), Reopens times; the first reopen is P5's number. A P6
+// child stops after the RSS: the parent starts one when dbrs's P3 load had
+// to fall back to batches, so that the refused transaction's garbage does
+// not count in dbrs's RSS.
 func runLoad(def StoreDef, spec Spec) (*Result, error) {
 	base := readRSS()
 	s, err := def.Open(spec.Dir, OpenOptions{Variant: spec.Variant})
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close()
 	opts := LoadOptions{Batches: spec.Batches, BatchSize: spec.BatchSize}
 	start := time.Now()
 	info, err := s.Load(spec.N, opts)
 	elapsed := time.Since(start)
 	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	loadTime := elapsed - info.FailedAttempt
 	res := &Result{Ops: int64(spec.N), Seconds: loadTime.Seconds(), Rate: float64(spec.N) / loadTime.Seconds(), Load: &info}
 	if _, _, err := mustGet(s, 0); err != nil {
+		s.Close()
+		return nil, err
+	}
+	fillMemory(res, base)
+	if err := s.Close(); err != nil {
 		return nil, err
 	}
 	if spec.Work == WorkP6 {
-		fillMemory(res, base)
+		return res, nil
+	}
+	for k := 0; k < max(spec.Reopens, 1); k++ {
+		runtime.GC()
+		start := time.Now()
+		s, err := def.Open(spec.Dir, OpenOptions{Variant: spec.Variant})
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := mustGet(s, 0); err != nil {
+			s.Close()
+			return nil, err
+		}
+		ms := float64(time.Since(start).Microseconds()) / 1000
+		if err := s.Close(); err != nil {
+			return nil, err
+		}
+		if k == 0 {
+			res.ReopenMs = ms
+		} else {
+			res.WarmReopenMs = append(res.WarmReopenMs, ms)
+		}
 	}
 	return res, nil
 }
@@ -299,45 +327,6 @@ func runGets(def StoreDef, spec Spec) (*Result, error) {
 			}
 		}
 		res.GetRates[v] = float64(ops) / time.Since(start).Seconds()
-	}
-	return res, nil
-}
-
-// runReopen loads N records, closes, and times open + the first successful
-// Get; then does it Reopens-1 more times on the settled store.
-func runReopen(def StoreDef, spec Spec) (*Result, error) {
-	s, err := def.Open(spec.Dir, OpenOptions{Variant: spec.Variant})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Load(spec.N, LoadOptions{Batches: spec.Batches, BatchSize: spec.BatchSize}); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.Close(); err != nil {
-		return nil, err
-	}
-	res := &Result{}
-	for k := 0; k < max(spec.Reopens, 1); k++ {
-		runtime.GC()
-		start := time.Now()
-		s, err := def.Open(spec.Dir, OpenOptions{Variant: spec.Variant})
-		if err != nil {
-			return nil, err
-		}
-		if _, _, err := mustGet(s, 0); err != nil {
-			s.Close()
-			return nil, err
-		}
-		ms := float64(time.Since(start).Microseconds()) / 1000
-		if err := s.Close(); err != nil {
-			return nil, err
-		}
-		if k == 0 {
-			res.ReopenMs = ms
-		} else {
-			res.WarmReopenMs = append(res.WarmReopenMs, ms)
-		}
 	}
 	return res, nil
 }

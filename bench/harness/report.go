@@ -459,6 +459,7 @@ func (rep *Report) Markdown(prefix string) string {
 	}
 	p("- P3 load method per store: %s.\n", rep.loadModes())
 	p("- P4 reads keys in a pseudo-random order over all records; the keys are built before the clock starts. One child per store runs string values, then `[]byte` values (dbrs clears its string table and loads the same records into a `LookupTable[string, []byte]` in between; the other stores hold bytes and only change how they copy the value out). Stores that hand out bytes valid only for a moment (bbolt, badger, pebble) or mutable slices (raw) are read with a copy (`string(v)` or a new slice), as a caller must; dbrs returns its own copy of `[]byte` values (decoded from msgpack on every read) and shares immutable strings. The reads start right after the load: badger and pebble may still be flushing it in the background.\n")
+	p("- P3, P5 and P6 come from one child per store and round: the load (P3, timed), then the RSS after `runtime.GC()` (P6), then close and reopen until the first Get (P5); a dbrs load that fell back to batches gets a second child for P6 that loads in batches from the start. P4 has a child of its own.\n")
 	p("- P5 is the first reopen after the load (for badger and pebble it replays the WAL). Later reopens of the same settled folder (median): %s.\n", rep.warmReopens())
 	p("- Spread, (max − min) ÷ median over the rounds, largest store per workload: %s.\n\n", rep.spreads())
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,16 +18,17 @@ import (
 
 // Config is one benchmark run.
 type Config struct {
-	Mode       string        `json:"mode"`        // "short", "full" or "custom"
-	N          int           `json:"records"`     // records for P3–P6
-	CommitDur  time.Duration `json:"commit_dur"`  // one P1 or P2 run
-	GetDur     time.Duration `json:"get_dur"`     // one P4 run
-	Rounds     int           `json:"rounds"`      // interleaved repeats; medians are reported
-	Goroutines int           `json:"goroutines"`  // P2 writers
-	Reopens    int           `json:"reopens"`     // P5 reopens per child (the first is reported)
-	BatchSize  int           `json:"batch_size"`  // dbrs fallback batch
-	ScaleNs    []int         `json:"scale_ns"`    // scaling-curve sizes
-	Timeout    time.Duration `json:"child_limit"` // per child process
+	Mode       string        `json:"mode"`             // "short", "full" or "custom"
+	N          int           `json:"records"`          // records for P3–P6
+	CommitDur  time.Duration `json:"commit_dur"`       // one P1 or P2 run
+	GetDur     time.Duration `json:"get_dur"`          // one P4 run
+	Rounds     int           `json:"rounds"`           // interleaved repeats; medians are reported
+	Goroutines int           `json:"goroutines"`       // P2 writers
+	Reopens    int           `json:"reopens"`          // P5 reopens per child (the first is reported)
+	BatchSize  int           `json:"batch_size"`       // dbrs fallback batch
+	ScaleNs    []int         `json:"scale_ns"`         // scaling-curve sizes
+	Timeout    time.Duration `json:"child_limit"`      // per child process
+	Stores     []string      `json:"stores,omitempty"` // only these stores; empty means all
 
 	OutDir       string    `json:"-"`
 	TmpDir       string    `json:"-"` // parent of the scratch folder; "" means os.TempDir()
@@ -70,16 +72,17 @@ func workloads(c Config) []workload {
 		{"P3", WorkP3, VarString, fmt.Sprintf("P3: bulk load of %s records, synced at the end", count(c.N)), "records/s", false},
 		{"P4-string", WorkP4, VarString, "P4: random Get, 1 goroutine, string values", "ops/s", false},
 		{"P4-bytes", WorkP4, VarBytes, "P4: random Get, 1 goroutine, []byte values", "ops/s", false},
-		{"P5", WorkP5, VarString, "P5: close + reopen until the first Get succeeds", "ms", true},
-		{"P6", WorkP6, VarString, fmt.Sprintf("P6: RSS after loading %s records", count(c.N)), "MB", true},
+		{"P5", WorkP3, VarString, "P5: close + reopen until the first Get succeeds", "ms", true},
+		{"P6", WorkP3, VarString, fmt.Sprintf("P6: RSS after loading %s records", count(c.N)), "MB", true},
 	}
 }
 
 // storesFor lists the stores that take part in a workload.
-func storesFor(w workload) []StoreDef {
+func storesFor(c Config, w workload) []StoreDef {
 	var out []StoreDef
 	for _, s := range Stores {
 		switch {
+		case len(c.Stores) > 0 && !slices.Contains(c.Stores, s.Name):
 		case s.P1Only && w.Work != WorkP1:
 		case s.WriteOnly && w.Work != WorkP1 && w.Work != WorkP2:
 		default:
@@ -91,12 +94,12 @@ func storesFor(w workload) []StoreDef {
 
 // value extracts a workload's number from a child's result.
 func (w workload) value(r *Result) float64 {
-	switch w.Work {
-	case WorkP5:
+	switch w.ID {
+	case "P5":
 		return r.ReopenMs
-	case WorkP6:
+	case "P6":
 		return float64(r.RSS) / 1e6
-	case WorkP4:
+	case "P4-string", "P4-bytes":
 		return r.GetRates[w.Variant]
 	}
 	return r.Rate
@@ -107,6 +110,11 @@ func (w workload) value(r *Result) float64 {
 func Run(c Config) (*Report, error) {
 	if c.Log == nil {
 		c.Log = os.Stderr
+	}
+	for _, name := range c.Stores {
+		if _, err := storeByName(name); err != nil {
+			return nil, err
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -146,7 +154,7 @@ func Run(c Config) (*Report, error) {
 	cells := map[string]*Cell{}
 	for _, w := range ws {
 		wr := WorkloadResult{ID: w.ID, Title: w.Title, Unit: w.Unit, LowerIsBetter: w.Lower}
-		for _, s := range storesFor(w) {
+		for _, s := range storesFor(c, w) {
 			wr.Cells = append(wr.Cells, Cell{Store: s.Name})
 		}
 		rep.Workloads = append(rep.Workloads, wr)
@@ -167,7 +175,7 @@ func Run(c Config) (*Report, error) {
 		byJob[w.Work] = append(byJob[w.Work], w)
 	}
 	for _, j := range jobs {
-		r.total += len(storesFor(byJob[j][0])) * c.Rounds
+		r.total += len(storesFor(c, byJob[j][0])) * c.Rounds
 	}
 	r.total += 2 * len(c.ScaleNs)
 
@@ -176,7 +184,7 @@ func Run(c Config) (*Report, error) {
 	for round := 0; round < c.Rounds; round++ {
 		for _, job := range jobs {
 			group := byJob[job]
-			stores := storesFor(group[0])
+			stores := storesFor(c, group[0])
 			// Interleave: every store once per round, the order rotated
 			// each round.
 			for k := range stores {
@@ -194,22 +202,54 @@ func Run(c Config) (*Report, error) {
 				// Only P3 measures the load; the others load the way P3
 				// found to work.
 				spec.Batches = s.Name == "dbrs" && dbrsBatches && job != WorkP3
-				label := fmt.Sprintf("%s round %d %s", job, round+1, s.Name)
+				name := string(job)
+				if len(group) > 1 {
+					var ids []string
+					for _, w := range group {
+						ids = append(ids, w.ID)
+					}
+					name = strings.Join(ids, "+")
+				}
+				label := fmt.Sprintf("%s round %d %s", name, round+1, s.Name)
 				res, wall, err := r.runOne(spec, fmt.Sprintf("%s-%s-r%d", job, s.Name, round+1), label)
+				// When dbrs's one transaction was refused, its P6 comes
+				// from a child that loads in batches from the start, so
+				// that the refused transaction's garbage is not counted.
+				var (
+					p6       *Result
+					p6Wall   float64
+					err6     error
+					fellBack bool
+				)
 				if err != nil {
 					failures = append(failures, label+": "+err.Error())
 					r.logf("%s: FAILED: %v", label, err)
 				} else if job == WorkP3 && s.Name == "dbrs" && res.Load != nil && res.Load.Fallback {
-					dbrsBatches = true
+					dbrsBatches, fellBack = true, true
+					r.total++
+					spec6 := spec
+					spec6.Work, spec6.Batches = WorkP6, true
+					label6 := fmt.Sprintf("P6 round %d %s (batches)", round+1, s.Name)
+					p6, p6Wall, err6 = r.runOne(spec6, fmt.Sprintf("P6-%s-r%d", s.Name, round+1), label6)
+					if err6 != nil {
+						failures = append(failures, label6+": "+err6.Error())
+						r.logf("%s: FAILED: %v", label6, err6)
+					} else {
+						r.logf("%s: %s MB", label6, mb(p6.RSS))
+					}
 				}
 				var shown []string
 				for _, w := range group {
 					smp := Sample{Round: round + 1, WallSeconds: wall}
-					if err != nil {
-						smp.Err = err.Error()
+					out, e := res, err
+					if w.ID == "P6" && fellBack {
+						out, e, smp.WallSeconds = p6, err6, p6Wall
+					}
+					if e != nil {
+						smp.Err = e.Error()
 					} else {
-						smp.Value = w.value(res)
-						smp.Result = res
+						smp.Value = w.value(out)
+						smp.Result = out
 						v := fmt.Sprintf("%s %s", fmtNum(smp.Value), w.Unit)
 						if len(group) > 1 {
 							v = w.ID + " " + v

@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -84,6 +85,15 @@ var Stores = []StoreDef{
 	{Name: "raw", Desc: "append `[len][klen][key][value]` + fdatasync per commit (serialized, no group commit), `map[string][]byte` in memory; replay counts records first to size the map once", Open: openRaw},
 	{Name: "raw-prealloc", Desc: "pwrite into a zero-filled, preallocated file + fdatasync (serialized): the physical limit of a durable commit", Open: openPrealloc(true), WriteOnly: true},
 	{Name: "raw-fallocate", Desc: "as raw-prealloc, but the file is reserved with fallocate (unwritten extents, as dbrs does) instead of written with zeros", Open: openPrealloc(false), WriteOnly: true, P1Only: true},
+}
+
+// StoreNames lists the stores' names, comma-separated.
+func StoreNames() string {
+	var names []string
+	for _, s := range Stores {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ",")
 }
 
 func storeByName(name string) (StoreDef, error) {

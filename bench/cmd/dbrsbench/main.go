@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dbrs-db/dbrs/bench/harness"
@@ -31,6 +32,7 @@ func main() {
 	dur := flag.Duration("dur", 0, "override the duration of one P1/P2 run")
 	getDur := flag.Duration("getdur", 0, "override the duration of one P4 run")
 	noScaling := flag.Bool("noscaling", false, "skip the scaling curve")
+	stores := flag.String("stores", "", "comma-separated stores to run (default: all): "+harness.StoreNames())
 	profile := flag.String("cpuprofile", "", "write a CPU profile of every child of this store (e.g. dbrs) into OUT/profiles")
 	flag.Parse()
 
@@ -56,6 +58,9 @@ func main() {
 	}
 	if *noScaling {
 		c.ScaleNs, c.Mode = nil, "custom"
+	}
+	if *stores != "" {
+		c.Stores, c.Mode = strings.Split(*stores, ","), "custom"
 	}
 	c.OutDir, c.TmpDir, c.Readme, c.ProfileStore = *out, *tmp, *readme, *profile
 
