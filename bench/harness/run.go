@@ -18,17 +18,21 @@ import (
 
 // Config is one benchmark run.
 type Config struct {
-	Mode       string        `json:"mode"`             // "short", "full" or "custom"
-	N          int           `json:"records"`          // records for P3–P6
-	CommitDur  time.Duration `json:"commit_dur"`       // one P1 or P2 run
-	GetDur     time.Duration `json:"get_dur"`          // one P4 run
-	Rounds     int           `json:"rounds"`           // interleaved repeats; medians are reported
-	Goroutines int           `json:"goroutines"`       // P2 writers
-	Reopens    int           `json:"reopens"`          // P5 reopens per child (the first is reported)
-	BatchSize  int           `json:"batch_size"`       // dbrs fallback batch
-	ScaleNs    []int         `json:"scale_ns"`         // scaling-curve sizes
-	Timeout    time.Duration `json:"child_limit"`      // per child process
-	Stores     []string      `json:"stores,omitempty"` // only these stores; empty means all
+	Mode      string        `json:"mode"`       // "short", "full" or "custom"
+	N         int           `json:"records"`    // records for P3–P6
+	CommitDur time.Duration `json:"commit_dur"` // one P1 or P2 run
+	GetDur    time.Duration `json:"get_dur"`    // one P4 run
+	Rounds    int           `json:"rounds"`     // interleaved repeats of P3–P6; medians are reported
+	// CommitRounds is the number of interleaved P1/P2 repeats: short runs,
+	// many of them, so that a burst of other disk traffic moves the median
+	// less.
+	CommitRounds int           `json:"commit_rounds"`
+	Goroutines   int           `json:"goroutines"`       // P2 writers
+	Reopens      int           `json:"reopens"`          // P5 reopens per child (the first is reported)
+	BatchSize    int           `json:"batch_size"`       // dbrs fallback batch
+	ScaleNs      []int         `json:"scale_ns"`         // scaling-curve sizes
+	Timeout      time.Duration `json:"child_limit"`      // per child process
+	Stores       []string      `json:"stores,omitempty"` // only these stores; empty means all
 
 	OutDir       string    `json:"-"`
 	TmpDir       string    `json:"-"` // parent of the scratch folder; "" means os.TempDir()
@@ -40,8 +44,8 @@ type Config struct {
 // Short is `make bench`: under 3 minutes on 2 cores.
 func Short() Config {
 	return Config{
-		Mode: "short", N: 100_000, CommitDur: time.Second, GetDur: 500 * time.Millisecond,
-		Rounds: 3, Goroutines: 16, Reopens: 3, BatchSize: 100_000,
+		Mode: "short", N: 100_000, CommitDur: 600 * time.Millisecond, GetDur: 500 * time.Millisecond,
+		Rounds: 3, CommitRounds: 5, Goroutines: 16, Reopens: 3, BatchSize: 100_000,
 		ScaleNs: []int{1_000, 10_000, 100_000, 1_000_000}, Timeout: 2 * time.Minute,
 	}
 }
@@ -49,8 +53,8 @@ func Short() Config {
 // Full is `make bench-full`: 1M records, longer runs, and 10M on the curve.
 func Full() Config {
 	return Config{
-		Mode: "full", N: 1_000_000, CommitDur: 5 * time.Second, GetDur: 2 * time.Second,
-		Rounds: 3, Goroutines: 16, Reopens: 3, BatchSize: 100_000,
+		Mode: "full", N: 1_000_000, CommitDur: 3 * time.Second, GetDur: 2 * time.Second,
+		Rounds: 3, CommitRounds: 5, Goroutines: 16, Reopens: 3, BatchSize: 100_000,
 		ScaleNs: []int{1_000, 10_000, 100_000, 1_000_000, 10_000_000}, Timeout: 15 * time.Minute,
 	}
 }
@@ -75,6 +79,14 @@ func workloads(c Config) []workload {
 		{"P5", WorkP3, VarString, "P5: close + reopen until the first Get succeeds", "ms", true},
 		{"P6", WorkP3, VarString, fmt.Sprintf("P6: RSS after loading %s records", count(c.N)), "MB", true},
 	}
+}
+
+// roundsOf is the number of rounds of a job.
+func (c Config) roundsOf(j Work) int {
+	if (j == WorkP1 || j == WorkP2) && c.CommitRounds > 0 {
+		return c.CommitRounds
+	}
+	return c.Rounds
 }
 
 // storesFor lists the stores that take part in a workload.
@@ -175,14 +187,17 @@ func Run(c Config) (*Report, error) {
 		byJob[w.Work] = append(byJob[w.Work], w)
 	}
 	for _, j := range jobs {
-		r.total += len(storesFor(c, byJob[j][0])) * c.Rounds
+		r.total += len(storesFor(c, byJob[j][0])) * c.roundsOf(j)
 	}
 	r.total += 2 * len(c.ScaleNs)
 
 	dbrsBatches := false // set once a dbrs P3 load had to fall back to batches
 	var failures []string
-	for round := 0; round < c.Rounds; round++ {
+	for round := 0; round < max(c.Rounds, c.CommitRounds); round++ {
 		for _, job := range jobs {
+			if round >= c.roundsOf(job) {
+				continue
+			}
 			group := byJob[job]
 			stores := storesFor(c, group[0])
 			// Interleave: every store once per round, the order rotated

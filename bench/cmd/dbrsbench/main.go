@@ -22,13 +22,13 @@ import (
 func main() {
 	harness.MaybeChild()
 
-	short := flag.Bool("short", false, "short mode (the default): 100k records for P3–P6, 1 s per P1/P2 run; under 3 minutes on 2 cores")
-	full := flag.Bool("full", false, "full mode: 1M records for P3–P6, 5 s per P1/P2 run, and 10M records on the scaling curve")
+	short := flag.Bool("short", false, "short mode (the default): 100k records for P3–P6, 5 × 0.6 s per P1/P2; under 3 minutes on 2 cores")
+	full := flag.Bool("full", false, "full mode: 1M records for P3–P6, 5 × 3 s per P1/P2, and 10M records on the scaling curve")
 	out := flag.String("out", "results", "folder for results.json, results.md and the SVG charts")
 	readme := flag.String("readme", "", "README to update between its bench markers (empty: none)")
 	tmp := flag.String("tmp", "", "parent folder for the scratch data (default: the system temp folder); it is deleted afterwards")
 	n := flag.Int("n", 0, "override the record count for P3–P6")
-	rounds := flag.Int("rounds", 0, "override the number of interleaved rounds")
+	rounds := flag.Int("rounds", 0, "override the number of interleaved rounds (P1/P2 and P3–P6 alike)")
 	dur := flag.Duration("dur", 0, "override the duration of one P1/P2 run")
 	getDur := flag.Duration("getdur", 0, "override the duration of one P4 run")
 	noScaling := flag.Bool("noscaling", false, "skip the scaling curve")
@@ -48,7 +48,7 @@ func main() {
 		c.N, c.Mode = *n, "custom"
 	}
 	if *rounds > 0 {
-		c.Rounds, c.Mode = *rounds, "custom"
+		c.Rounds, c.CommitRounds, c.Mode = *rounds, *rounds, "custom"
 	}
 	if *dur > 0 {
 		c.CommitDur, c.Mode = *dur, "custom"
