@@ -14,7 +14,7 @@ BIN   := $(CURDIR)/bin
 
 export DBRS_SITE := $(CURDIR)/$(SITE)
 
-.PHONY: test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench clean
+.PHONY: test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full clean
 
 test: deps vet cross site unit js-test wasm-test fuzz
 
@@ -93,8 +93,15 @@ fuzz:
 example:
 	$(GO) run ./cmd/example
 
+# Native benchmarks against bbolt, badger, pebble, buntdb and raw fdatasync
+# loops (bench/, a module of its own). Writes bench/results/ and the
+# README's "Native benchmarks" section. bench: short mode, under 3 minutes
+# on 2 cores; bench-full: 1M records and 10M on the scaling curve.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./platform/native/
+	cd bench && $(GO) run ./cmd/dbrsbench -short -out results -readme ../README.md
+
+bench-full:
+	cd bench && $(GO) run ./cmd/dbrsbench -full -out results-full -readme ../README.md
 
 clean:
 	rm -rf $(BUILD) js/dist js/dist-test web/demo/dist e2e/artifacts
