@@ -14,7 +14,7 @@ BIN   := $(CURDIR)/bin
 
 export DBRS_SITE := $(CURDIR)/$(SITE)
 
-.PHONY: test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full clean
+.PHONY: wasm-size test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full clean
 
 test: deps vet cross site unit js-test wasm-test fuzz
 
@@ -96,7 +96,12 @@ example:
 # Native benchmarks against bbolt, badger, pebble, buntdb and raw fdatasync
 # loops (bench/, a module of its own). Writes bench/results/ and the
 # README's "Native benchmarks" section. bench: short mode, under 3 minutes
-# on 2 cores; bench-full: 1M records and 10M on the scaling curve.
+# on 2 cores; # What dbrs.wasm is made of: code bytes by package, from the wasm's own
+# sections (go tool nm cannot read wasm).
+wasm-size:
+	cd bench && $(GO) run ./cmd/wasmsize
+
+bench-full: 1M records and 10M on the scaling curve.
 bench:
 	cd bench && $(GO) run ./cmd/dbrsbench -short -out results -readme ../README.md
 

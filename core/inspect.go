@@ -1,11 +1,8 @@
 package core
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Reading a log without its schema, for tools such as the dbrs command:
@@ -116,20 +113,25 @@ func LogTables(b Backend) ([]TableSpec, error) {
 		if r.Kind != RecordSchema {
 			return nil
 		}
-		var rec struct {
-			_msgpack struct{} `msgpack:",as_array"`
-			Kind     int
-			Tables   []struct {
-				_msgpack struct{} `msgpack:",as_array"`
-				ID       uint32
-				Name     string
-				Kind     string
-			}
-		}
-		if err := msgpack.NewDecoder(bytes.NewReader(r.Payload)).Decode(&rec); err != nil {
+		bad := func(err error) error {
 			return &EntryError{Segment: r.Segment, Offset: r.Offset, Err: fmt.Errorf("schema record: %w", err)}
 		}
-		for _, t := range rec.Tables {
+		d := &entryReader{b: r.Payload}
+		if n, err := d.DecodeArrayLen(); err != nil || n != 2 {
+			return bad(fmt.Errorf("not a [kind, tables] array"))
+		}
+		if _, err := d.DecodeInt(); err != nil {
+			return bad(err)
+		}
+		n, err := d.DecodeArrayLen()
+		if err != nil {
+			return bad(err)
+		}
+		for range n {
+			t, err := readSchemaEntry(d)
+			if err != nil {
+				return bad(err)
+			}
 			if !slices.ContainsFunc(tables, func(x table) bool { return x.id == t.ID || x.Name == t.Name }) {
 				tables = append(tables, table{t.ID, TableSpec{Name: t.Name, Kind: t.Kind}})
 			}
