@@ -62,6 +62,12 @@ func verify(b Backend) (LogReport, []liveSegment, error) {
 			}
 		}
 		if snapshot && !complete {
+			if err := incompleteSnapshot(&segmentInfo{id: ids[i], scan: res}, ids[:i]); err != nil {
+				var ce *CorruptError
+				errors.As(err, &ce)
+				rep.Corrupt = ce
+				return rep, nil, nil
+			}
 			continue
 		}
 		live = append(live, ids[i])

@@ -58,6 +58,19 @@ func readSegment(b Backend, id uint64, newest bool) (*segmentInfo, error) {
 	return si, nil
 }
 
+// incompleteSnapshot returns nil if the snapshot segment si, which has no
+// snapshot-end record, may be skipped as an unfinished compaction: the
+// segment it was made from (its ID minus one; see compact.go) is among the
+// older ones. Otherwise the snapshot was installed and then damaged, and
+// it is corruption.
+func incompleteSnapshot(si *segmentInfo, older []uint64) error {
+	if slices.Contains(older, si.id-1) {
+		return nil
+	}
+	return &CorruptError{Segment: si.id, Offset: si.scan.end,
+		Reason: "snapshot segment has lost its snapshot-end record, and the segments it replaced are gone"}
+}
+
 // cutUncommitted treats a run of commit-part records that ends the newest
 // segment as a transaction that never committed: like a torn tail, it is
 // not replayed, and it is cut when the segment is opened for writing. In
@@ -94,6 +107,12 @@ func (e *engine) load() error {
 			return err
 		}
 		if si.snapshot && !si.complete {
+			// An unfinished compaction, if the segments it was replacing
+			// are still there; without them it is a snapshot that lost
+			// its end, and skipping it would silently drop the state.
+			if err := incompleteSnapshot(si, ids[:i]); err != nil {
+				return err
+			}
 			e.stale = append(e.stale, si.id)
 			continue
 		}
