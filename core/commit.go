@@ -56,6 +56,7 @@ func (e *engine) beginLocked() (*txn, error) {
 		e.w.buf = bytes.Buffer{}
 	}
 	e.w.buf.Reset()
+	e.w.buf.Write(commitPrefix[:]) // room to frame the record in place
 	e.w.n = 0
 	return &txn{w: e.w}, nil
 }
@@ -142,6 +143,8 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		return nil, nil
 	}
 	rec, records, err := commitRecords(t.w.buf.Bytes(), t.w.n, e.recordLimit, e.partSize)
+	// rec may alias the write buffer, which the next transaction reuses:
+	// backends do not keep what they are given past Append.
 	if err != nil {
 		t.rollback()
 		return nil, err

@@ -121,15 +121,26 @@ func writeArg[K any](w *entryWriter, mark int, k K) error {
 	return nil
 }
 
-// commitRecords frames the n pairs of a transaction as records: one commit
-// record if they fit in one of maxRecord bytes, and otherwise commit-part
+// commitPrefix is the room a transaction's write buffer keeps before its
+// pairs, so that a transaction that fits in one record is framed in place:
+// record header, array header and kind.
+var commitPrefix [recordHeaderSize + 6]byte
+
+// commitRecords frames the n pairs of a transaction, which follow
+// commitPrefix in buf, as records: one commit record if they fit in one of
+// maxRecord bytes (framed in place, in buf), and otherwise commit-part
 // records of at most partSize bytes of pairs each, ending with a commit
 // record (see record.go). It returns the records, one after the other, and
 // how many there are.
-func commitRecords(pairs []byte, n, maxRecord, partSize int) ([]byte, int, error) {
+func commitRecords(buf []byte, n, maxRecord, partSize int) ([]byte, int, error) {
+	pairs := buf[len(commitPrefix):]
 	if len(pairs)+16 <= maxRecord {
-		rec, err := buildRecord(recordCommit, pairs, n)
-		return rec, 1, err
+		hdr := appendUint(appendArrayLen(make([]byte, 0, 6), 1+2*n), recordCommit)
+		start := len(commitPrefix) - len(hdr) - recordHeaderSize
+		copy(buf[start+recordHeaderSize:], hdr)
+		rec := buf[start:]
+		frameRecord(rec)
+		return rec, 1, nil
 	}
 	out := make([]byte, 0, len(pairs)+len(pairs)/partSize*32+64)
 	records := 0
