@@ -49,12 +49,7 @@ func (e *engine) beginLocked() (*txn, error) {
 	if err := e.writableLocked(); err != nil {
 		return nil, err
 	}
-	if e.w.buf.Cap() > maxKeptWriteBuffer {
-		// Release what a large transaction grew the buffer to: after a
-		// bulk load, a buffer kept for good would hold as much memory as
-		// the data.
-		e.w.buf = bytes.Buffer{}
-	}
+	e.releaseLargeBuffer()
 	e.w.buf.Reset()
 	e.w.buf.Write(commitPrefix[:]) // room to frame the record in place
 	e.w.n = 0
@@ -150,7 +145,9 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		return nil, err
 	}
 	start := e.segSize[e.active]
-	if err := e.b.Append(e.active, start, rec); err != nil {
+	err = e.b.Append(e.active, start, rec)
+	e.releaseLargeBuffer() // rec, which may alias it, is no longer needed
+	if err != nil {
 		t.rollback()
 		e.cutLocked(map[uint64]int64{e.active: start}, err)
 		return nil, &writeError{cause: err} // the caller runs syncCuts
@@ -175,6 +172,15 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	}
 	e.smu.Unlock()
 	return pc, nil
+}
+
+// releaseLargeBuffer drops a write buffer that a large transaction grew
+// past maxKeptWriteBuffer: after a bulk load, a buffer kept until the next
+// transaction would hold as much memory as the data. e.mu is held.
+func (e *engine) releaseLargeBuffer() {
+	if e.w.buf.Cap() > maxKeptWriteBuffer {
+		e.w.buf = bytes.Buffer{}
+	}
 }
 
 func (e *engine) grewLocked(seg uint64, n int64) {

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// A large transaction does not leave its write buffer behind: the next
-// transaction starts with a buffer of at most maxKeptWriteBuffer.
+// A large transaction does not leave its write buffer behind once it has
+// committed: what stays for the next one is at most maxKeptWriteBuffer.
 func TestCommit_ReleasesLargeWriteBuffer(t *testing.T) {
 	type S struct{ T LookupTable[int, string] }
 	db, err := Open[S](NewMemBackend(), Options{})
@@ -25,13 +25,7 @@ func TestCommit_ReleasesLargeWriteBuffer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if c := db.e.w.buf.Cap(); c <= maxKeptWriteBuffer {
-		t.Fatalf("the test did not grow the buffer: cap %d", c)
-	}
-	if err := db.Tables.T.Insert(-1, "small"); err != nil {
-		t.Fatal(err)
-	}
 	if c := db.e.w.buf.Cap(); c > maxKeptWriteBuffer {
-		t.Fatalf("write buffer kept at %d bytes after a small commit", c)
+		t.Fatalf("write buffer kept at %d bytes after a 3 MB commit", c)
 	}
 }
