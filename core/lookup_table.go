@@ -36,6 +36,11 @@ type lookupTableState[K comparable, V any] struct {
 	encs map[K][]byte
 	live int64 // bytes of the table's entries in a compacted log
 
+	// liveStale says live is wrong: replay replaced a value without
+	// measuring the one it replaced (so that a new key costs one hash
+	// operation); settleLive measures the table again when replay ends.
+	liveStale bool
+
 	// idLen is the bytes of the table's ID in each entry, learned from the
 	// first entry written or replayed (0 until then, when live is 0).
 	idLen   int
@@ -55,7 +60,7 @@ func (s *lookupTableState[K, V]) reset(n int) {
 	} else {
 		s.encs = make(map[K][]byte, n)
 	}
-	s.live = 0
+	s.live, s.liveStale = 0, false
 }
 
 func (s *lookupTableState[K, V]) len() int { return len(s.vals) + len(s.encs) }
@@ -321,6 +326,20 @@ func (s *lookupTableState[K, V]) sizeHint(n int) {
 
 func (s *lookupTableState[K, V]) liveBytes() int64 { return s.live }
 
+// settleLive makes live right after replay (see liveStale).
+func (s *lookupTableState[K, V]) settleLive() {
+	if s.liveStale {
+		s.live = 0
+		for k, v := range s.vals {
+			s.live += s.entrySize(k, v, nil)
+		}
+		for k, enc := range s.encs {
+			s.live += s.entrySize(k, *new(V), enc)
+		}
+		s.liveStale = false
+	}
+}
+
 func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 	op, n, err := readEntryHeader(d)
 	if err != nil {
@@ -351,10 +370,13 @@ func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 	if err != nil {
 		return err
 	}
-	if oldV, oldEnc, had := s.get(k); had {
-		s.live -= s.entrySize(k, oldV, oldEnc)
-	}
+	// One hash operation for a new key: a replaced value is not measured
+	// here, and leaves live to be measured again (liveStale).
+	before := s.len()
 	s.set(k, v, enc)
+	if s.len() == before {
+		s.liveStale = true
+	}
 	s.live += int64(size)
 	return nil
 }

@@ -135,6 +135,11 @@ func (e *engine) load() error {
 		e.openStats.Segments++
 		e.openStats.Bytes += si.scan.end
 	}
+	for _, t := range e.tables {
+		if s, ok := t.state.(liveSettler); ok {
+			s.settleLive()
+		}
+	}
 	e.records = r.records
 	e.openStats.Records = r.records
 	if len(live) > 0 && live[0].complete {
@@ -487,6 +492,10 @@ func parseSnapshotEnd(payload []byte) (records, entries int64, hints map[uint32]
 	}
 	return records, entries, hints, d.doneOr(malformed)
 }
+
+// liveSettler is implemented by table states whose live-bytes estimate
+// replay leaves to be measured once it ends.
+type liveSettler interface{ settleLive() }
 
 // sizeHinter is implemented by table states that can reserve memory for a
 // known number of entries before a snapshot is replayed into them.
