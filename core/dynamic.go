@@ -121,3 +121,7 @@ func OpenDynamic(b Backend, specs []TableSpec, opts Options) (*DB[Dynamic], erro
 	}
 	return open[Dynamic](b, desc, opts)
 }
+
+// String shows the key as a readable value (`"nobody"`, `42`, `[1 "a"]`),
+// for error messages: a key's bytes are msgpack, not text.
+func (k RawKey) String() string { return formatRaw([]byte(k)) }

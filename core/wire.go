@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // maxNesting bounds how deeply msgpack arrays and maps may nest in anything
@@ -288,4 +289,68 @@ func canonicalKey(b []byte, depth int) (int, error) {
 		return 0, fmt.Errorf("is a map")
 	}
 	return 0, fmt.Errorf("has msgpack type 0x%02x, which keys cannot have", c)
+}
+
+// formatRaw renders one msgpack value as short readable text: strings
+// quoted, numbers and bools as Go prints them, bin as hex, arrays and maps
+// bracketed. It never fails: bytes it cannot read print as hex.
+func formatRaw(b []byte) string {
+	var sb []byte
+	r := &entryReader{b: b}
+	if !appendRawText(&sb, r, 0) || !r.done() {
+		return fmt.Sprintf("0x%x", b)
+	}
+	return string(sb)
+}
+
+func appendRawText(sb *[]byte, r *entryReader, depth int) bool {
+	c, err := r.code()
+	if err != nil || depth > 8 || len(*sb) > 200 {
+		return false
+	}
+	switch {
+	case c == 0xc0:
+		r.pos++
+		*sb = append(*sb, "nil"...)
+	case c == 0xc2 || c == 0xc3:
+		r.pos++
+		*sb = strconv.AppendBool(*sb, c == 0xc3)
+	case isInt(c):
+		neg, mag, err := r.integer()
+		if err != nil {
+			return false
+		}
+		if neg {
+			*sb = append(*sb, '-')
+		}
+		*sb = strconv.AppendUint(*sb, mag, 10)
+	case isStr(c):
+		s, err := r.DecodeString()
+		if err != nil {
+			return false
+		}
+		*sb = strconv.AppendQuote(*sb, s)
+	case c&0xf0 == 0x90 || c == 0xdc || c == 0xdd:
+		n, err := r.DecodeArrayLen()
+		if err != nil {
+			return false
+		}
+		*sb = append(*sb, '[')
+		for i := range n {
+			if i > 0 {
+				*sb = append(*sb, ' ')
+			}
+			if !appendRawText(sb, r, depth+1) {
+				return false
+			}
+		}
+		*sb = append(*sb, ']')
+	default:
+		v, err := r.skip()
+		if err != nil {
+			return false
+		}
+		*sb = fmt.Appendf(*sb, "0x%x", v)
+	}
+	return true
 }

@@ -66,3 +66,22 @@ func TestDynamic_RefusesNonCanonicalKeys(t *testing.T) {
 		t.Fatalf("len %d, want 1", users.Len())
 	}
 }
+
+// Errors name a dynamic key as a readable value, not as its msgpack bytes.
+func TestRawKey_StringIsReadable(t *testing.T) {
+	for v, want := range map[any]string{"nobody": `"nobody"`, 42: "42", -7: "-7", true: "true"} {
+		if got := core.RawKey(enc(t, v)).String(); got != want {
+			t.Errorf("%v: %s, want %s", v, got, want)
+		}
+	}
+	if got := core.RawKey(enc(t, []any{1, "a", nil})).String(); got != `[1 "a" nil]` {
+		t.Errorf("tuple: %s", got)
+	}
+	db, err := core.OpenDynamic(core.NewMemBackend(), dynSpecs, core.Options{})
+	must(t, err)
+	defer db.Close()
+	users, _ := db.Tables.LookupTable("users")
+	if err := users.Remove(core.RawKey(enc(t, "nobody"))); err == nil || err.Error() != `dbrs: key not found: "nobody"` {
+		t.Fatalf("remove of an absent key: %v", err)
+	}
+}

@@ -12,7 +12,8 @@ import { decode } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 import { loadBridge } from './load.js';
 import { acquireTabLock, type Release } from './tablock.js';
-import { makeTables, TABLE_KINDS, type Host, type Scope } from './tables.js';
+import { makeTables, TABLE_KINDS, type Host, type Scope, type TableSpec } from './tables.js';
+import type { TableChecks } from './checks.js';
 import type { DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
 
 interface Job {
@@ -39,7 +40,7 @@ class Database<S extends Schema> implements DB<S>, Host {
 
   private readonly b: Bridge;
   private readonly h: number;
-  private readonly defs: BridgeTable[];
+  private readonly defs: TableSpec[];
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
   /** Which callback is running: writes through db.tables are refused inside one. */
@@ -51,7 +52,7 @@ class Database<S extends Schema> implements DB<S>, Host {
 
   private readonly releaseLock: Release;
 
-  constructor(b: Bridge, h: number, name: string, defs: BridgeTable[], releaseLock: Release) {
+  constructor(b: Bridge, h: number, name: string, defs: TableSpec[], releaseLock: Release) {
     this.releaseLock = releaseLock;
     this.b = b;
     this.h = h;
@@ -340,20 +341,21 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
   if (durability !== 'strict' && durability !== 'relaxed') {
     throw new TypeError(`dbrs: durability must be 'strict' or 'relaxed', not ${String(durability)}`);
   }
-  const defs: BridgeTable[] = [];
+  const defs: TableSpec[] = [];
   for (const [t, def] of Object.entries(schema ?? {})) {
     const kind = (def as { kind?: unknown } | null)?.kind;
     if (typeof kind !== 'string' || !TABLE_KINDS.has(kind)) {
       throw new DbrsError('Schema', `dbrs: table "${t}" is not a table definition; use single(), list(), lookupTable(), ...`);
     }
-    defs.push({ name: t, kind: kind as BridgeTable['kind'] });
+    const checks = (def as { checks?: TableChecks }).checks;
+    defs.push(checks ? { name: t, kind: kind as BridgeTable['kind'], checks } : { name: t, kind: kind as BridgeTable['kind'] });
   }
   if (defs.length === 0) throw new DbrsError('Schema', 'dbrs: the schema has no tables');
   const b = await loadBridge(options);
   const release = await acquireTabLock(name, options.lockTimeoutMs ?? 0);
   let h: number;
   try {
-    h = await b.open(name, defs, { durability, keepUnknownTables: options.keepUnknownTables === true });
+    h = await b.open(name, defs.map((d) => ({ name: d.name, kind: d.kind })), { durability, keepUnknownTables: options.keepUnknownTables === true });
   } catch (e) {
     release();
     throw toDbrsError(e);

@@ -8,6 +8,7 @@ export { open, deleteDatabase, importLog } from './db.js';
 export { single, list, lookupTable, lookupList, lookupSet, lookupMap } from './schema.js';
 export { DbrsError } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export type { Check, TableChecks } from './checks.js';
 export type {
   Key,
   Schema,

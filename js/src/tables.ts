@@ -4,6 +4,7 @@
 // into Go once.
 
 import type { BridgeResult, TableKind } from './bridge.js';
+import { runCheck, show, type TableChecks } from './checks.js';
 import { checkKey, decode, encode } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 
@@ -69,13 +70,42 @@ function bool(r: BridgeResult): boolean {
   return r;
 }
 
+/** One table of an open database: what open() gave the bridge, and the checks. */
+export interface TableSpec {
+  name: string;
+  kind: TableKind;
+  checks?: TableChecks;
+}
+
 abstract class Table {
   constructor(
     protected readonly host: Host,
     readonly name: string,
     protected readonly mode: Mode,
     protected readonly scope: Scope | null,
+    protected readonly checks: TableChecks,
   ) {}
+
+  /** A key argument of a write: a Key, and it passes the table's key check. */
+  protected k<K>(k: K, op: string, which: 'key' | 'inner' = 'key'): K {
+    key(k, which === 'key' ? 'key' : this instanceof LookupSetImpl ? 'set member' : 'inner key');
+    runCheck(this.checks[which], k, `${this.name}.${op}: ${which === 'key' ? 'key' : 'inner key'}`);
+    return k;
+  }
+
+  /** Names what was not found, as the caller wrote it, in a 'NotFound' error. */
+  protected readable(e: unknown, op: string, subject?: () => string): unknown {
+    if (subject && e instanceof DbrsError && e.code === 'NotFound') {
+      return new DbrsError('NotFound', `dbrs: ${this.name}.${op}: ${subject()} not found`, { cause: e });
+    }
+    return e;
+  }
+
+  /** A value argument of a write: it passes the table's value check. */
+  protected v<V>(v: V, op: string): V {
+    runCheck(this.checks.value, v, `${this.name}.${op}: value`);
+    return v;
+  }
 
   protected r(op: string, args: Uint8Array = NO_ARGS): BridgeResult {
     return this.host.read(this.name, op, args, this.scope);
@@ -87,7 +117,7 @@ abstract class Table {
    * applies now and returns the op's result, or throws. view mode: throws
    * 'ReadOnly'.
    */
-  protected w(op: string, args: () => Uint8Array, withResult = false): any {
+  protected w(op: string, args: () => Uint8Array, withResult = false, subject?: () => string): any {
     switch (this.mode) {
       case 'auto': {
         let a: Uint8Array;
@@ -96,12 +126,19 @@ abstract class Table {
         } catch (e) {
           return Promise.reject(toDbrsError(e));
         }
-        const p = this.host.exec(this.name, op, a);
+        const p = this.host.exec(this.name, op, a).catch((e: unknown) => {
+          throw this.readable(e, op, subject);
+        });
         return withResult ? p : p.then(() => undefined);
       }
       case 'tx': {
         if (!this.scope!.active) throw new DbrsError('TxClosed', `dbrs: ${this.name}.${op} on a transaction that has ended`);
-        const r = this.host.apply(this.name, op, args(), this.scope!);
+        let r: BridgeResult;
+        try {
+          r = this.host.apply(this.name, op, args(), this.scope!);
+        } catch (e) {
+          throw this.readable(e, op, subject);
+        }
         return withResult ? rawValue(r) : undefined;
       }
       default:
@@ -112,21 +149,18 @@ abstract class Table {
 
 class SingleImpl extends Table {
   get() { return rawValue(this.r('get')); }
-  insert(v: unknown) { return this.w('insert', () => encode([v])); }
+  insert(v: unknown) { return this.w('insert', () => encode([this.v(v, 'insert')])); }
   clear() { return this.w('clear', () => NO_ARGS); }
 }
 
 class ListImpl extends Table {
   len() { return num(this.r('len')); }
-  at(i: number) {
-    if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) return undefined;
-    return rawValue(this.r('at', encode([i])));
-  }
+  at(i: number) { return rawValue(this.r('at', encode([index(i)]))); }
   all() { return array(this.r('all')); }
-  push(v: unknown) { return this.w('push', () => encode([v])); }
+  push(v: unknown) { return this.w('push', () => encode([this.v(v, 'push')])); }
   pop() { return this.w('pop', () => NO_ARGS, true); }
-  insertAt(i: number, v: unknown) { return this.w('insertAt', () => encode([index(i), v])); }
-  setAt(i: number, v: unknown) { return this.w('setAt', () => encode([index(i), v])); }
+  insertAt(i: number, v: unknown) { return this.w('insertAt', () => encode([index(i), this.v(v, 'insertAt')])); }
+  setAt(i: number, v: unknown) { return this.w('setAt', () => encode([index(i), this.v(v, 'setAt')])); }
   removeAt(i: number) { return this.w('removeAt', () => encode([index(i)])); }
   clear() { return this.w('clear', () => NO_ARGS); }
 }
@@ -146,27 +180,27 @@ class LookupTableImpl extends Table {
     for (let i = 0, j = 1; i < keys.length; i++) out[i] = (mask[i >> 3]! >> (i & 7)) & 1 ? r[j++] : undefined;
     return out;
   }
-  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([key(k), v])); }
+  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([this.k(k, 'insert'), this.v(v, 'insert')])); }
   insertMany(entries: Iterable<readonly [unknown, unknown]>) {
     return this.w('insertMany', () => {
       const flat: unknown[] = [];
       for (const e of entries) {
         if (!Array.isArray(e) || e.length !== 2) throw new DbrsError('BadValue', 'dbrs: insertMany needs [key, value] pairs');
-        flat.push(key(e[0]), e[1]);
+        flat.push(this.k(e[0], 'insertMany'), this.v(e[1], 'insertMany'));
       }
       return encode(flat);
     });
   }
-  remove(k: unknown) { return this.w('remove', () => encode([key(k)])); }
+  remove(k: unknown) { return this.w('remove', () => encode([this.k(k, 'remove')]), false, () => `key ${show(k)}`); }
   clear() { return this.w('clear', () => NO_ARGS); }
 }
 
 class LookupListImpl extends Table {
   get(k: unknown) { return array(this.r('get', encode([key(k)]))); }
   keys() { return array(this.r('keys')); }
-  push(k: unknown, v: unknown) { return this.w('push', () => encode([key(k), v])); }
-  removeAt(k: unknown, i: number) { return this.w('removeAt', () => encode([key(k), index(i)])); }
-  clearKey(k: unknown) { return this.w('clearKey', () => encode([key(k)])); }
+  push(k: unknown, v: unknown) { return this.w('push', () => encode([this.k(k, 'push'), this.v(v, 'push')])); }
+  removeAt(k: unknown, i: number) { return this.w('removeAt', () => encode([this.k(k, 'removeAt'), index(i)]), false, () => `key ${show(k)}`); }
+  clearKey(k: unknown) { return this.w('clearKey', () => encode([this.k(k, 'clearKey')])); }
   clear() { return this.w('clear', () => NO_ARGS); }
 }
 
@@ -174,23 +208,34 @@ class LookupSetImpl extends Table {
   get(k: unknown) { return array(this.r('get', encode([key(k)]))); }
   has(k: unknown, v: unknown) { return bool(this.r('has', encode([key(k), key(v, 'set member')]))); }
   keys() { return array(this.r('keys')); }
-  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([key(k), key(v, 'set member')])); }
-  remove(k: unknown, v: unknown) { return this.w('remove', () => encode([key(k), key(v, 'set member')])); }
-  clearKey(k: unknown) { return this.w('clearKey', () => encode([key(k)])); }
+  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([this.k(k, 'insert'), this.member(v, 'insert')])); }
+  remove(k: unknown, v: unknown) {
+    return this.w('remove', () => encode([this.k(k, 'remove'), this.member(v, 'remove')]), false, () => `member ${show(v)} of key ${show(k)}`);
+  }
+  clearKey(k: unknown) { return this.w('clearKey', () => encode([this.k(k, 'clearKey')])); }
   clear() { return this.w('clear', () => NO_ARGS); }
+  /** A set member is a key, checked by the table's value check. */
+  private member(v: unknown, op: string) {
+    key(v, 'set member');
+    return this.v(v, op);
+  }
 }
 
 class LookupMapImpl extends Table {
   get(k1: unknown, k2: unknown) { return rawValue(this.r('get', encode([key(k1), key(k2, 'inner key')]))); }
   getInner(k1: unknown) { return new Map(pairs(this.r('getInner', encode([key(k1)])))); }
   keys() { return array(this.r('keys')); }
-  insert(k1: unknown, k2: unknown, v: unknown) { return this.w('insert', () => encode([key(k1), key(k2, 'inner key'), v])); }
-  remove(k1: unknown, k2: unknown) { return this.w('remove', () => encode([key(k1), key(k2, 'inner key')])); }
-  clearKey(k1: unknown) { return this.w('clearKey', () => encode([key(k1)])); }
+  insert(k1: unknown, k2: unknown, v: unknown) {
+    return this.w('insert', () => encode([this.k(k1, 'insert'), this.k(k2, 'insert', 'inner'), this.v(v, 'insert')]));
+  }
+  remove(k1: unknown, k2: unknown) {
+    return this.w('remove', () => encode([this.k(k1, 'remove'), this.k(k2, 'remove', 'inner')]), false, () => `key ${show(k1)} / ${show(k2)}`);
+  }
+  clearKey(k1: unknown) { return this.w('clearKey', () => encode([this.k(k1, 'clearKey')])); }
   clear() { return this.w('clear', () => NO_ARGS); }
 }
 
-const classes: Record<TableKind, new (host: Host, name: string, mode: Mode, scope: Scope | null) => Table> = {
+const classes: Record<TableKind, new (host: Host, name: string, mode: Mode, scope: Scope | null, checks: TableChecks) => Table> = {
   single: SingleImpl,
   list: ListImpl,
   lookup_table: LookupTableImpl,
@@ -199,16 +244,31 @@ const classes: Record<TableKind, new (host: Host, name: string, mode: Mode, scop
   lookup_map: LookupMapImpl,
 };
 
-/** Builds a frozen name → handle object for the given mode. */
+const NO_CHECKS: TableChecks = Object.freeze({});
+
+/**
+ * Builds the frozen name → handle object for the given mode. Reading a
+ * table the schema lacks throws 'UnknownTable' (a misspelling fails loudly,
+ * not as a TypeError on undefined); `then` and `toJSON` read as undefined,
+ * so the object can still be awaited or printed.
+ */
 export function makeTables(
   host: Host,
-  tables: readonly { name: string; kind: TableKind }[],
+  tables: readonly TableSpec[],
   mode: Mode,
   scope: Scope | null,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const t of tables) out[t.name] = Object.freeze(new classes[t.kind](host, t.name, mode, scope));
-  return Object.freeze(out);
+  for (const t of tables) out[t.name] = Object.freeze(new classes[t.kind](host, t.name, mode, scope, t.checks ?? NO_CHECKS));
+  Object.freeze(out);
+  return new Proxy(out, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && !(prop in target) && prop !== 'then' && prop !== 'toJSON') {
+        throw new DbrsError('UnknownTable', `dbrs: no table ${JSON.stringify(prop)} in the schema (it has ${Object.keys(target).map((n) => JSON.stringify(n)).join(', ')})`);
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }
 
 export const TABLE_KINDS: ReadonlySet<string> = new Set(Object.keys(classes));

@@ -9,6 +9,7 @@
 
 import type { Key } from './codec.js';
 import type { ErrorCode } from './errors.js';
+import type { TableChecks } from './checks.js';
 
 export type { Key };
 
@@ -18,31 +19,37 @@ declare const phantom: unique symbol;
 export interface SingleDef<T> {
   readonly kind: 'single';
   readonly [phantom]?: [T];
+  readonly checks?: TableChecks;
 }
 /** Definition of a List<T> table: an ordered list. Made by list<T>(). */
 export interface ListDef<T> {
   readonly kind: 'list';
   readonly [phantom]?: [T];
+  readonly checks?: TableChecks;
 }
 /** Definition of a LookupTable<K, V>: K → V. Made by lookupTable<K, V>(). */
 export interface LookupTableDef<K extends Key, V> {
   readonly kind: 'lookup_table';
   readonly [phantom]?: [K, V];
+  readonly checks?: TableChecks;
 }
 /** Definition of a LookupList<K, V>: K → ordered list of V. Made by lookupList<K, V>(). */
 export interface LookupListDef<K extends Key, V> {
   readonly kind: 'lookup_list';
   readonly [phantom]?: [K, V];
+  readonly checks?: TableChecks;
 }
 /** Definition of a LookupSet<K, V>: K → set of V. Made by lookupSet<K, V>(). */
 export interface LookupSetDef<K extends Key, V extends Key> {
   readonly kind: 'lookup_set';
   readonly [phantom]?: [K, V];
+  readonly checks?: TableChecks;
 }
 /** Definition of a LookupMap<K1, K2, V>: K1 → (K2 → V). Made by lookupMap<K1, K2, V>(). */
 export interface LookupMapDef<K1 extends Key, K2 extends Key, V> {
   readonly kind: 'lookup_map';
   readonly [phantom]?: [K1, K2, V];
+  readonly checks?: TableChecks;
 }
 
 /** Any table definition. */
@@ -89,7 +96,7 @@ export interface Single<T> extends SingleView<T> {
 export interface ListView<T> {
   /** Number of elements. */
   len(): number;
-  /** Element i (0-based), or undefined when i is not an index of the list. */
+  /** Element i (0-based), or undefined when i >= len(). Throws 'Index' when i is not a non-negative integer. */
   at(i: number): T | undefined;
   /** A copy of all elements, in order. */
   all(): T[];

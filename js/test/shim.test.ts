@@ -72,8 +72,9 @@ test('list: all ops and their errors', async () => {
   assert.equal(l.len(), 3);
   assert.equal(l.at(1), 'b');
   assert.equal(l.at(3), undefined);
-  assert.equal(l.at(-1), undefined);
-  assert.equal(l.at(1.5), undefined);
+  assert.throws(() => l.at(-1), code('Index'));
+  assert.throws(() => l.at(1.5), code('Index'));
+  assert.throws(() => l.at('zero' as unknown as number), code('Index'));
   await l.setAt(0, 'A');
   await l.removeAt(1);
   assert.deepEqual(l.all(), ['A', 'c']);
@@ -511,4 +512,47 @@ test('lookupTable: getMany and insertMany in one call each', async () => {
   await assert.rejects(db.tables.users.insertMany([['d'] as unknown as [string, Account]]), code('BadValue'));
   assert.throws(() => db.tables.users.getMany('a' as unknown as string[]), code('BadValue'));
   assert.equal(db.tables.users.len(), 3);
+});
+
+test('runtime checks: a write whose key or value fails its check rejects before anything is logged', async () => {
+  const checked = {
+    users: lookupTable<string, number>({ key: 'string', value: 'number' }),
+    blobs: lookupTable<number, Uint8Array>({ value: 'bytes' }),
+    scores: list<number>({ value: (v) => typeof v === 'number' && v >= 0 }),
+    grid: lookupMap<string, number, string>({ inner: 'number', value: (v) => { if (v === 'bad') throw new Error('no bad values'); return true; } }),
+  };
+  const db = await open(`checked${n++}`, checked);
+  const plain = db as unknown as { tables: Record<string, Record<string, (...a: unknown[]) => Promise<unknown>>> };
+  await db.tables.users.insert('a', 1);
+  await assert.rejects(plain.tables.users!.insert!(42, 1), (e: unknown) => code('BadValue')(e) && /users\.insert: key must be a string, got 42/.test((e as Error).message));
+  await assert.rejects(plain.tables.users!.insert!('b', '1'), (e: unknown) => code('BadValue')(e) && /value must be a number, got "1"/.test((e as Error).message));
+  await assert.rejects(plain.tables.users!.insertMany!([['c', 3], ['d', 'four']]), code('BadValue'));
+  await assert.rejects(plain.tables.blobs!.insert!(1, [1, 2]), code('BadValue'));
+  await assert.rejects(db.tables.scores.push(-1), (e: unknown) => code('BadValue')(e) && /refused by the table's check/.test((e as Error).message));
+  await assert.rejects(plain.tables.grid!.insert!('k', 'x', 'v'), code('BadValue'));
+  await assert.rejects(db.tables.grid.insert('k', 1, 'bad'), (e: unknown) => code('BadValue')(e) && /no bad values/.test((e as Error).message));
+  await db.transaction((tx) => {
+    assert.throws(() => (tx.users as unknown as { insert(k: unknown, v: unknown): void }).insert(7, 7), code('BadValue'));
+    tx.users.insert('t', 2); // the transaction goes on
+  });
+  assert.deepEqual(db.tables.users.entries(), [['a', 1], ['t', 2]]);
+  assert.equal(fake.commitCount(db.name), 2, 'refused writes logged nothing');
+  assert.throws(() => lookupTable({ key: 'text' as 'string' }), TypeError);
+  assert.throws(() => list({ key: 'string' } as never), TypeError);
+});
+
+test('a table the schema lacks is UnknownTable; NotFound names the key as written', async () => {
+  const db = await fresh();
+  const loose = db.tables as unknown as Record<string, unknown>;
+  assert.throws(() => loose.userz, (e: unknown) => code('UnknownTable')(e) && /no table "userz"/.test((e as Error).message));
+  await db.transaction((tx) => {
+    assert.throws(() => (tx as unknown as Record<string, unknown>).nope, code('UnknownTable'));
+  });
+  assert.throws(() => db.view((v) => (v as unknown as Record<string, unknown>).nope), code('UnknownTable'));
+  assert.equal((db.tables as unknown as { then?: unknown }).then, undefined, 'db.tables can be awaited');
+  assert.equal(await db.tables, db.tables);
+  await assert.rejects(db.tables.users.remove('nobody'), (e: unknown) => code('NotFound')(e) && (e as Error).message === 'dbrs: users.remove: key "nobody" not found');
+  await db.transaction((tx) => {
+    assert.throws(() => tx.tags.remove('k', 'red'), (e: unknown) => code('NotFound')(e) && /member "red" of key "k" not found/.test((e as Error).message));
+  });
 });

@@ -127,6 +127,10 @@ async function negatives(): Promise<void> {
   db.tables.grid.get(1, [1, '2']);
   // @ts-expect-error: tags keys are strings
   db.tables.tags.has(1, 'red');
+  // @ts-expect-error: 'text' is not a kind a check can name
+  lookupTable<string, number>({ key: 'text' });
+  // @ts-expect-error: a list has no keys to check
+  list<number>({ key: 'string' });
   // @ts-expect-error: users keys are strings, in getMany too
   db.tables.users.getMany([1]);
   // @ts-expect-error: insertMany takes [key, value] pairs of the table's types
