@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"unsafe"
 )
 
 // Operations by name on a Dynamic schema: the form in which the browser
@@ -51,7 +52,10 @@ func bytesResult(b []byte) Result { return Result{Kind: ResultBytes, Bytes: b} }
 
 // splitArgs splits a msgpack array into the raw bytes of its elements,
 // checking each one.
-func splitArgs(args []byte) ([][]byte, error) {
+func splitArgs(args []byte) ([][]byte, error) { return splitArgsInto(nil, args) }
+
+// splitArgsInto is splitArgs appending to out.
+func splitArgsInto(out [][]byte, args []byte) ([][]byte, error) {
 	if len(args) == 0 {
 		return nil, fmt.Errorf("%w: no argument array", ErrBadValue)
 	}
@@ -69,7 +73,9 @@ func splitArgs(args []byte) ([][]byte, error) {
 	if n > len(args)-hdr {
 		return nil, fmt.Errorf("%w: %d arguments in %d bytes", ErrBadValue, n, len(args)-hdr)
 	}
-	out := make([][]byte, 0, n)
+	if out == nil {
+		out = make([][]byte, 0, n)
+	}
 	rest := args[hdr:]
 	for range n {
 		l, err := checkMsgpack(rest)
@@ -177,6 +183,48 @@ type keyed interface {
 // through the handles of d: auto-commit for DB.Tables, the transaction for
 // the Dynamic of Update, Begin or View.
 func (d *Dynamic) Do(table, op string, rawArgs []byte) (Result, error) {
+	return d.do(table, op, rawArgs)
+}
+
+// AppendDo is Do for a caller that copies results out at once (a language
+// binding): a result of kind ResultBytes is appended to dst, and AppendDo
+// returns the grown dst (Result.Bytes is the appended part of it). For the
+// reads of a lookup table (get, has) it neither allocates nor copies the
+// stored value first.
+func (d *Dynamic) AppendDo(dst []byte, table, op string, rawArgs []byte) ([]byte, Result, error) {
+	if i, ok := d.index[table]; ok && (op == "get" || op == "has") {
+		if t, ok := d.fields[i].(*LookupTable[RawKey, RawValue]); ok {
+			var argv [1][]byte
+			a, err := splitArgsInto(argv[:0], rawArgs)
+			if err != nil {
+				return dst, Result{}, err
+			}
+			if err := wantN(op, a, 1); err != nil {
+				return dst, Result{}, err
+			}
+			// The key is only looked up, never kept: it may alias a.
+			k := RawKey(unsafe.String(unsafe.SliceData(a[0]), len(a[0])))
+			if op == "has" {
+				return dst, Result{Kind: ResultBool, Bool: t.Has(k)}, nil
+			}
+			n := len(dst)
+			dst, ok := t.appendRaw(dst, k)
+			if !ok {
+				return dst, Result{}, nil
+			}
+			return dst, bytesResult(dst[n:]), nil
+		}
+	}
+	r, err := d.do(table, op, rawArgs)
+	if err == nil && r.Kind == ResultBytes {
+		n := len(dst)
+		dst = append(dst, r.Bytes...)
+		r.Bytes = dst[n:]
+	}
+	return dst, r, err
+}
+
+func (d *Dynamic) do(table, op string, rawArgs []byte) (Result, error) {
 	i, ok := d.index[table]
 	if !ok {
 		return Result{}, fmt.Errorf("%w: %q", ErrUnknownTable, table)

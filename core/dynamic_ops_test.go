@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"testing"
@@ -204,5 +205,37 @@ func TestLookupTable_InsertManyAllOrNothing(t *testing.T) {
 	}
 	if db.Tables.T.Len() != 1 || !db.Tables.T.Has("c") {
 		t.Fatalf("len %d, want only c", db.Tables.T.Len())
+	}
+}
+
+// AppendDo answers as Do does, with byte results appended to dst.
+func TestDynamic_AppendDoMatchesDo(t *testing.T) {
+	db, err := core.OpenDynamic(core.NewMemBackend(), dynSpecs, core.Options{})
+	must(t, err)
+	defer db.Close()
+	d := db.Tables
+	if _, err := d.Do("users", "insert", enc(t, []any{"a", map[string]any{"x": 1}})); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		table, op string
+		args      []any
+	}{
+		{"users", "get", []any{"a"}}, {"users", "get", []any{"zz"}}, {"users", "has", []any{"a"}},
+		{"users", "has", []any{"zz"}}, {"users", "keys", []any{}}, {"users", "len", []any{}},
+		{"users", "getMany", []any{"a", "b"}}, {"Admins", "all", []any{}},
+	} {
+		want, werr := d.Do(c.table, c.op, enc(t, c.args))
+		prefix := []byte("prefix")
+		dst, got, gerr := d.AppendDo(prefix, c.table, c.op, enc(t, c.args))
+		if (werr == nil) != (gerr == nil) || got.Kind != want.Kind || got.Bool != want.Bool || got.Number != want.Number || !bytes.Equal(got.Bytes, want.Bytes) {
+			t.Errorf("%s.%s: AppendDo %+v %v, Do %+v %v", c.table, c.op, got, gerr, want, werr)
+		}
+		if string(dst[:6]) != "prefix" || !bytes.Equal(dst[6:], got.Bytes) {
+			t.Errorf("%s.%s: dst % x", c.table, c.op, dst)
+		}
+	}
+	if _, _, err := d.AppendDo(nil, "users", "get", enc(t, []any{})); !errors.Is(err, core.ErrBadValue) {
+		t.Errorf("get without a key: %v", err)
 	}
 }

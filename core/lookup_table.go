@@ -123,6 +123,21 @@ func (t *LookupTable[K, V]) Get(k K) (V, bool) {
 	return t.s.out(v, enc), true
 }
 
+// appendRaw appends the value at k, as a RawValue holds it, to dst without
+// copying it first: for AppendDo. It reports whether k is present.
+func (t *LookupTable[K, V]) appendRaw(dst []byte, k K) ([]byte, bool) {
+	if t.s == nil {
+		return dst, false
+	}
+	locked := t.h.rlock()
+	defer t.h.runlock(locked)
+	v, _, ok := t.s.get(k)
+	if !ok {
+		return dst, false
+	}
+	return append(dst, *any(&v).(*RawValue)...), true
+}
+
 // Has reports whether k is present.
 func (t *LookupTable[K, V]) Has(k K) bool {
 	if t.s == nil {

@@ -293,7 +293,8 @@ export interface Bridge {
 
   /**
    * Synchronous memory read of one table. See "Ops" for `op`, `args` and
-   * the result. While a transaction is open on `h` (between begin and
+   * the result. A Uint8Array result may be a view of wasm memory: it is
+   * valid only until the next call on the bridge, so decode it at once. While a transaction is open on `h` (between begin and
    * commit/rollback), reads go through that transaction and see its writes.
    * Returns an Error ('UnknownTable', 'BadValue', 'Closed') instead of a
    * result on failure.

@@ -84,7 +84,9 @@ export class WasmBridge implements Bridge {
     const u8 = this.u8;
     switch (u8[at]) {
       case REPLY_NULL: return null;
-      case REPLY_BYTES: return u8.slice(at + 1, at + 1 + len);
+      // A view of wasm memory, not a copy: valid until the next call into
+      // dbrs.wasm (see Bridge.read), which is after the shim has decoded it.
+      case REPLY_BYTES: return u8.subarray(at + 1, at + 1 + len);
       case REPLY_NUMBER: return this.dv.getFloat64(at + 1, true);
       case REPLY_FALSE: return false;
       case REPLY_TRUE: return true;

@@ -219,11 +219,21 @@ func (h *handle) read2(out []byte, table, op string, args []byte) []byte {
 	if h.tx != nil {
 		d = h.tx.Tables
 	}
-	r, err := d.Do(table, op, args)
+	return doInto(out, d, table, op, args)
+}
+
+// doInto runs op and appends its reply to out: a byte result straight
+// after the status byte, with no copy in between.
+func doInto(out []byte, d *core.Dynamic, table, op string, args []byte) []byte {
+	n := len(out)
+	out, r, err := d.AppendDo(append(out, replyBytes), table, op, args)
 	if err != nil {
-		return appendError(out, err)
+		return appendError(out[:n], err)
 	}
-	return appendResult(out, r)
+	if r.Kind == core.ResultBytes {
+		return out
+	}
+	return appendResult(out[:n], r)
 }
 
 func (h *handle) apply2(out []byte, table, op string, args []byte) []byte {
@@ -233,12 +243,12 @@ func (h *handle) apply2(out []byte, table, op string, args []byte) []byte {
 	if err := h.checkOp(table, op, true); err != nil {
 		return appendError(out, err)
 	}
-	r, err := h.tx.Tables.Do(table, op, args)
-	if err != nil {
-		return appendError(out, err)
+	n := len(out)
+	out = doInto(out, h.tx.Tables, table, op, args)
+	if out[n] != replyError {
+		h.txWrote = true
 	}
-	h.txWrote = true
-	return appendResult(out, r)
+	return out
 }
 
 // exec2 runs one write op as its own transaction: begin, apply, commit.
