@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -61,22 +63,28 @@ func machine() Machine {
 // WasmSize is row 7: the size of dbrs.wasm as served.
 type WasmSize struct {
 	Path       string `json:"path"`
+	SHA256     string `json:"sha256"`
 	Raw        int    `json:"raw"`
 	Gzip9      int    `json:"gzip9"`
 	GzipTool   string `json:"gzipTool"`
 	Brotli11   int    `json:"brotli11"`
 	BrotliTool string `json:"brotliTool"`
+	// BrotliReused: Brotli11 comes from the previous results.json, which
+	// measured the same file (brotli -q 11 takes some 12 s of CPU).
+	BrotliReused bool `json:"brotliReused,omitempty"`
 }
 
 // wasmSize measures path raw, with gzip -9 (GNU gzip when on PATH, else Go's
 // compress/gzip at level 9) and with brotli quality 11 (the brotli program
-// when on PATH, else github.com/andybalholm/brotli).
-func wasmSize(path string) (WasmSize, error) {
+// when on PATH, else github.com/andybalholm/brotli). When prev measured a
+// file with the same SHA-256, its brotli size is reused.
+func wasmSize(path string, prev WasmSize) (WasmSize, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return WasmSize{}, err
 	}
-	s := WasmSize{Path: path, Raw: len(data)}
+	sum := sha256.Sum256(data)
+	s := WasmSize{Path: path, SHA256: hex.EncodeToString(sum[:]), Raw: len(data)}
 	if out, err := exec.Command("gzip", "-9", "-c", path).Output(); err == nil {
 		s.Gzip9, s.GzipTool = len(out), "gzip -9"
 	} else {
@@ -86,7 +94,9 @@ func wasmSize(path string) (WasmSize, error) {
 		_ = w.Close()
 		s.Gzip9, s.GzipTool = buf.Len(), "Go compress/gzip level 9"
 	}
-	if out, err := exec.Command("brotli", "-c", "-q", "11", path).Output(); err == nil {
+	if prev.SHA256 == s.SHA256 && prev.Brotli11 > 0 {
+		s.Brotli11, s.BrotliTool, s.BrotliReused = prev.Brotli11, prev.BrotliTool, true
+	} else if out, err := exec.Command("brotli", "-c", "-q", "11", path).Output(); err == nil {
 		s.Brotli11, s.BrotliTool = len(out), "brotli -q 11"
 	} else {
 		var buf bytes.Buffer
@@ -112,16 +122,35 @@ func packageVersion(path string) string {
 }
 
 // gitCommit returns the short commit of the repository at dir, with
-// "-dirty" when the work tree has changes outside bench/browser/results.
+// "-dirty" when the work tree has changes outside bench/browser/results and
+// README.md (which the benchmark writes).
 func gitCommit(dir string) string {
 	out, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return ""
 	}
 	c := strings.TrimSpace(string(out))
-	st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".", ":(exclude)bench/browser/results").Output()
+	st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".", ":(exclude)bench/browser/results", ":(exclude)README.md").Output()
 	if err == nil && len(bytes.TrimSpace(st)) > 0 {
 		c += "-dirty"
 	}
 	return c
+}
+
+// loadAvg returns /proc/loadavg's 1-minute load average, or -1. Other
+// work on the machine shows here, and it slows every library.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }

@@ -47,7 +47,7 @@ type Config struct {
 }
 
 var (
-	shortConfig = Config{Mode: "short", Commits: 1000, CommitRepeats: 3, Records: 20000, Reads: 2000, RecordsRepeats: 3}
+	shortConfig = Config{Mode: "short", Commits: 1000, CommitRepeats: 3, Records: 20000, Reads: 1000, RecordsRepeats: 3}
 	fullConfig  = Config{Mode: "full", Commits: 1000, CommitRepeats: 7, Records: 100000, Reads: 10000, RecordsRepeats: 5}
 )
 
@@ -68,8 +68,16 @@ func main() {
 	records := flag.Int("records", 0, "override: records in rows 3-6")
 	reads := flag.Int("reads", 0, "override: reads per sample in rows 4-5")
 	repeats := flag.Int("repeats", 0, "override: samples per library, every row")
+	render := flag.Bool("render", false, "measure nothing: rewrite results.md, chart.svg and the README from results.json")
 	flag.Parse()
 	log.SetFlags(0)
+
+	if *render {
+		if err := rerender(*outDir, *readme); err != nil {
+			log.Fatalf("bench-browser: %v", err)
+		}
+		return
+	}
 
 	cfg := fullConfig
 	if *short {
@@ -90,6 +98,26 @@ func main() {
 	if err := run(cfg, *siteDir, *outDir, *readme); err != nil {
 		log.Fatalf("bench-browser: %v", err)
 	}
+}
+
+// rerender rewrites the reports of a previous run from its results.json.
+func rerender(outDir, readme string) error {
+	b, err := os.ReadFile(filepath.Join(outDir, "results.json"))
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return err
+	}
+	res.finish()
+	if err := res.write(outDir); err != nil {
+		return err
+	}
+	if readme != "" {
+		return res.updateReadme(readme)
+	}
+	return nil
 }
 
 // findChromium returns $CHROME, or the first Chromium-based browser on PATH.
@@ -182,8 +210,12 @@ func run(cfg Config, siteDir, outDir, readme string) error {
 		err error
 	}
 	sizes := make(chan sizeResult, 1)
+	var prev Results
+	if b, err := os.ReadFile(filepath.Join(outDir, "results.json")); err == nil {
+		_ = json.Unmarshal(b, &prev)
+	}
 	go func() {
-		ws, err := wasmSize(filepath.Join(siteDir, "dbrs", "dbrs.wasm"))
+		ws, err := wasmSize(filepath.Join(siteDir, "dbrs", "dbrs.wasm"), prev.Wasm)
 		sizes <- sizeResult{ws, err}
 	}()
 
@@ -238,6 +270,7 @@ func run(cfg Config, siteDir, outDir, readme string) error {
 		Dexie:      packageVersion(filepath.Join("node_modules", "dexie", "package.json")),
 		DbrsCommit: gitCommit("../.."),
 		Config:     cfg,
+		LoadStart:  loadAvg(),
 	}
 	log.Printf("bench-browser: %s mode, %s, %d CPUs (%s), serving %s", cfg.Mode, ver.Product, res.Meta.Machine.CPUs, res.Meta.Machine.CPUModel, srv.URL)
 
@@ -312,6 +345,7 @@ func run(cfg Config, siteDir, outDir, readme string) error {
 	}
 
 	res.Meta.Seconds = time.Since(start).Seconds()
+	res.Meta.LoadEnd = loadAvg()
 	res.finish()
 
 	if err := res.write(outDir); err != nil {

@@ -29,6 +29,10 @@ type Meta struct {
 	ShimHasMany bool    `json:"shimHasMany"` // the shim has insertMany and getMany
 	Config      Config  `json:"config"`
 	Seconds     float64 `json:"seconds"` // wall time of the whole run
+	// The machine's 1-minute load average when the run started and ended:
+	// above the CPU count, other programs competed for the CPUs.
+	LoadStart float64 `json:"loadStart"`
+	LoadEnd   float64 `json:"loadEnd"`
 }
 
 // Row is one workload.
@@ -239,7 +243,7 @@ func (r *Results) header() string {
 	if c.Records != 100000 {
 		b.WriteString(" (not 100k: short mode)")
 	}
-	fmt.Fprintf(&b, ". Whole run: %.0f s.", m.Seconds)
+	fmt.Fprintf(&b, ". Whole run: %.0f s; load average %.1f at the start, %.1f at the end.", m.Seconds, m.LoadStart, m.LoadEnd)
 	return b.String()
 }
 
