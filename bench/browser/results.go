@@ -240,8 +240,9 @@ func (r *Results) header() string {
 		fmt.Fprintf(&b, ", dbrs %s", m.DbrsCommit)
 	}
 	fmt.Fprintf(&b, ". Rows 1–2: %s commits × %d repeats; rows 3–6: %s records, %s reads, × %d repeats", num(float64(c.Commits)), c.CommitRepeats, num(float64(c.Records)), num(float64(c.Reads)), c.RecordsRepeats)
-	if c.Records != 100000 {
-		b.WriteString(" (not 100k: short mode)")
+	if c.Mode == "short" {
+		fmt.Fprintf(&b, " (short mode: the full run, `make bench-browser-full`, has %s commits, %s records and %s reads)",
+			num(float64(fullConfig.Commits)), num(float64(fullConfig.Records)), num(float64(fullConfig.Reads)))
 	}
 	fmt.Fprintf(&b, ". Whole run: %.0f s; load average %.1f at the start, %.1f at the end.", m.Seconds, m.LoadStart, m.LoadEnd)
 	return b.String()
