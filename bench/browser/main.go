@@ -389,9 +389,10 @@ func runCommits(t *tab, res *Results, row string, cfg Config, r int, v variant) 
 
 // runRecords is one sample of rows 3 to 6 for one library: load the
 // records, read them (rows 4, 5), then load the page again and time it
-// until they are readable (row 6) and all in memory (6b).
+// until they are readable (row 6) and all in memory (6b); then load it
+// once more and time it until a new, empty database is open (6c).
 func runRecords(t *tab, res *Results, cfg Config, r int, v variant) error {
-	rows := []string{"3", "4", "5", "6", "6b"}
+	rows := []string{"3", "4", "5", "6", "6b", "6c"}
 	if v.Many {
 		rows = []string{"3", "5"}
 	}
@@ -439,7 +440,26 @@ func runRecords(t *tab, res *Results, cfg Config, r int, v variant) error {
 	if err := t.call("cleanup", s, &struct{}{}); err != nil {
 		return err
 	}
-	return nil
+
+	// 6c: the same page load with a new, empty database.
+	t.seq++
+	empty := s
+	empty.DB += "-empty"
+	q = url.Values{"open": {v.Lib}, "db": {empty.DB}, "run": {fmt.Sprint(t.seq)}}
+	if err := t.navigate(t.base + "/?" + q.Encode()); err != nil {
+		res.fail(v.Key, err, "6c")
+		return err
+	}
+	var op struct {
+		OpenMS float64 `json:"openMs"`
+	}
+	if err := t.call("open", nil, &op); err != nil {
+		res.fail(v.Key, err, "6c")
+		t.cleanup(empty)
+		return err
+	}
+	res.add("6c", v.Key, op.OpenMS)
+	return t.call("cleanup", empty, &struct{}{})
 }
 
 // cleanup deletes a run's database after a failure, from a fresh page.

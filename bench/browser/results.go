@@ -92,6 +92,7 @@ func newResults(cfg Config) *Results {
 		row("6", "page load until the last of "+n+" records is readable", "ms", false,
 			&Target{Text: "≤ 0.5× Dexie", Vs: "dexie", Le: true, Want: 0.5}),
 		row("6b", "page load until all "+n+" records are in memory (getAll / toArray / entries())", "ms", false),
+		row("6c", "page load until a new, empty database is open (dbrs: fetch and compile dbrs.wasm, start Go)", "ms", false),
 	}}
 }
 
@@ -233,8 +234,12 @@ func (r *Results) header() string {
 	m := r.Meta
 	c := m.Config
 	var b strings.Builder
+	mode := c.Mode
+	if mode != "" {
+		mode = strings.ToUpper(mode[:1]) + mode[1:]
+	}
 	fmt.Fprintf(&b, "%s mode, %s. %s (V8 %s), headless. Machine: %d × %s, %s RAM, %s, Linux %s. Dexie %s",
-		c.Mode, m.Date[:10], strings.Replace(m.Chromium, "/", " ", 1), m.V8,
+		mode, m.Date[:10], strings.Replace(m.Chromium, "/", " ", 1), m.V8,
 		m.Machine.CPUs, m.Machine.CPUModel, mbRAM(m.Machine.MemoryMB), m.Machine.OS, m.Machine.Kernel, m.Dexie)
 	if m.DbrsCommit != "" {
 		fmt.Fprintf(&b, ", dbrs %s", m.DbrsCommit)
@@ -322,6 +327,8 @@ navigation (` + "`performance.timeOrigin`" + `) of a new document, with no HTTP
 cache: for dbrs it includes fetching and compiling ` + "`dbrs.wasm`" + ` and
 starting Go. Row 6b continues the same page load until every record is in
 a JS array (dbrs: ` + "`entries()`" + `; it already holds them in memory at 6).
+Row 6c is the floor under row 6: the same page load opening an empty
+database.
 `)
 	if r.Meta.ShimHasMany {
 		b.WriteString("The shim has `insertMany`/`getMany`: the extra series \"dbrs (insertMany/getMany)\" in rows 3 and 5 uses them.\n")

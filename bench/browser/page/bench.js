@@ -381,6 +381,20 @@ async function reload({ lib: ln, db, n, durability }) {
 }
 
 /**
+ * Row 6c, on a page loaded with ?open=<lib>&db=<name>: the time from the
+ * navigation to the moment a new, empty database is open. For dbrs that is
+ * mostly fetching and compiling dbrs.wasm and starting Go: the floor under
+ * row 6.
+ */
+async function openEmpty({ lib: ln, db }) {
+  const l = lib(ln);
+  const h = await l.open(db, 'default');
+  const openMs = performance.now();
+  held = { l, h, db };
+  return { openMs };
+}
+
+/**
  * Closes what this page holds open and deletes its database; on a page that
  * holds nothing (a run failed on an earlier page), deletes spec.db.
  */
@@ -418,8 +432,9 @@ window.bench = {
   fill: safe(fill),
   cleanup: safe(cleanup),
   features: safe(features),
-  // Set below on a ?reload= page; the driver awaits it.
+  // Set below on a ?reload= or ?open= page; the driver awaits them.
   reload: null,
+  open: null,
 };
 
 const params = new URLSearchParams(location.search);
@@ -430,4 +445,7 @@ if (params.has('reload')) {
     n: Number(params.get('n')),
     durability: params.get('durability') || 'default',
   });
+}
+if (params.has('open')) {
+  window.bench.open = safe(openEmpty)({ lib: params.get('open'), db: params.get('db') });
 }
