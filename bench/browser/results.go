@@ -318,7 +318,7 @@ func (r *Results) markdown() string {
 
 	b.WriteString(`
 Medians of the repeats. Ratios are dbrs's median ÷ the other's: for rates
-above 1× means dbrs is faster, for times (rows 6, 6b) below 1× means dbrs is
+above 1× means dbrs is faster, for times (rows 6, 6b, 6c) below 1× means dbrs is
 faster. Row 1 runs Dexie with ` + "`chromeTransactionDurability: 'strict'`" + ` and row 2
 with ` + "`'relaxed'`" + `: Dexie's default is the browser's default, which is relaxed
 since Chrome 121. Rows 3–6 use each library's defaults (dbrs: strict, raw
