@@ -14,7 +14,7 @@ BIN   := $(CURDIR)/bin
 
 export DBRS_SITE := $(CURDIR)/$(SITE)
 
-.PHONY: wasm-size test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full clean
+.PHONY: wasm-size test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full bench-browser bench-browser-full clean
 
 test: deps vet cross site unit js-test wasm-test fuzz
 
@@ -107,6 +107,18 @@ bench:
 
 bench-full:
 	cd bench && $(GO) run ./cmd/dbrsbench -full -out results-full -readme ../README.md
+
+# The browser benchmark (bench/browser, its own Go module and npm package):
+# dbrs, Dexie and raw IndexedDB in one headless Chromium. Writes
+# bench/browser/results/ (results.json, results.md, chart.svg) and the
+# "Browser benchmarks" section of README.md. Short mode takes under 3
+# minutes; the full one (100k records, more repeats) about 10. Set CHROME
+# to choose the browser.
+bench-browser: site
+	cd bench/browser && npm ci --no-audit --no-fund && $(GO) run . -short
+
+bench-browser-full: site
+	cd bench/browser && npm ci --no-audit --no-fund && $(GO) run .
 
 clean:
 	rm -rf $(BUILD) js/dist js/dist-test web/demo/dist e2e/artifacts

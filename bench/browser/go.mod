@@ -1,0 +1,11 @@
+module github.com/dbrs-db/dbrs/bench/browser
+
+go 1.26.8
+
+require (
+	github.com/andybalholm/brotli v1.3.0
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+)
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
