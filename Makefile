@@ -96,17 +96,17 @@ example:
 # Native benchmarks against bbolt, badger, pebble, buntdb and raw fdatasync
 # loops (bench/, a module of its own). Writes bench/results/ and the
 # README's "Native benchmarks" section. bench: short mode, under 3 minutes
-# on 2 cores; # What dbrs.wasm is made of: code bytes by package, from the wasm's own
-# sections (go tool nm cannot read wasm).
-wasm-size:
-	cd bench && $(GO) run ./cmd/wasmsize
-
-bench-full: 1M records and 10M on the scaling curve.
+# on 2 cores; bench-full: 1M records and 10M on the scaling curve.
 bench:
 	cd bench && $(GO) run ./cmd/dbrsbench -short -out results -readme ../README.md
 
 bench-full:
 	cd bench && $(GO) run ./cmd/dbrsbench -full -out results-full -readme ../README.md
+
+# What dbrs.wasm is made of: code bytes by package, from the wasm's own
+# sections (go tool nm cannot read wasm).
+wasm-size:
+	cd bench && $(GO) run ./cmd/wasmsize
 
 # The browser benchmark (bench/browser, its own Go module and npm package):
 # dbrs, Dexie and raw IndexedDB in one headless Chromium. Writes
