@@ -328,7 +328,8 @@ cache: for dbrs it includes fetching and compiling ` + "`dbrs.wasm`" + ` and
 starting Go. Row 6b continues the same page load until every record is in
 a JS array (dbrs: ` + "`entries()`" + `; it already holds them in memory at 6).
 Row 6c is the floor under row 6: the same page load opening an empty
-database.
+database. Rows 4 and 5 time warm code: each library first makes one
+untimed pass of as many other random reads.
 `)
 	if r.Meta.ShimHasMany {
 		b.WriteString("The shim has `insertMany`/`getMany`: the extra series \"dbrs (insertMany/getMany)\" in rows 3 and 5 uses them.\n")
