@@ -42,6 +42,7 @@ type pendingCommit struct {
 	failing  bool // its sync failed; recovery has not finished (smu)
 	finished bool // durable, or failed and recovered (smu)
 	err      error
+	change   *Change // published once durable, if anyone subscribed
 }
 
 // beginLocked starts a write transaction. e.mu is held exclusively.
@@ -78,7 +79,7 @@ func (e *engine) setPoisonLocked(cause error) {
 	}
 }
 
-func (e *engine) autoCommit(op func(t *txn) error) error {
+func (e *engine) autoCommit(table uint32, op func(t *txn) error) error {
 	start := time.Now()
 	e.mu.Lock()
 	t, err := e.beginLocked()
@@ -95,6 +96,7 @@ func (e *engine) autoCommit(op func(t *txn) error) error {
 	if err := op(t); err != nil {
 		return err
 	}
+	t.touch(table)
 	ok = true
 	pc, err := e.commitLocked(t)
 	e.mu.Unlock()
@@ -155,12 +157,21 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	e.grewLocked(e.active, int64(len(rec)))
 	e.records += int64(records)
 	e.commits.Add(1)
+	e.seq++
+	var change *Change
+	if e.hasSubscribers() {
+		c := e.changeOf(e.seq, t.touched)
+		change = &c
+	}
 	e.maybeKickCompaction()
 	if e.opts.Sync != SyncAlways {
 		e.dirty.Store(true)
+		if change != nil {
+			e.publish(*change) // durable as the mode promises: now
+		}
 		return nil, nil
 	}
-	pc := &pendingCommit{seg: e.active, start: start, end: start + int64(len(rec)), undo: t.undo}
+	pc := &pendingCommit{seg: e.active, start: start, end: start + int64(len(rec)), undo: t.undo, change: change}
 	e.smu.Lock()
 	if len(e.failed) > 0 {
 		// A sync failed after this transaction began; its bytes follow the
@@ -220,6 +231,9 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 		if err == nil {
 			for _, p := range e.pending[:batch] {
 				p.finished = true
+				if p.change != nil {
+					e.publish(*p.change)
+				}
 			}
 			e.pending = slices.Delete(e.pending, 0, batch)
 			e.scond.Broadcast()
@@ -236,6 +250,9 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 					break
 				}
 				p.finished = true
+				if p.change != nil {
+					e.publish(*p.change)
+				}
 				kept++
 			}
 		}
@@ -486,6 +503,7 @@ func (e *engine) close() error {
 			err = cerr
 		}
 		e.closeErr = err
+		e.closeSubscriptions()
 	})
 	return e.closeErr
 }

@@ -139,6 +139,9 @@ type engine struct {
 
 	commits, syncs, compactions atomic.Int64
 	lastCommitNanos             atomic.Int64
+
+	seq  uint64 // commits appended since open (e.mu)
+	subs subscriptions
 	lastCompactErr              atomic.Pointer[string]
 	openStats                   OpenStats
 }

@@ -174,3 +174,29 @@ func ExampleCustom() {
 	fmt.Println(db.Tables.Hits.Total())
 	// Output: 42
 }
+
+// Subscribe delivers each durable commit, with the tables it wrote, on a
+// goroutine of its own.
+func ExampleDB_Subscribe() {
+	type Schema struct {
+		Users core.LookupTable[string, string]
+		Log   core.List[string]
+	}
+	db, err := core.Open[Schema](core.NewMemBackend(), core.Options{})
+	if err != nil {
+		panic(err)
+	}
+	changes := make(chan core.Change, 1)
+	cancel := db.Subscribe(func(c core.Change) { changes <- c })
+	_ = db.Update(func(s *Schema) error {
+		if err := s.Users.Insert("ada", "Ada"); err != nil {
+			return err
+		}
+		return s.Log.Push("added ada")
+	})
+	c := <-changes
+	fmt.Println(c.Seq, c.Tables)
+	cancel()
+	_ = db.Close()
+	// Output: 1 [Log Users]
+}

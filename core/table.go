@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"sync/atomic"
 )
 
@@ -52,8 +53,16 @@ type handle struct {
 type txn struct {
 	w        *entryWriter
 	undo     []func()
+	touched  []uint32 // IDs of the tables written, for subscriptions
 	readOnly bool
 	closed   atomic.Bool
+}
+
+// touch records that table id was written.
+func (t *txn) touch(id uint32) {
+	if !slices.Contains(t.touched, id) {
+		t.touched = append(t.touched, id)
+	}
 }
 
 // onUndo records how to reverse a change already applied to memory.
@@ -128,9 +137,13 @@ func (h *handle) write(op func(t *txn) error) error {
 		if h.tx.readOnly {
 			return ErrReadOnly
 		}
-		return h.tx.do(op)
+		if err := h.tx.do(op); err != nil {
+			return err
+		}
+		h.tx.touch(h.id)
+		return nil
 	}
-	return h.e.autoCommit(op)
+	return h.e.autoCommit(h.id, op)
 }
 
 // do runs op in t. If op fails, everything op did is undone, so that an op
