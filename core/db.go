@@ -140,10 +140,10 @@ type engine struct {
 	commits, syncs, compactions atomic.Int64
 	lastCommitNanos             atomic.Int64
 
-	seq  uint64 // commits appended since open (e.mu)
-	subs subscriptions
-	lastCompactErr              atomic.Pointer[string]
-	openStats                   OpenStats
+	seq            uint64 // commits appended since open (e.mu)
+	subs           subscriptions
+	lastCompactErr atomic.Pointer[string]
+	openStats      OpenStats
 }
 
 // Stats describes a database at one moment.
