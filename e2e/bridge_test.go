@@ -63,3 +63,37 @@ return r;`, &reloaded)
 		t.Errorf("after reopening: %v, want %v", reloaded, want)
 	}
 }
+
+// TestShim_SubscribeAndLiveQuery checks change notifications on the real
+// engine: one per durable commit, in order, nothing for a rollback, and a
+// live query that re-runs when a table it read changes.
+func TestShim_SubscribeAndLiveQuery(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got struct {
+		Changes [][]string `json:"changes"`
+		Live    []any      `json:"live"`
+	}
+	b.js(t, `
+const db = await dbrs.open('subs', { kv: dbrs.lookupTable(), log: dbrs.list() });
+const changes = [], live = [];
+db.subscribe((c) => changes.push(c.tables));
+const stop = db.liveQuery((v) => v.kv.get('n') ?? null, (r) => live.push(r));
+await db.tables.kv.insert('n', 1);
+try { await db.transaction((tx) => { tx.kv.insert('n', 99); throw new Error('no'); }); } catch {}
+await db.transaction((tx) => { tx.log.push('a'); tx.kv.insert('n', 2); });
+const ps = [db.tables.log.push('b'), db.tables.kv.insert('n', 3), db.tables.log.push('c')];
+await Promise.all(ps);
+stop();
+await db.tables.kv.insert('n', 4);
+await db.close();
+return { changes, live };`, &got)
+	wantChanges := [][]string{{"kv"}, {"kv", "log"}, {"log"}, {"kv"}, {"log"}, {"kv"}}
+	if !reflect.DeepEqual(got.Changes, wantChanges) {
+		t.Errorf("changes %v, want %v", got.Changes, wantChanges)
+	}
+	if want := []any{nil, 1.0, 2.0, 3.0}; !reflect.DeepEqual(got.Live, want) {
+		t.Errorf("live query results %v, want %v", got.Live, want)
+	}
+}

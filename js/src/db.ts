@@ -14,7 +14,7 @@ import { loadBridge } from './load.js';
 import { acquireTabLock, type Release } from './tablock.js';
 import { makeTables, TABLE_KINDS, type Host, type Scope, type TableSpec } from './tables.js';
 import type { TableChecks } from './checks.js';
-import type { DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
+import type { Change, DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
 
 interface Job {
   /** Tries to run; false means 'Busy' (nothing happened, try again later). */
@@ -27,6 +27,15 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
     return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
   } catch {
     return true; // a 'then' getter that throws (a revoked Proxy): treat it as a Promise, never commit it
+  }
+}
+
+/** Runs f, reporting a throw on the console instead of passing it on. */
+function call(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    console.error('dbrs: a change listener threw', e);
   }
 }
 
@@ -49,6 +58,9 @@ class Database<S extends Schema> implements DB<S>, Host {
   private draining = false;
   private drained: (() => void)[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Listeners of every durable commit, and of the commits that write one table. */
+  private readonly listeners = new Set<(change: Change<S>) => void>();
+  private readonly tableListeners = new Map<string, Set<() => void>>();
 
   private readonly releaseLock: Release;
 
@@ -107,6 +119,7 @@ class Database<S extends Schema> implements DB<S>, Host {
           }
           this.track(r.then(
             (bytes) => {
+              this.notify([table]);
               try {
                 resolve((decode(bytes) as unknown[])[0]);
               } catch (e) {
@@ -146,7 +159,7 @@ class Database<S extends Schema> implements DB<S>, Host {
       reject(toDbrsError(r));
       return true;
     }
-    const scope: Scope = { active: true };
+    const scope: Scope = { active: true, written: new Set() };
     const tx = makeTables(this, this.defs, 'tx', scope) as TxTables<S>;
     this.running = 'tx';
     let result: R;
@@ -176,8 +189,65 @@ class Database<S extends Schema> implements DB<S>, Host {
       reject(toDbrsError(c));
       return true;
     }
-    this.track(c.then(() => resolve(result), (e: unknown) => reject(toDbrsError(e))));
+    const written = [...scope.written!];
+    this.track(c.then(() => {
+      if (written.length > 0) this.notify(written);
+      resolve(result);
+    }, (e: unknown) => reject(toDbrsError(e))));
     return true;
+  }
+
+  // ------------------------------------------------------------ changes
+
+  /**
+   * Tells the listeners of a durable commit that wrote tables. It runs in
+   * the handler that settles the commit, and commits settle in commit
+   * order, so listeners hear of them in that order. A listener that throws
+   * is reported on the console and does not stop the others.
+   */
+  private notify(tables: string[]): void {
+    const order = this.defs.map((d) => d.name).filter((n) => tables.includes(n));
+    const change = { tables: order } as Change<S>;
+    for (const l of [...this.listeners]) call(() => l(change));
+    for (const t of order) {
+      for (const l of [...(this.tableListeners.get(t) ?? [])]) call(l);
+    }
+  }
+
+  subscribe(listener: (change: Change<S>) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('dbrs: subscribe needs a listener function');
+    const l = (c: Change<S>) => listener(c);
+    this.listeners.add(l);
+    return () => { this.listeners.delete(l); };
+  }
+
+  subscribeTable(table: string, listener: () => void): () => void {
+    let set = this.tableListeners.get(table);
+    if (!set) this.tableListeners.set(table, (set = new Set()));
+    const l = () => listener();
+    set.add(l);
+    return () => { set.delete(l); };
+  }
+
+  liveQuery<R>(query: (view: ViewTables<S>) => SyncResult<R>, listener: (result: R) => void): () => void {
+    if (typeof query !== 'function' || typeof listener !== 'function') throw new TypeError('dbrs: liveQuery needs a query and a listener function');
+    let read = new Set<string>();
+    let stopped = false;
+    const run = () => {
+      if (stopped || this.state === 'closed') return;
+      const seen = new Set<string>();
+      const result = this.viewTracking(query, seen);
+      read = seen;
+      listener(result);
+    };
+    run();
+    const unsubscribe = this.subscribe((c) => {
+      if (c.tables.some((t) => read.has(t))) call(run);
+    });
+    return () => {
+      stopped = true;
+      unsubscribe();
+    };
   }
 
   private endTx(scope: Scope): void {
@@ -195,9 +265,14 @@ class Database<S extends Schema> implements DB<S>, Host {
   }
 
   view<R>(fn: (v: ViewTables<S>) => SyncResult<R>): R {
+    return this.viewTracking(fn, undefined);
+  }
+
+  /** view, recording in read the tables fn reads. */
+  private viewTracking<R>(fn: (v: ViewTables<S>) => SyncResult<R>, read: Set<string> | undefined): R {
     if (typeof fn !== 'function') throw new TypeError('dbrs: view needs a callback');
     if (this.state === 'closed') throw new DbrsError('Closed', `dbrs: database "${this.name}" is closed`);
-    const scope: Scope = { active: true };
+    const scope: Scope = read ? { active: true, read } : { active: true };
     const v = makeTables(this, this.defs, 'view', scope) as ViewTables<S>;
     const outer = this.running;
     if (outer === 'none') this.running = 'view';

@@ -24,6 +24,8 @@ export type {
   Tables, TxTables, ViewTables,
   SyncResult,
   DB,
+  Change,
+  Subscribable,
   Stats,
   Segment,
   LoadOptions,

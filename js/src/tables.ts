@@ -13,6 +13,10 @@ export type Mode = 'auto' | 'tx' | 'view';
 /** Marks a tx or view handle set as usable; cleared when its callback returns. */
 export interface Scope {
   active: boolean;
+  /** Tables read in this scope (liveQuery's views record them). */
+  read?: Set<string>;
+  /** Tables written in this scope (a transaction's). */
+  written?: Set<string>;
 }
 
 /** What the database gives its tables. */
@@ -23,6 +27,8 @@ export interface Host {
   apply(table: string, op: string, args: Uint8Array, scope: Scope): BridgeResult;
   /** Auto-committed write; resolves to the op's decoded result when durable. */
   exec(table: string, op: string, args: Uint8Array): Promise<unknown>;
+  /** Subscribes to the durable commits that write table. */
+  subscribeTable(table: string, listener: () => void): () => void;
 }
 
 /** The encoded empty argument list. */
@@ -108,7 +114,19 @@ abstract class Table {
   }
 
   protected r(op: string, args: Uint8Array = NO_ARGS): BridgeResult {
+    this.scope?.read?.add(this.name);
     return this.host.read(this.name, op, args, this.scope);
+  }
+
+  /**
+   * Calls listener after every durable commit that wrote this table, in
+   * commit order. Returns the function that unsubscribes. (On db.tables
+   * only: a transaction's or view's tables end with their callback.)
+   */
+  subscribe(listener: () => void): () => void {
+    if (this.mode !== 'auto') throw new DbrsError('ReadOnly', `dbrs: ${this.name}.subscribe inside a transaction or view; subscribe on db.tables`);
+    if (typeof listener !== 'function') throw new TypeError('dbrs: subscribe needs a listener function');
+    return this.host.subscribeTable(this.name, listener);
   }
 
   /**
@@ -139,6 +157,7 @@ abstract class Table {
         } catch (e) {
           throw this.readable(e, op, subject);
         }
+        this.scope!.written?.add(this.name);
         return withResult ? rawValue(r) : undefined;
       }
       default:

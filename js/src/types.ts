@@ -15,6 +15,16 @@ export type { Key };
 
 declare const phantom: unique symbol;
 
+/** What a table on db.tables adds: change notifications. */
+export interface Subscribable {
+  /**
+   * Calls listener after every durable commit that wrote this table, in
+   * commit order (a rolled-back or failed commit calls nothing). Returns
+   * the function that unsubscribes.
+   */
+  subscribe(listener: () => void): () => void;
+}
+
 /** Definition of a Single<T> table: at most one value. Made by single<T>(). */
 export interface SingleDef<T> {
   readonly kind: 'single';
@@ -83,7 +93,7 @@ export interface SingleTx<T> extends SingleView<T> {
   clear(): void;
 }
 /** A Single<T> on the database: every write is its own durable commit. */
-export interface Single<T> extends SingleView<T> {
+export interface Single<T> extends SingleView<T>, Subscribable {
   /** Sets the value, replacing any previous one. Resolves when durable. */
   insert(value: T): Promise<void>;
   /** Removes the value. Never fails. Resolves when durable. */
@@ -117,7 +127,7 @@ export interface ListTx<T> extends ListView<T> {
   clear(): void;
 }
 /** A List<T> on the database. */
-export interface List<T> extends ListView<T> {
+export interface List<T> extends ListView<T>, Subscribable {
   /** Appends v. */
   push(value: T): Promise<void>;
   /** Removes the last element; resolves to it once durable. Rejects with 'Empty'. */
@@ -161,7 +171,7 @@ export interface LookupTableTx<K extends Key, V> extends LookupTableView<K, V> {
   clear(): void;
 }
 /** A LookupTable<K, V> on the database. */
-export interface LookupTable<K extends Key, V> extends LookupTableView<K, V> {
+export interface LookupTable<K extends Key, V> extends LookupTableView<K, V>, Subscribable {
   /** Sets k to v (insert or replace). */
   insert(key: K, value: V): Promise<void>;
   /** Sets every [key, value] of entries as one commit: all of them, or none. */
@@ -193,7 +203,7 @@ export interface LookupListTx<K extends Key, V> extends LookupListView<K, V> {
   clear(): void;
 }
 /** A LookupList<K, V> on the database. */
-export interface LookupList<K extends Key, V> extends LookupListView<K, V> {
+export interface LookupList<K extends Key, V> extends LookupListView<K, V>, Subscribable {
   push(key: K, value: V): Promise<void>;
   /** Rejects with 'NotFound' (no such key) or 'Index'. */
   removeAt(key: K, i: number): Promise<void>;
@@ -223,7 +233,7 @@ export interface LookupSetTx<K extends Key, V extends Key> extends LookupSetView
   clear(): void;
 }
 /** A LookupSet<K, V> on the database. */
-export interface LookupSet<K extends Key, V extends Key> extends LookupSetView<K, V> {
+export interface LookupSet<K extends Key, V extends Key> extends LookupSetView<K, V>, Subscribable {
   insert(key: K, value: V): Promise<void>;
   /** Rejects with 'NotFound' when absent. */
   remove(key: K, value: V): Promise<void>;
@@ -255,7 +265,7 @@ export interface LookupMapTx<K1 extends Key, K2 extends Key, V> extends LookupMa
   clear(): void;
 }
 /** A LookupMap<K1, K2, V> on the database. */
-export interface LookupMap<K1 extends Key, K2 extends Key, V> extends LookupMapView<K1, K2, V> {
+export interface LookupMap<K1 extends Key, K2 extends Key, V> extends LookupMapView<K1, K2, V>, Subscribable {
   insert(key: K1, innerKey: K2, value: V): Promise<void>;
   /** Rejects with 'NotFound' when (k1, k2) is absent. */
   remove(key: K1, innerKey: K2): Promise<void>;
@@ -409,6 +419,19 @@ export interface DB<S extends Schema> {
    * 'ReadOnly'.
    */
   view<R>(fn: (view: ViewTables<S>) => SyncResult<R>): R;
+  /**
+   * Calls listener once for every commit of this database, in commit
+   * order, after the commit is durable, with the names of the tables it
+   * wrote. A rolled-back or failed commit calls nothing. Returns the
+   * function that unsubscribes.
+   */
+  subscribe(listener: (change: Change<S>) => void): () => void;
+  /**
+   * Runs query inside view, calls listener with its result at once, and
+   * again (running query again) after every durable commit that wrote a
+   * table query read. Returns the function that stops it.
+   */
+  liveQuery<R>(query: (view: ViewTables<S>) => SyncResult<R>, listener: (result: R) => void): () => void;
   /** Compacts the log now. Resolves when the compacted log is durable. */
   compact(): Promise<void>;
   /** Current statistics. Synchronous. */
@@ -420,6 +443,12 @@ export interface DB<S extends Schema> {
    * 'Closed' (reads throw, writes reject).
    */
   close(): Promise<void>;
+}
+
+/** One durable commit, as DB.subscribe reports it. */
+export interface Change<S extends Schema = Schema> {
+  /** The tables the commit wrote, in schema order. */
+  tables: (keyof S & string)[];
 }
 
 export type { ErrorCode };

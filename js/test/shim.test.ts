@@ -556,3 +556,49 @@ test('a table the schema lacks is UnknownTable; NotFound names the key as writte
     assert.throws(() => tx.tags.remove('k', 'red'), (e: unknown) => code('NotFound')(e) && /member "red" of key "k" not found/.test((e as Error).message));
   });
 });
+
+test('subscribe: once per durable commit, in order, with the tables written; nothing for a rollback or a failure', async () => {
+  const db = await fresh();
+  const seen: string[][] = [];
+  const users: number[] = [];
+  const unsub = db.subscribe((c) => seen.push(c.tables));
+  const unsubUsers = db.tables.users.subscribe(() => users.push(seen.length));
+  await db.tables.owner.insert('a');
+  await db.transaction((tx) => {
+    tx.users.insert('u', { name: 'U', balance: 1 });
+    tx.admins.push('x');
+  });
+  await assert.rejects(db.transaction((tx) => {
+    tx.owner.insert('b');
+    throw new Error('roll back');
+  }));
+  await assert.rejects(db.tables.users.remove('nobody'), code('NotFound'));
+  fake.failNextCommit('Quota');
+  await assert.rejects(db.tables.owner.insert('lost'), code('Quota'));
+  const p1 = db.tables.users.insert('v', { name: 'V', balance: 2 });
+  const p2 = db.tables.owner.insert('c');
+  await Promise.all([p1, p2]);
+  assert.deepEqual(seen, [['owner'], ['admins', 'users'], ['users'], ['owner']]);
+  assert.deepEqual(users, [2, 3], 'the users listener ran after the commits that wrote users');
+  unsub();
+  unsubUsers();
+  await db.tables.users.insert('w', { name: 'W', balance: 3 });
+  assert.equal(seen.length, 4, 'no calls after unsubscribing');
+  await db.transaction((tx) => {
+    assert.throws(() => (tx.users as unknown as { subscribe(f: () => void): void }).subscribe(() => {}), code('ReadOnly'));
+  });
+});
+
+test('liveQuery: runs at once, then again after each commit to a table it read', async () => {
+  const db = await fresh();
+  const results: (number | undefined)[] = [];
+  const stop = db.liveQuery((v) => v.users.get('a')?.balance, (r) => results.push(r));
+  assert.deepEqual(results, [undefined]);
+  await db.tables.users.insert('a', { name: 'A', balance: 1 });
+  await db.tables.owner.insert('not read by the query');
+  await db.transaction((tx) => tx.users.insert('a', { name: 'A', balance: 2 }));
+  assert.deepEqual(results, [undefined, 1, 2]);
+  stop();
+  await db.tables.users.insert('a', { name: 'A', balance: 3 });
+  assert.deepEqual(results, [undefined, 1, 2]);
+});

@@ -131,6 +131,10 @@ async function negatives(): Promise<void> {
   lookupTable<string, number>({ key: 'text' });
   // @ts-expect-error: a list has no keys to check
   list<number>({ key: 'string' });
+  // @ts-expect-error: a change names the schema's tables only
+  db.subscribe((c) => { const t: 'nope' = c.tables[0]!; void t; });
+  // @ts-expect-error: a live query reads through a view: no writes
+  db.liveQuery((v) => v.users.insert('a', { name: 'A', balance: 1 }), () => {});
   // @ts-expect-error: users keys are strings, in getMany too
   db.tables.users.getMany([1]);
   // @ts-expect-error: insertMany takes [key, value] pairs of the table's types

@@ -28,7 +28,7 @@ class App {
   private readonly status = h('div.status', { testid: 'status', role: 'status', 'aria-live': 'polite' });
   private readonly stats: StatsPanel;
   private dragging: string | undefined;
-  private timer: ReturnType<typeof setInterval>;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly model: Model, root: HTMLElement) {
     this.root = root;
@@ -38,11 +38,14 @@ class App {
       this.status,
     );
     this.render();
-    this.timer = setInterval(() => this.stats.refresh(), 1000);
+    this.stats.refresh();
+    // The stats change with every durable commit (and compaction follows a
+    // commit): refresh on each one instead of polling.
+    this.unsubscribe = model.db.subscribe(() => this.stats.refresh());
   }
 
   destroy(): void {
-    clearInterval(this.timer);
+    this.unsubscribe();
   }
 
   get db(): DB<Schema> {
