@@ -18,7 +18,7 @@ func TestAppendFastMatchesMsgpack(t *testing.T) {
 	for _, n := range ints {
 		values = append(values, n, int(n), int32(n), int16(n), int8(n), uint64(n), uint(n), uint32(n), uint16(n), uint8(n))
 	}
-	values = append(values, uint64(math.MaxUint64), true, false, 0.5, math.Inf(1), -0.0,
+	values = append(values, uint64(math.MaxUint64), true, false, 0.5, math.Inf(1), math.Copysign(0, -1),
 		"", "a", string(make([]byte, 31)), string(make([]byte, 32)), string(make([]byte, 255)), string(make([]byte, 256)),
 		string(make([]byte, 65535)), string(make([]byte, 65536)),
 		[]byte(nil), []byte{}, make([]byte, 255), make([]byte, 256), make([]byte, 65536))

@@ -325,6 +325,7 @@ func (b *Bridge) stats(args []js.Value) any {
 	j.int("idbFlushes", int64(bs.Flushes))
 	j.int("idbFailedFlushes", int64(bs.FailedFlushes))
 	j.int("idbBytes", bs.Bytes)
+	j.ms("idbFlushMs", bs.FlushTime)
 	j.int("compactFailed", boolInt(s.LastCompactError != ""))
 	return j.String()
 }

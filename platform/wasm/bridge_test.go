@@ -726,8 +726,8 @@ func TestBridge_CommitOrder(t *testing.T) {
 			t.Fatalf("settle order %v", order)
 		}
 	}
-	if st := tb.stats(h); st["commits"] != n {
-		t.Errorf("commits = %v, want %d", st["commits"], n)
+	if st := tb.stats(h); st["commits"] != n || st["idbFlushMs"] <= 0 {
+		t.Errorf("commits = %v, want %d; idbFlushMs = %v, want > 0", st["commits"], n, st["idbFlushMs"])
 	}
 }
 

@@ -56,6 +56,7 @@ import (
 	"slices"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"github.com/dbrs-db/dbrs/core"
 	"github.com/hack-pad/go-indexeddb/idb"
@@ -131,6 +132,11 @@ type IDBStats struct {
 	Bytes         int64 // bytes written by successful flushes
 	Installs      int   // Install transactions started, failed ones included
 	Reads         int   // ReadSegment calls that read IndexedDB
+
+	// FlushTime is the time the successful flushes took, from making the
+	// IndexedDB transaction to its complete event: what IndexedDB itself
+	// costs the commits (the rest of a commit's latency is dbrs's).
+	FlushTime time.Duration
 
 	// Durability is the durability the browser reports for the last write
 	// transaction ("strict", "relaxed", or "default" if it ignores the

@@ -18,6 +18,7 @@ package wasm
 
 import (
 	"syscall/js"
+	"time"
 )
 
 // flushTx is the per-backend state of the lean write path.
@@ -66,6 +67,7 @@ type flushChunk struct {
 // held, and b.mu must not be.
 func (b *IDBBackend) writeChunks(chunks []flushChunk, fault error) error {
 	f := &b.ftx
+	start := time.Now()
 	var txn js.Value
 	// Everything up to the wait runs without blocking, so the transaction
 	// cannot commit before every request is issued: the JS event loop runs
@@ -102,6 +104,9 @@ func (b *IDBBackend) writeChunks(chunks []flushChunk, fault error) error {
 		b.mu.Unlock()
 	}
 	if e.IsNull() {
+		b.mu.Lock()
+		b.stats.FlushTime += time.Since(start)
+		b.mu.Unlock()
 		return nil
 	}
 	if fault != nil {
