@@ -54,6 +54,7 @@ func (e *engine) beginLocked() (*txn, error) {
 	e.w.buf.Reset()
 	e.w.buf.Write(commitPrefix[:]) // room to frame the record in place
 	e.w.n = 0
+	e.txOpen.Store(true)
 	return &txn{w: e.w}, nil
 }
 
@@ -119,6 +120,7 @@ func (e *engine) autoCommit(table uint32, op func(t *txn) error) error {
 func (e *engine) rollbackAndUnlock(t *txn) {
 	t.closed.Store(true)
 	defer e.mu.Unlock()
+	defer e.txOpen.Store(false)
 	defer func() {
 		if r := recover(); r != nil {
 			e.smu.Lock()
@@ -136,6 +138,7 @@ func (e *engine) rollbackAndUnlock(t *txn) {
 // acknowledges on append).
 func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	t.closed.Store(true)
+	defer e.txOpen.Store(false)
 	if t.w.n == 0 {
 		return nil, nil
 	}
@@ -206,8 +209,16 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 	}
 	e.smu.Lock()
 	for !pc.finished {
-		if e.syncing || pc.failing {
+		if e.syncing || e.recovering {
 			e.scond.Wait()
+			continue
+		}
+		if pc.failing {
+			// Its sync failed and nobody is undoing it: do it now, unless
+			// that needs the write lock from an open transaction.
+			if !e.recoverOrDefer() {
+				break
+			}
 			continue
 		}
 		e.syncing = true
@@ -242,7 +253,7 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 		// Commits the backend made durable anyway succeed; the first one it
 		// did not, and every later one, fail. They are undone and cut by
 		// this goroutine; their callers hear of it only once the cut is
-		// durable (finishRecovery).
+		// durable (recoverOrDefer).
 		kept := 0
 		if sz, ok := e.b.(SyncedSizer); ok {
 			for _, p := range e.pending {
@@ -263,22 +274,43 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 		e.failed = append(e.failed, e.pending[kept:]...)
 		e.pending = nil
 		e.scond.Broadcast()
-		e.smu.Unlock()
-		e.finishRecovery()
-		e.smu.Lock()
+		if !e.recoverOrDefer() {
+			break
+		}
 	}
 	err := pc.err
 	e.smu.Unlock()
 	return err
 }
 
-// finishRecovery undoes and cuts the commits whose sync failed, makes the
-// cut durable, and only then tells their callers. e.mu must not be held.
-func (e *engine) finishRecovery() {
-	e.mu.Lock()
-	e.recoverLocked()
-	e.mu.Unlock()
-	e.syncCuts()
+// recoverOrDefer undoes and cuts the commits whose sync failed, makes the
+// cut durable, and only then tells their callers (they wait on scond). It
+// needs the write lock. When a write transaction holds it, the holder may
+// be the very goroutine that waits here (CommitAsync, then Begin, then
+// wait), so it does not wait for the lock: it leaves the work to that
+// transaction (its begin or commit runs the recovery, and the commit fails
+// too, since its record follows the failed ones) and reports false, and
+// the caller returns the failure at once, before the cut is durable (a
+// crash may then keep a commit that was reported failed; it was never
+// acknowledged). e.smu is held, and is released while it works.
+func (e *engine) recoverOrDefer() bool {
+	e.recovering = true
+	e.smu.Unlock()
+	locked := true
+	if e.txOpen.Load() {
+		locked = e.mu.TryLock()
+	} else {
+		e.mu.Lock() // readers and compaction hold it only briefly
+	}
+	if locked {
+		e.recoverLocked()
+		e.mu.Unlock()
+		e.syncCuts()
+	}
+	e.smu.Lock()
+	e.recovering = false
+	e.scond.Broadcast()
+	return locked
 }
 
 // recoverLocked undoes the commits whose sync failed and cuts them from

@@ -120,15 +120,17 @@ type engine struct {
 	snapSize              int64 // bytes of the base snapshot segment, 0 if none
 
 	// smu guards the group commit state.
-	smu       sync.Mutex
-	scond     *sync.Cond
-	pending   []*pendingCommit // appended, not yet durable, in log order
-	syncing   bool
-	failed    []*pendingCommit // their sync failed; memory not yet undone
-	recovered []*pendingCommit // undone and cut; told once the cut is synced
-	cutSyncs  []uint64         // segments truncated by cutLocked, not yet synced
-	poison    error
-	dirty     atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
+	smu        sync.Mutex
+	scond      *sync.Cond
+	pending    []*pendingCommit // appended, not yet durable, in log order
+	syncing    bool
+	recovering bool             // a goroutine is undoing failed commits (recoverOrDefer)
+	failed     []*pendingCommit // their sync failed; memory not yet undone
+	recovered  []*pendingCommit // undone and cut; told once the cut is synced
+	cutSyncs   []uint64         // segments truncated by cutLocked, not yet synced
+	poison     error
+	dirty      atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
+	txOpen     atomic.Bool // a write transaction holds e.mu
 
 	compactMu   sync.Mutex
 	compactKick chan struct{}

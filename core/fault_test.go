@@ -871,3 +871,45 @@ func TestGroupCommit(t *testing.T) {
 	defer crashed.Close()
 	check("after a crash", crashed)
 }
+
+// Waiting for a CommitAsync whose sync fails, while this goroutine holds
+// the write lock with its next transaction, reports the failure instead of
+// waiting forever for the lock; the open transaction then fails too (its
+// record follows the failed one), and the database goes on.
+func TestCommitAsync_WaitWhileNextTransactionIsOpen(t *testing.T) {
+	fb := newFaultBackend(core.NewMemBackend())
+	db, err := core.Open[Schema](fb, core.Options{})
+	must(t, err)
+	defer db.Close()
+	tx1, err := db.Begin()
+	must(t, err)
+	must(t, tx1.Tables.Owner.Insert("first"))
+	fb.fail(faultSync, faultRule{at: []int{1}, err: errors.New("disk gone")})
+	wait1, err := tx1.CommitAsync()
+	must(t, err)
+	tx2, err := db.Begin()
+	must(t, err)
+	must(t, tx2.Tables.Admins.Push("second"))
+
+	done := make(chan error, 1)
+	go func() { done <- wait1() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the commit whose sync failed succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiting for the failed commit hung while the next transaction was open")
+	}
+	fb.heal()
+	if err := tx2.Commit(); err == nil {
+		t.Fatal("a commit after the failed one succeeded; it was appended after failed bytes")
+	}
+	if v, ok := db.Tables.Owner.Get(); ok || db.Tables.Admins.Len() != 0 {
+		t.Fatalf("memory kept the failed commits: owner %q %v, admins %d", v, ok, db.Tables.Admins.Len())
+	}
+	must(t, db.Tables.Owner.Insert("third"))
+	if v, _ := db.Tables.Owner.Get(); v != "third" {
+		t.Fatalf("owner %q after a good commit", v)
+	}
+}
