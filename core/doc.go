@@ -19,10 +19,13 @@
 //
 // Each mutation through db.Tables is a transaction of its own (auto-commit)
 // and is durable when it returns nil. db.Update groups mutations on several
-// tables into one transaction: one log record, all-or-nothing, rolled back in
-// memory if the function returns an error or panics. db.View gives a
+// tables into one transaction: all-or-nothing, of any size that fits in
+// memory (one log record, or several that only their last commits), rolled
+// back in memory if the function returns an error or panics. db.View gives a
 // consistent read-only view of every table. Reads return copies (or
 // iterators over copies), so callers can never alias internal state.
+// db.Subscribe delivers every durable commit, in order, with the tables it
+// wrote.
 //
 // A Backend stores the log: MemBackend here (no I/O), package
 // platform/native (a folder of files) and package platform/wasm (IndexedDB).
@@ -48,8 +51,11 @@
 //   - A reader may see a commit a moment before it is durable. If that
 //     commit's sync then fails, the commit is undone.
 //   - Values whose types hold references (slices, maps, pointers) are kept as
-//     msgpack bytes and decoded on every read. Plain values (numbers, strings,
-//     arrays and structs of them) are kept as Go values.
+//     msgpack bytes and decoded on every read, except []byte and RawValue,
+//     which are kept as bytes and copied on every read. Plain values
+//     (numbers, strings, arrays and structs of them) are kept as Go values.
+//     Strings, []byte, bools, integers and float64 are encoded and decoded
+//     without reflection; other types go through msgpack/v5.
 //   - Keys must be plain: bool, integers, strings, or arrays and structs of
 //     them. Float keys are refused: NaN never equals itself, and -0 equals 0
 //     with other bytes, so neither could be found again by its bytes.
