@@ -62,15 +62,10 @@ func (c codec[T]) own(v T) T {
 func (c codec[T]) write(w *entryWriter, mark int, v T) (enc []byte, err error) {
 	start := w.buf.Len()
 	if c.raw {
-		raw := *any(&v).(*RawValue)
-		if raw == nil {
-			raw = RawValue{0xc0}
-		}
-		if err := ValidRaw(raw); err != nil {
+		if err := writeRaw(w, *any(&v).(*RawValue)); err != nil {
 			w.rewind(mark)
 			return nil, err
 		}
-		w.buf.Write(raw)
 		return nil, nil
 	}
 	if err := encodeTo(&w.buf, v); err != nil {
@@ -81,6 +76,19 @@ func (c codec[T]) write(w *entryWriter, mark int, v T) (enc []byte, err error) {
 		return nil, nil
 	}
 	return bytes.Clone(w.buf.Bytes()[start:]), nil
+}
+
+// writeRaw appends a dynamic table's value as it is, after checking that
+// it is one msgpack value; nil stands for msgpack nil.
+func writeRaw(w *entryWriter, raw RawValue) error {
+	if raw == nil {
+		raw = RawValue{0xc0}
+	}
+	if err := ValidRaw(raw); err != nil {
+		return err
+	}
+	w.buf.Write(raw)
+	return nil
 }
 
 // read decodes one value during replay: the value itself when the codec
@@ -184,15 +192,9 @@ func (c codec[T]) load(s slot[T]) T {
 func (c codec[T]) encodeValue(w *entryWriter, mark int, v T) (slot[T], error) {
 	start := w.buf.Len()
 	if c.raw {
-		// The dynamic tables' values, written as they are without reflection.
-		raw := *any(&v).(*RawValue)
-		if raw == nil {
-			raw = RawValue{0xc0}
-		}
-		if err := ValidRaw(raw); err != nil {
+		if err := writeRaw(w, *any(&v).(*RawValue)); err != nil {
 			return slot[T]{}, err
 		}
-		w.buf.Write(raw)
 	} else if err := encodeTo(&w.buf, v); err != nil {
 		return slot[T]{}, fmt.Errorf("dbrs: cannot encode %T: %w", v, err)
 	}

@@ -162,14 +162,8 @@ func (b *Bridge) call(out, req []byte) (reply []byte) {
 		}
 		return b.exec2(out, h, table, op, args)
 	case callBegin:
-		if h.tx != nil {
-			return appendError(out, errTxOpen)
-		}
-		tx, ok, err := h.db.TryBegin()
-		switch {
-		case !ok:
-			return appendError(out, errBusy)
-		case err != nil:
+		tx, err := h.tryBegin()
+		if err != nil {
 			return appendError(out, err)
 		}
 		h.tx, h.txWrote = tx, false
@@ -196,6 +190,22 @@ func (b *Bridge) call(out, req []byte) (reply []byte) {
 		return append(out, replyNull)
 	}
 	return appendError(out, badValue("unknown bridge method "+strconv.Itoa(int(req[0]))))
+}
+
+// tryBegin begins a transaction without waiting for the write lock: 'Busy'
+// when it is held, by Go or by this handle's open transaction.
+func (h *handle) tryBegin() (*core.Tx[core.Dynamic], error) {
+	if h.tx != nil {
+		return nil, errTxOpen
+	}
+	tx, ok, err := h.db.TryBegin()
+	switch {
+	case !ok:
+		return nil, errBusy
+	case err != nil:
+		return nil, err
+	}
+	return tx, nil
 }
 
 // names resolves a request's table index and op code.
@@ -258,14 +268,8 @@ func (b *Bridge) exec2(out []byte, h *handle, table, op string, args []byte) []b
 	if err := h.checkOp(table, op, true); err != nil {
 		return appendError(out, err)
 	}
-	if h.tx != nil {
-		return appendError(out, errTxOpen)
-	}
-	tx, ok, err := h.db.TryBegin()
-	switch {
-	case !ok:
-		return appendError(out, errBusy)
-	case err != nil:
+	tx, err := h.tryBegin()
+	if err != nil {
 		return appendError(out, err)
 	}
 	committed := false
