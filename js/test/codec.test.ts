@@ -77,3 +77,18 @@ test('checkKey accepts primitives, bytes and tuples, refuses objects', () => {
     assert.throws(() => checkKey(k), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue', String(k));
   }
 });
+
+test('integers beyond 32 bits: a number and a bigint of the same value are one encoding, and decode back', () => {
+  for (const [n, b] of [[2 ** 40, 2n ** 40n], [-(2 ** 40), -(2n ** 40n)], [2 ** 32, 2n ** 32n], [-(2 ** 31) - 1, -(2n ** 31n) - 1n]] as const) {
+    assert.equal(hex(encode(n)), hex(encode(b)), String(n));
+    assert.equal(decode(encode(n)), n);
+  }
+  assert.equal(hex(encode(2 ** 40)), 'cf0000010000000000');
+  // Nested: the walk narrows inside objects and arrays too.
+  assert.deepEqual(decode(encode({ a: [2 ** 40, { b: -(2 ** 40) }], m: new Map([[2 ** 40, 'x']]) })), {
+    a: [2 ** 40, { b: -(2 ** 40) }], m: { [2 ** 40]: 'x' },
+  });
+  assert.equal(hex(encode(new Map([[1, [new Map([['k', 2n]])]]]))), '81019181a16b02');
+  assert.throws(() => encode([{ s: new Set([1]) }]), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue');
+  assert.throws(() => encode({ f: Symbol('x') }), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue');
+});
