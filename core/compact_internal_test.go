@@ -1,10 +1,42 @@
 package core
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
+
+// record > MaxRecordSize: compaction fails forever with ErrTooLarge.
+func TestCompact_RecordNearMaxRecordSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 64 MiB value")
+	}
+	type S struct {
+		L List[string]
+	}
+	db, err := Open[S](NewMemBackend(), Options{CompactRatio: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := strings.Repeat("x", 1000)
+	for i := 0; i < 1000; i++ { // ~1 MiB, below the chunk size
+		if err := db.Tables.L.Push(small); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := strings.Repeat("y", MaxRecordSize-64) // fits one commit record
+	if err := db.Tables.L.Push(big); err != nil {
+		t.Fatalf("push big: %v", err)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatalf("Compact: %v", err)
+	}
+}
 
 // hookBackend wraps MemBackend: it can fail the next Sync while reporting
 // a chosen durable prefix (SyncedSizer, as the IndexedDB backend does), and
@@ -48,12 +80,12 @@ func (h *hookBackend) Create(id uint64) error {
 	return h.MemBackend.Create(id)
 }
 
-// R4: a commit whose sync failed, left in e.failed because its own waiter has
+// A commit whose sync failed, left in e.failed because its own waiter has
 // not run yet (another commit of the batch was kept), is read into the
 // snapshot by a compaction that started just before the failure: the commit
 // is reported as "failed and rolled back" and undone in memory, yet it is in
 // the durable snapshot and comes back on reopen.
-func TestRegressCompactionResurrectsFailedCommit(t *testing.T) {
+func TestCompact_DoesNotResurrectFailedCommit(t *testing.T) {
 	type S struct {
 		T LookupTable[string, int]
 	}
@@ -128,5 +160,51 @@ func TestRegressCompactionResurrectsFailedCommit(t *testing.T) {
 	}
 	if _, inLog := db2.Tables.T.Get("B"); !inLog {
 		t.Error("B was acknowledged but is not in the log after reopen")
+	}
+}
+
+type blobState struct{ items [][]byte }
+
+func (b *blobState) Kind() string { return "blob" }
+func (b *blobState) Apply(entry []byte) (func(), error) {
+	b.items = append(b.items, bytes.Clone(entry))
+	return func() { b.items = b.items[:len(b.items)-1] }, nil
+}
+func (b *blobState) Compact(emit func([]byte) error) error {
+	for _, it := range b.items {
+		if err := emit(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Custom (and opaque) tables count 0 live bytes, so once the log passes
+// CompactMinBytes every commit triggers a full rewrite of the database.
+func TestCompact_CustomTableNoCompactionStorm(t *testing.T) {
+	type S struct {
+		B Custom[blobState, *blobState]
+	}
+	db, err := Open[S](NewMemBackend(), Options{Sync: SyncNever, CompactMinBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	val, _ := msgpack.Marshal(bytes.Repeat([]byte("z"), 1000))
+	for i := 0; i < 100; i++ { // ~100 KiB of state
+		if err := db.Tables.B.Apply(val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := db.Stats().Compactions
+	for i := 0; i < 50; i++ { // 50 more KiB: 50% growth
+		db.Tables.B.Apply(val)
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	n := db.Stats().Compactions - before
+	if n > 5 {
+		t.Errorf("%d full compactions for 50 small commits (log grew by 50%%); LiveBytes=%d LogBytes=%d", n, db.Stats().LiveBytes, db.Stats().LogBytes)
 	}
 }
