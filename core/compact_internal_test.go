@@ -179,6 +179,30 @@ func (b *blobState) Compact(emit func([]byte) error) error {
 	return nil
 }
 
+// waitCompactorIdle waits until the background compactor has no kick
+// queued and no compaction running, so that Stats().Compactions counts every
+// compaction asked for so far. (A kick just taken off the channel, whose
+// compaction has not yet locked compactMu, looks idle for an instant; the
+// condition must hold on two polls in a row.)
+func waitCompactorIdle(t *testing.T, e *engine) {
+	t.Helper()
+	idle := func() bool {
+		if len(e.compactKick) > 0 || !e.compactMu.TryLock() {
+			return false
+		}
+		e.compactMu.Unlock()
+		return true
+	}
+	seen := false
+	if !waitFor(t, 10*time.Second, func() bool {
+		was := seen
+		seen = idle()
+		return was && seen
+	}) {
+		t.Fatal("the background compactor did not go idle")
+	}
+}
+
 // Custom (and opaque) tables count 0 live bytes, so once the log passes
 // CompactMinBytes every commit triggers a full rewrite of the database.
 func TestCompact_CustomTableNoCompactionStorm(t *testing.T) {
@@ -196,13 +220,21 @@ func TestCompact_CustomTableNoCompactionStorm(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond)
+	// The log passed CompactMinBytes: the compactor must run once (else
+	// the count below would pass trivially), then go idle.
+	if !waitFor(t, 10*time.Second, func() bool { return db.Stats().Compactions > 0 }) {
+		t.Fatal("the background compactor never ran after the log passed CompactMinBytes")
+	}
+	waitCompactorIdle(t, db.e)
 	before := db.Stats().Compactions
 	for i := 0; i < 50; i++ { // 50 more KiB: 50% growth
 		db.Tables.B.Apply(val)
+		// Not synchronisation: let a compaction this commit kicked off
+		// run before the next commit, so that each commit can start its
+		// own (a storm) instead of the kicks merging into one.
 		time.Sleep(2 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitCompactorIdle(t, db.e)
 	n := db.Stats().Compactions - before
 	if n > 5 {
 		t.Errorf("%d full compactions for 50 small commits (log grew by 50%%); LiveBytes=%d LogBytes=%d", n, db.Stats().LiveBytes, db.Stats().LogBytes)
