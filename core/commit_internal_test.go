@@ -2,9 +2,7 @@ package core
 
 import (
 	"errors"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -75,65 +73,6 @@ func TestTx_Rollback_PanickingUndoReleasesLock(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the next write blocks: the write lock was never released")
 	}
-}
-
-// imgBackend keeps a "disk image" per segment: what a crash leaves. A
-// successful Sync copies the data to the image; a failed Sync may have
-// written the pages anyway (the image gets them too); a Truncate reaches the
-// image only with the next successful Sync (Backend contract).
-type imgBackend struct {
-	*MemBackend
-	mu      sync.Mutex
-	img     map[uint64][]byte
-	syncs   int
-	failAt  int // 1-based Sync call that fails
-	blockAt int // 1-based Sync call that blocks until release
-	release chan struct{}
-}
-
-func (b *imgBackend) Sync(id uint64) error {
-	b.mu.Lock()
-	b.syncs++
-	n := b.syncs
-	b.mu.Unlock()
-	if n == b.blockAt {
-		<-b.release
-	}
-	data, err := b.MemBackend.ReadSegment(id)
-	if err != nil {
-		return err
-	}
-	b.mu.Lock()
-	b.img[id] = data
-	b.mu.Unlock()
-	if n == b.failAt {
-		return errors.New("injected EIO")
-	}
-	return b.MemBackend.Sync(id)
-}
-
-func (b *imgBackend) Create(id uint64) error {
-	if err := b.MemBackend.Create(id); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for sid := range b.img {
-		d, _ := b.MemBackend.ReadSegment(sid)
-		b.img[sid] = d
-	}
-	b.img[id] = nil
-	return nil
-}
-
-func (b *imgBackend) crash() *MemBackend {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	m := NewMemBackend()
-	for id, d := range b.img {
-		m.segments[id] = &memSegment{data: slices.Clone(d), synced: len(d)}
-	}
-	return m
 }
 
 // When a sync fails, only the first waiter to run recoverLocked syncs

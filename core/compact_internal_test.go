@@ -2,7 +2,6 @@ package core
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -36,48 +35,6 @@ func TestCompact_RecordNearMaxRecordSize(t *testing.T) {
 	if err := db.Compact(); err != nil {
 		t.Fatalf("Compact: %v", err)
 	}
-}
-
-// hookBackend wraps MemBackend: it can fail the next Sync while reporting
-// a chosen durable prefix (SyncedSizer, as the IndexedDB backend does), and
-// run a hook inside Create.
-type hookBackend struct {
-	*MemBackend
-	mu       sync.Mutex
-	failSync bool
-	durable  map[uint64]int64 // Synced() answers
-	onCreate func(id uint64)
-}
-
-func (h *hookBackend) Synced(id uint64) int64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.durable[id]
-}
-
-func (h *hookBackend) Sync(id uint64) error {
-	h.mu.Lock()
-	fail := h.failSync
-	h.failSync = false
-	h.mu.Unlock()
-	if fail {
-		return errors.New("injected sync failure")
-	}
-	if err := h.MemBackend.Sync(id); err != nil {
-		return err
-	}
-	data, _ := h.MemBackend.ReadSegment(id)
-	h.mu.Lock()
-	h.durable[id] = int64(len(data))
-	h.mu.Unlock()
-	return nil
-}
-
-func (h *hookBackend) Create(id uint64) error {
-	if h.onCreate != nil {
-		h.onCreate(id)
-	}
-	return h.MemBackend.Create(id)
 }
 
 // A commit whose sync failed, left in e.failed because its own waiter has
