@@ -286,6 +286,10 @@ func (w *crashWorkers) startReader(db *core.DB[modelSchema], p *crashPlanner) {
 				w.mu.Unlock()
 				return
 			}
+			// Not synchronisation: a throttle, so the reader does not
+			// starve the writers of the read-write lock (the crash points
+			// wait for their progress); the reader still runs between
+			// commits.
 			time.Sleep(50 * time.Microsecond)
 		}
 	}()
@@ -297,15 +301,9 @@ func (w *crashWorkers) stop() {
 }
 
 // crashWaitUntil polls cond for up to a second.
-func crashWaitUntil(cond func() bool) bool {
-	deadline := time.Now().Add(time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Microsecond)
-	}
-	return true
+func crashWaitUntil(t testing.TB, cond func() bool) bool {
+	t.Helper()
+	return core.WaitFor(t, time.Second, cond)
 }
 
 // TestCrash: under SyncAlways every acknowledged commit survives; under
@@ -377,7 +375,7 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 				var compactDone sync.WaitGroup
 				switch mode {
 				case "concurrent":
-					if !crashWaitUntil(progressed) {
+					if !crashWaitUntil(t, progressed) {
 						w.stop()
 						if w.err != nil {
 							crashFatal(t, opts, w.err, "%v", w.err)
@@ -386,24 +384,27 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 					}
 					crash()
 				case "after-compact":
-					crashWaitUntil(progressed)
+					crashWaitUntil(t, progressed)
 					if err := db.Compact(); err != nil {
 						crashFatal(t, opts, err, "Compact: %v", err)
 					}
 					crash()
 				case "during-compact":
-					crashWaitUntil(progressed)
+					crashWaitUntil(t, progressed)
 					compactDone.Add(1)
 					go func() {
 						defer compactDone.Done()
 						compactErr = db.Compact()
 					}()
+					// Not synchronisation: a random delay, so the crash
+					// lands at a random point of the compaction rather
+					// than always before it starts.
 					for range rng.IntN(40) {
 						time.Sleep(time.Microsecond)
 					}
 					crash()
 				case "quiescent":
-					crashWaitUntil(progressed)
+					crashWaitUntil(t, progressed)
 					w.stop()
 					crash()
 				}
@@ -584,7 +585,7 @@ func TestCrashCompactionCommitInFlight(t *testing.T) {
 	creates, appends := f.count(faultCreate), f.count(faultAppend)
 	compactDone := make(chan error, 1)
 	go func() { compactDone <- db.Compact() }()
-	if !crashWaitUntil(func() bool { return f.count(faultCreate) > creates && f.count(faultAppend) > appends }) {
+	if !crashWaitUntil(t, func() bool { return f.count(faultCreate) > creates && f.count(faultAppend) > appends }) {
 		// A compaction that waits for commits in flight before it starts a
 		// segment has no such window; check the crash images anyway.
 		t.Log("the compaction did not start a new segment while a commit was in flight")

@@ -188,6 +188,8 @@ func (f *faultBackend) Sync(id uint64) error {
 		hook(id)
 	}
 	if delay > 0 {
+		// Not synchronisation: a slow disk, so that commits queue up
+		// behind a sync (group commit, TestFaultSyncAlways).
 		time.Sleep(delay)
 	}
 	if r := f.hit(faultSync); r != nil {
@@ -722,16 +724,17 @@ func TestFaultSyncIntervalPoisons(t *testing.T) {
 	// further writes.
 	e.f.fail(faultSync, faultRule{from: 1, err: errFaultEIO})
 	var err error
-	deadline := time.Now().Add(5 * time.Second)
-	for i := 0; ; i++ {
+	i := 0
+	refused := func() bool {
 		if err = e.db.Tables.Nums.Push(i); err != nil {
-			break
+			return true
 		}
 		e.m.Nums = append(e.m.Nums, i)
-		if time.Now().After(deadline) {
-			t.Fatalf("writes still succeed %v after background syncs began to fail", 5*time.Second)
-		}
-		time.Sleep(100 * time.Microsecond)
+		i++
+		return false
+	}
+	if !core.WaitFor(t, 5*time.Second, refused) {
+		t.Fatalf("writes still succeed %v after background syncs began to fail", 5*time.Second)
 	}
 	if !errors.Is(err, core.ErrPoisoned) || !errors.Is(err, syscall.EIO) {
 		t.Fatalf("write after a failed background sync: %v, want an error matching ErrPoisoned and EIO", err)
@@ -785,6 +788,7 @@ func TestFaultSyncIntervalCompaction(t *testing.T) {
 	compactDone := make(chan error, 1)
 	go func() { compactDone <- db.Compact() }()
 	var compactErr error
+	syncs := db.Stats().Syncs
 	select {
 	case compactErr = <-compactDone:
 		close(release)
@@ -795,8 +799,10 @@ func TestFaultSyncIntervalCompaction(t *testing.T) {
 	if compactErr != nil {
 		t.Fatalf("Compact: %v", compactErr)
 	}
-	// Let the held sync finish and a few more ticks pass.
-	time.Sleep(20 * time.Millisecond)
+	// Wait for the held sync to finish: it counts in Stats().Syncs once it
+	// (or its retry on the new active segment) succeeded. If it poisoned
+	// the database it never counts, and the write below reports it.
+	core.WaitFor(t, 5*time.Second, func() bool { return db.Stats().Syncs > syncs })
 	if err := db.Tables.Nums.Push(2); err != nil {
 		if errors.Is(err, core.ErrPoisoned) {
 			regression(t, "SyncInterval background sync raced with Compact (the sync's segment was removed by Install) and poisoned the database: %v", err)

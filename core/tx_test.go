@@ -281,14 +281,16 @@ func TestAutoCompaction(t *testing.T) {
 	for i := range 5000 {
 		must(t, db.Tables.Users.Insert(fmt.Sprint(i%10), Account{Balance: int64(i)}))
 	}
-	// Compaction runs in the background: give it time (on js/wasm the
-	// compactor runs only when this goroutine sleeps).
-	deadline := time.Now().Add(10 * time.Second)
-	for s := db.Stats(); s.Compactions == 0 || s.LogBytes > 3*(64<<10); s = db.Stats() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5000 commits: %d automatic compactions, log of %d bytes", s.Compactions, s.LogBytes)
-		}
-		time.Sleep(5 * time.Millisecond)
+	// Compaction runs in the background: wait until it has run and shrunk
+	// the log (WaitFor blocks between polls, so on js/wasm the compactor
+	// gets to run).
+	compacted := func() bool {
+		s := db.Stats()
+		return s.Compactions > 0 && s.LogBytes <= 3*(64<<10)
+	}
+	if !core.WaitFor(t, 10*time.Second, compacted) {
+		s := db.Stats()
+		t.Fatalf("after 5000 commits: %d automatic compactions, log of %d bytes", s.Compactions, s.LogBytes)
 	}
 }
 

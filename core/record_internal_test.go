@@ -2,39 +2,11 @@ package core
 
 import (
 	"encoding/binary"
-	"sync"
 	"testing"
 	"time"
 )
 
-// R5: List.All reads t.s.items before taking the read lock.
-func TestRegressListAllRace(t *testing.T) {
-	type S struct{ L List[int] }
-	db, err := Open[S](NewMemBackend(), Options{Sync: SyncNever, CompactRatio: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		for i := 0; i < 2000; i++ {
-			db.Tables.L.Push(i)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		for i := 0; i < 2000; i++ {
-			for range db.Tables.L.All() {
-				break
-			}
-		}
-	}()
-	wg.Wait()
-}
-
-// R6: a damaged tail in the newest segment makes validRecordAfter CRC up to
+// A damaged tail in the newest segment makes validRecordAfter CRC up to
 // MaxRecordSize bytes at every offset: open time is quadratic in the tail.
 func openWithHostileTail(t *testing.T, tail int) time.Duration {
 	type S struct{ T LookupTable[string, int] }
@@ -68,7 +40,7 @@ func openWithHostileTail(t *testing.T, tail int) time.Duration {
 	return d
 }
 
-func TestRegressHostileTailQuadratic(t *testing.T) {
+func TestRecord_HostileTailOpenNotQuadratic(t *testing.T) {
 	d1 := openWithHostileTail(t, 512<<10)
 	d2 := openWithHostileTail(t, 2<<20)
 	if d2 > 8*d1 && d2 > time.Second {

@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-// R9: bindSchemaTables computes the next ID as max(id)+1 in uint32: a log
+// bindSchemaTables once computed the next ID as max(id)+1 in uint32: a log
 // that uses ID 0xFFFFFFFF makes a new table get ID 0, which another table
 // already has. Its writes are then replayed into that other table.
-func TestRegressTableIDOverflow(t *testing.T) {
+func TestReplay_NewTableIDNoOverflow(t *testing.T) {
 	type S struct {
 		A LookupTable[string, int]
 		X LookupTable[string, int]
