@@ -160,6 +160,7 @@ type Stats struct {
 	Compactions       int64         // compactions since open
 	LastCommitLatency time.Duration // of the most recent commit, including its sync
 	LastCompactError  string        // of the most recent automatic compaction, "" if it succeeded
+	ActiveSegment     uint64        // the segment that takes appends; segment IDs only grow
 }
 
 // OpenStats describes the replay that Open performed.
@@ -440,6 +441,7 @@ func (e *engine) stats() Stats {
 		Syncs:             e.syncs.Load(),
 		Compactions:       e.compactions.Load(),
 		LastCommitLatency: time.Duration(e.lastCommitNanos.Load()),
+		ActiveSegment:     e.active,
 	}
 	if p := e.lastCompactErr.Load(); p != nil {
 		s.LastCompactError = *p

@@ -97,3 +97,52 @@ return { changes, live };`, &got)
 		t.Errorf("live query results %v, want %v", got.Live, want)
 	}
 }
+
+// TestShim_LostDatabaseIsRefused deletes a database's IndexedDB store
+// behind dbrs's back, as a browser does when it finds its storage corrupt:
+// the next open must fail with 'Lost' instead of starting over silently,
+// keep failing until the app accepts the loss, and then work.
+func TestShim_LostDatabaseIsRefused(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got struct {
+		First, Second string
+		Accepted      float64
+		After         any
+		Healthy       string
+	}
+	b.js(t, `
+const schema = { kv: dbrs.lookupTable() };
+let db = await dbrs.open('lost', schema);
+await db.tables.kv.insert('a', 1);
+await db.close();
+await new Promise((res, rej) => { const q = indexedDB.deleteDatabase('lost'); q.onsuccess = res; q.onerror = () => rej(q.error); });
+const code = async (p) => { try { const d = await p; await d.close(); return 'opened'; } catch (e) { return e.code ?? String(e); } };
+const first = await code(dbrs.open('lost', schema));
+const second = await code(dbrs.open('lost', schema));
+db = await dbrs.open('lost', schema, { acceptLoss: true });
+const accepted = db.tables.kv.len();
+await db.tables.kv.insert('b', 2);
+await db.close();
+db = await dbrs.open('lost', schema);
+const after = db.tables.kv.get('b') ?? null;
+await db.close();
+// A database that is whole opens as always, compacted or not.
+db = await dbrs.open('healthy', schema);
+await db.tables.kv.insert('x', 1);
+await db.compact();
+await db.tables.kv.insert('y', 2);
+await db.close();
+const healthy = await code(dbrs.open('healthy', schema));
+return { First: first, Second: second, Accepted: accepted, After: after, Healthy: healthy };`, &got)
+	if got.First != "Lost" || got.Second != "Lost" {
+		t.Errorf("opens after the store was deleted: %q, %q; want Lost twice", got.First, got.Second)
+	}
+	if got.Accepted != 0 || got.After != 2.0 {
+		t.Errorf("after acceptLoss: %v keys (want 0), then b = %v (want 2)", got.Accepted, got.After)
+	}
+	if got.Healthy != "opened" {
+		t.Errorf("a healthy, compacted database: %q", got.Healthy)
+	}
+}

@@ -253,7 +253,13 @@ export type BridgeErrorCode =
   /** core.ErrPoisoned: writes refused after an unrecoverable failure; `causeCode` says why. Reopen. */
   | 'Poisoned'
   /** A recovered Go panic, a protocol violation, or anything unmapped. */
-  | 'Internal';
+  | 'Internal'
+  /**
+   * Raised by the shim, not Go: IndexedDB came back empty, or behind what
+   * this origin last saw of the database (the browser deleted or replaced
+   * its store). See open()'s acceptLoss.
+   */
+  | 'Lost';
 
 /** The shape of every Error the bridge returns or rejects with. */
 export interface BridgeError extends Error {

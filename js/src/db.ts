@@ -14,6 +14,7 @@ import { loadBridge } from './load.js';
 import { acquireTabLock, type Release } from './tablock.js';
 import { makeTables, TABLE_KINDS, type Host, type Scope, type TableSpec } from './tables.js';
 import type { TableChecks } from './checks.js';
+import { clearMarker, readMarker, writeMarker } from './marker.js';
 import type { Change, DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
 
 interface Job {
@@ -61,6 +62,8 @@ class Database<S extends Schema> implements DB<S>, Host {
   /** Listeners of every durable commit, and of the commits that write one table. */
   private readonly listeners = new Set<(change: Change<S>) => void>();
   private readonly tableListeners = new Map<string, Set<() => void>>();
+  /** The lost-database marker has been brought up to date this session. */
+  private marked = false;
 
   private readonly releaseLock: Release;
 
@@ -206,6 +209,10 @@ class Database<S extends Schema> implements DB<S>, Host {
    * is reported on the console and does not stop the others.
    */
   private notify(tables: string[]): void {
+    if (!this.marked) {
+      this.marked = true;
+      this.mark();
+    }
     const order = this.defs.map((d) => d.name).filter((n) => tables.includes(n));
     const change = { tables: order } as Change<S>;
     for (const l of [...this.listeners]) call(() => l(change));
@@ -291,7 +298,21 @@ class Database<S extends Schema> implements DB<S>, Host {
   }
 
   compact(): Promise<void> {
-    return this.call('compact', () => this.b.compact(this.h));
+    return this.call('compact', () => this.b.compact(this.h)).then(() => this.mark());
+  }
+
+  /** Records the active segment, durable by now, as this database's newest (marker.ts). */
+  private mark(): void {
+    if (this.state !== 'open') return;
+    try {
+      const s = this.b.stats(this.h);
+      if (typeof s !== 'string') return;
+      const seg = (JSON.parse(s) as { activeSegment?: unknown }).activeSegment;
+      if (typeof seg === 'number' && seg > 0 && seg > (readMarker(this.name) ?? 0)) writeMarker(this.name, seg);
+    } catch {
+      // Stats inside a transaction callback, or a closed handle: try again later.
+      this.marked = false;
+    }
   }
 
   exportLog(): Promise<Segment[]> {
@@ -429,13 +450,46 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
   const b = await loadBridge(options);
   const release = await acquireTabLock(name, options.lockTimeoutMs ?? 0);
   let h: number;
+  const marker = readMarker(name);
   try {
     h = await b.open(name, defs.map((d) => ({ name: d.name, kind: d.kind })), { durability, keepUnknownTables: options.keepUnknownTables === true });
   } catch (e) {
     release();
     throw toDbrsError(e);
   }
+  if (marker !== undefined) {
+    const lost = lostSince(b, h, marker);
+    if (lost && options.acceptLoss !== true) {
+      try {
+        await b.close(h);
+        // An empty store that this open just made would hide the loss
+        // from the next one: remove it. A store that is only behind keeps
+        // what it has, for an export.
+        if (lost === 'empty') await b.deleteDatabase(name);
+      } catch {
+        // The refusal below is what matters.
+      } finally {
+        release();
+      }
+      throw new DbrsError('Lost', `dbrs: IndexedDB has ${lost === 'empty' ? 'no data' : 'an older log'} for database "${name}", which this origin last saw at log segment ${marker}: the browser deleted or replaced its storage. Restore an export with importLog(), or open with { acceptLoss: true } to start over.`);
+    }
+    if (lost) clearMarker(name);
+  }
   return new Database<S>(b, h, name, defs, release);
+}
+
+/**
+ * Says whether the database just opened as handle h lost what the marker
+ * recorded: 'empty' when the open found no log at all, 'behind' when its
+ * active segment is older than the marker's, undefined when it is whole.
+ */
+function lostSince(b: Bridge, h: number, marker: number): 'empty' | 'behind' | undefined {
+  const s = b.stats(h);
+  if (typeof s !== 'string') return undefined;
+  const st = JSON.parse(s) as { openSegments?: unknown; activeSegment?: unknown };
+  if (st.openSegments === 0) return 'empty';
+  if (typeof st.activeSegment === 'number' && st.activeSegment < marker) return 'behind';
+  return undefined;
 }
 
 /**
@@ -447,6 +501,7 @@ export async function deleteDatabase(name: string, options: LoadOptions = {}): P
   const release = await acquireTabLock(name);
   try {
     await b.deleteDatabase(name);
+    clearMarker(name);
   } catch (e) {
     throw toDbrsError(e);
   } finally {
@@ -465,6 +520,7 @@ export async function importLog(name: string, segments: Segment[], options: Load
   const release = await acquireTabLock(name);
   try {
     await b.importLog(name, segments);
+    clearMarker(name);
   } catch (e) {
     throw toDbrsError(e);
   } finally {

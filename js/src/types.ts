@@ -380,6 +380,12 @@ export interface OpenOptions extends LoadOptions {
    * close the database (or to be closed).
    */
   lockTimeoutMs?: number;
+  /**
+   * Open even if the browser lost this database's IndexedDB store (see
+   * 'Lost' in README "Lost databases"): start over with what IndexedDB has
+   * (usually nothing). Default false: such an open rejects with 'Lost'.
+   */
+  acceptLoss?: boolean;
 }
 
 /**

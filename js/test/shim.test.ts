@@ -488,7 +488,8 @@ test('one bridge crossing per read and per auto-commit write', async () => {
   db.tables.users.get('a');
   await db.tables.users.insert('a', { name: 'A', balance: 1 });
   await db.tables.admins.push('x');
-  assert.deepEqual(fake.calls, ['read', 'exec', 'exec']);
+  // (The first durable commit also reads stats once, for the lost-database marker.)
+  assert.deepEqual(fake.calls.filter((c) => c !== 'stats'), ['read', 'exec', 'exec']);
   fake.calls.length = 0;
   await db.transaction((tx) => {
     tx.admins.push('y');

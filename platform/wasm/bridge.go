@@ -315,6 +315,7 @@ func (b *Bridge) stats(args []js.Value) any {
 	j.int("appendedCommits", s.Commits)
 	j.int("syncs", s.Syncs)
 	j.int("segments", int64(s.Segments))
+	j.int("activeSegment", int64(s.ActiveSegment))
 	j.int("tables", int64(s.Tables))
 	j.int("tornBytes", os.TornBytes)
 	j.ms("openMs", h.openDur)
