@@ -198,3 +198,26 @@ func mustOK(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// WalkLog and Verify read a log with a multi-record transaction as healthy,
+// and WalkLog reports its commit-part records.
+func TestTransaction_SpansRecords_WalkLogAndVerify(t *testing.T) {
+	mem := NewMemBackend()
+	db := openSmallRecords(t, mem)
+	mustOK(t, insertRange(db, 0, 200))
+	mustOK(t, db.Close())
+	mem = mem.Reopen()
+	parts := 0
+	rep, err := WalkLog(mem, func(r LogRecord) error {
+		if r.Kind == RecordCommitPart {
+			parts++
+		}
+		return nil
+	})
+	if err != nil || rep.Corrupt != nil || parts < 3 {
+		t.Fatalf("WalkLog: %+v, %v, %d commit-part records", rep, err, parts)
+	}
+	if v, err := Verify(mem); err != nil || v.Corrupt != nil || v.Records != rep.Records {
+		t.Fatalf("Verify: %+v, %v; WalkLog counted %d records", v, err, rep.Records)
+	}
+}

@@ -16,6 +16,7 @@ const (
 	RecordCommit      = recordCommit      // [2, tableID, entry, ...]: one transaction
 	RecordSnapshot    = recordSnapshot    // [3, tableID, entry, ...]: compaction output
 	RecordSnapshotEnd = recordSnapshotEnd // [4, records, entries, ...]: a snapshot counts only with it
+	RecordCommitPart  = recordCommitPart  // [5, tableID, entry, ...]: the first records of a large transaction
 )
 
 // LogRecord is one intact record of a log, as WalkLog finds it.
@@ -23,7 +24,7 @@ type LogRecord struct {
 	Segment uint64
 	Offset  int64 // of the record's header within its segment
 	Size    int64 // of the record, header included
-	Kind    int   // RecordSchema, RecordCommit, RecordSnapshot or RecordSnapshotEnd
+	Kind    int   // RecordSchema, RecordCommit, RecordSnapshot, RecordSnapshotEnd or RecordCommitPart
 	// Payload is the record's msgpack array [kind, ...]. It aliases the
 	// segment's bytes, which WalkLog never reuses, so it may be kept.
 	Payload []byte
@@ -37,65 +38,10 @@ type LogRecord struct {
 // reported there, not as an error. WalkLog returns an error when b fails,
 // or the first error fn returns (and then stops).
 func WalkLog(b Backend, fn func(LogRecord) error) (LogReport, error) {
-	var rep LogReport
-	ids, err := b.Segments()
-	if err != nil {
-		return rep, err
-	}
-	// Choose segments as Open does: back to the newest complete snapshot,
-	// skipping incomplete snapshots.
-	type liveSeg struct {
-		id   uint64
-		data []byte
-	}
-	var live []liveSeg
-	for i := len(ids) - 1; i >= 0; i-- {
-		data, err := b.ReadSegment(ids[i])
-		if err != nil {
-			return rep, err
-		}
-		res, _ := scan(ids[i], data, i == len(ids)-1)
-		snapshot, complete := false, false
-		for _, r := range res.records {
-			switch recordKind(r.payload) {
-			case recordSnapshot:
-				snapshot = true
-			case recordSnapshotEnd:
-				snapshot, complete = true, true
-			}
-		}
-		if snapshot && !complete {
-			continue
-		}
-		live = append(live, liveSeg{ids[i], data})
-		if complete {
-			break
-		}
-	}
-	slices.Reverse(live)
-	rep.Segments = len(live)
-	for i, s := range live {
-		res, scanErr := scan(s.id, s.data, i == len(live)-1)
-		for _, r := range res.records {
-			kind := recordKind(r.payload)
-			if n, err := checkMsgpack(r.payload); err != nil || n != len(r.payload) || kind < recordSchema || kind > recordSnapshotEnd {
-				rep.Corrupt = &CorruptError{Segment: s.id, Offset: r.offset, Reason: "intact record with a malformed payload"}
-				return rep, nil
-			}
-			size := int64(recordHeaderSize + len(r.payload))
-			if err := fn(LogRecord{Segment: s.id, Offset: r.offset, Size: size, Kind: kind, Payload: r.payload}); err != nil {
-				return rep, err
-			}
-			rep.Records++
-			rep.Bytes += size
-		}
-		rep.TornBytes = res.torn
-		if ce, ok := scanErr.(*CorruptError); ok {
-			rep.Corrupt = ce
-			return rep, nil
-		}
-	}
-	return rep, nil
+	rep, _, err := walkLive(b, func(seg uint64, r rawRecord, kind int) error {
+		return fn(LogRecord{Segment: seg, Offset: r.offset, Size: int64(recordHeaderSize + len(r.payload)), Kind: kind, Payload: r.payload})
+	})
+	return rep, err
 }
 
 // LogTables returns the tables that the schema records of the live log in b

@@ -35,70 +35,100 @@ type liveSegment struct {
 	size int64 // bytes read
 }
 
-func verify(b Backend) (LogReport, []liveSegment, error) {
-	var rep LogReport
+// segData is one live segment and its bytes.
+type segData struct {
+	id   uint64
+	data []byte
+}
+
+// snapshotState reports whether a segment's records make it a snapshot
+// segment, and whether that snapshot is complete (has its end record).
+func snapshotState(records []rawRecord) (snapshot, complete bool) {
+	for _, r := range records {
+		switch recordKind(r.payload) {
+		case recordSnapshot:
+			snapshot = true
+		case recordSnapshotEnd:
+			snapshot, complete = true, true
+		}
+	}
+	return snapshot, complete
+}
+
+// chooseLive reads the segments of b that Open replays, oldest first: from
+// the newest complete snapshot (or the first segment) on, skipping an
+// incomplete snapshot while the segments it replaces remain. An incomplete
+// snapshot whose sources are gone is the damage it returns.
+func chooseLive(b Backend) ([]segData, *CorruptError, error) {
 	ids, err := b.Segments()
 	if err != nil {
-		return rep, nil, err
+		return nil, nil, err
 	}
-	// The same choice of segments as Open: back to the newest complete
-	// snapshot, skipping incomplete ones.
-	var live []uint64
-	read := map[uint64][]byte{}
+	var live []segData
 	for i := len(ids) - 1; i >= 0; i-- {
 		data, err := b.ReadSegment(ids[i])
 		if err != nil {
-			return rep, nil, err
+			return nil, nil, err
 		}
-		read[ids[i]] = data
 		res, _ := scan(ids[i], data, i == len(ids)-1)
-		snapshot, complete := false, false
-		for _, r := range res.records {
-			switch recordKind(r.payload) {
-			case recordSnapshot:
-				snapshot = true
-			case recordSnapshotEnd:
-				snapshot, complete = true, true
-			}
-		}
+		snapshot, complete := snapshotState(res.records)
 		if snapshot && !complete {
 			if err := incompleteSnapshot(&segmentInfo{id: ids[i], scan: res}, ids[:i]); err != nil {
 				var ce *CorruptError
 				errors.As(err, &ce)
-				rep.Corrupt = ce
-				return rep, nil, nil
+				return nil, ce, nil
 			}
 			continue
 		}
-		live = append(live, ids[i])
+		live = append(live, segData{ids[i], data})
 		if complete {
 			break
 		}
 	}
 	slices.Reverse(live)
+	return live, nil, nil
+}
+
+// walkLive calls fn for every intact record of the live segments, in log
+// order, up to the first damage, which it returns with the report: framing
+// and CRCs (scan), a payload that is not one msgpack record of a known kind,
+// and commit-part records not followed by their commit (a run of them at
+// the end of the newest segment is a torn tail). It returns an error only
+// when b or fn fails.
+func walkLive(b Backend, fn func(seg uint64, r rawRecord, kind int) error) (LogReport, []liveSegment, error) {
+	var rep LogReport
+	live, ce, err := chooseLive(b)
+	if err != nil || ce != nil {
+		rep.Corrupt = ce
+		return rep, nil, err
+	}
 	segs := make([]liveSegment, len(live))
-	datas := make([][]byte, len(live))
-	for i, id := range live {
-		data := read[id]
-		segs[i], datas[i] = liveSegment{id: id, size: int64(len(data))}, data
+	for i, s := range live {
+		segs[i] = liveSegment{id: s.id, size: int64(len(s.data))}
 	}
 	rep.Segments = len(live)
-	for i, id := range live {
-		data := datas[i]
-		res, err := scan(id, data, i == len(live)-1)
+	for i, s := range live {
+		newest := i == len(live)-1
+		res, err := scan(s.id, s.data, newest)
 		if err == nil {
-			err = cutUncommitted(id, &res, i == len(live)-1)
+			err = cutUncommitted(s.id, &res, newest)
 		}
 		for j, r := range res.records {
-			if recordKind(r.payload) == recordCommitPart && j+1 < len(res.records) {
+			kind := recordKind(r.payload)
+			if kind == recordCommitPart && j+1 < len(res.records) {
 				if k := recordKind(res.records[j+1].payload); k != recordCommitPart && k != recordCommit {
-					rep.Corrupt = &CorruptError{Segment: id, Offset: r.offset, Reason: "a transaction's commit-part records are not followed by their commit record"}
+					rep.Corrupt = &CorruptError{Segment: s.id, Offset: r.offset, Reason: "a transaction's commit-part records are not followed by their commit record"}
 					return rep, segs, nil
 				}
 			}
-			if n, cerr := checkMsgpack(r.payload); cerr != nil || n != len(r.payload) || recordKind(r.payload) < recordSchema || recordKind(r.payload) > recordCommitPart {
-				rep.Corrupt = &CorruptError{Segment: id, Offset: r.offset, Reason: "intact record with a malformed payload"}
+			if n, cerr := checkMsgpack(r.payload); cerr != nil || n != len(r.payload) || kind < recordSchema || kind > recordCommitPart {
+				rep.Corrupt = &CorruptError{Segment: s.id, Offset: r.offset, Reason: "intact record with a malformed payload"}
 				return rep, segs, nil
+			}
+			if fn != nil {
+				if err := fn(s.id, r, kind); err != nil {
+					return rep, segs, err
+				}
 			}
 			rep.Records++
 			rep.Bytes += int64(recordHeaderSize + len(r.payload))
@@ -112,6 +142,8 @@ func verify(b Backend) (LogReport, []liveSegment, error) {
 	}
 	return rep, segs, nil
 }
+
+func verify(b Backend) (LogReport, []liveSegment, error) { return walkLive(b, nil) }
 
 // Repair makes a damaged log in b open again by keeping its longest intact
 // prefix: the segment holding the first damage is cut at the damaged

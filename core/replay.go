@@ -47,14 +47,7 @@ func readSegment(b Backend, id uint64, newest bool) (*segmentInfo, error) {
 		return nil, err
 	}
 	si := &segmentInfo{id: id, data: data, scan: res}
-	for _, r := range res.records {
-		switch recordKind(r.payload) {
-		case recordSnapshot:
-			si.snapshot = true
-		case recordSnapshotEnd:
-			si.snapshot, si.complete = true, true
-		}
-	}
+	si.snapshot, si.complete = snapshotState(res.records)
 	return si, nil
 }
 

@@ -148,7 +148,7 @@ func (c *cli) dumpRecords(dir, table string, asJSON bool) error {
 			for _, t := range tables {
 				j.Tables = append(j.Tables, schemaTableJSON(t))
 			}
-		case core.RecordCommit, core.RecordSnapshot:
+		case core.RecordCommit, core.RecordSnapshot, core.RecordCommitPart:
 			entries, err := r.entries(rec)
 			if err != nil {
 				return err

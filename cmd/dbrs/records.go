@@ -21,6 +21,7 @@ var kindNames = map[int]string{
 	core.RecordCommit:      "commit",
 	core.RecordSnapshot:    "snapshot",
 	core.RecordSnapshotEnd: "snapshot-end",
+	core.RecordCommitPart:  "commit-part",
 }
 
 // schemaTable is one table of a schema record.
