@@ -82,7 +82,9 @@ func (e *engine) setPoisonLocked(cause error) {
 
 func (e *engine) autoCommit(table uint32, op func(t *txn) error) error {
 	start := time.Now()
-	e.mu.Lock()
+	if err := e.lock(); err != nil {
+		return err
+	}
 	t, err := e.beginLocked()
 	if err != nil {
 		e.mu.Unlock()

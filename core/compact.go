@@ -183,7 +183,7 @@ func snapshot(schema []byte, tables []*tableInfo, states []tableState) (chunks [
 
 // snapshotLive encodes the live table states under the read lock.
 func (e *engine) snapshotLive() ([][]byte, int64, error) {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	states := make([]tableState, len(e.tables))
 	for i, t := range e.tables {

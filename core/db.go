@@ -129,8 +129,9 @@ type engine struct {
 	recovered  []*pendingCommit // undone and cut; told once the cut is synced
 	cutSyncs   []uint64         // segments truncated by cutLocked, not yet synced
 	poison     error
-	dirty      atomic.Bool // appended since the last sync (SyncInterval, SyncNever)
-	txOpen     atomic.Bool // a write transaction holds e.mu
+	dirty      atomic.Bool   // appended since the last sync (SyncInterval, SyncNever)
+	txOpen     atomic.Bool   // a write transaction holds e.mu
+	callbacks  callbackState // Update and View functions running (reentry.go)
 
 	compactMu   sync.Mutex
 	compactKick chan struct{}
@@ -232,7 +233,10 @@ func (db *DB[S]) instance(tx *txn) *S {
 // returns nil. If fn returns an error or panics, every change is undone in
 // memory and nothing is written; the error is returned, the panic goes on.
 // Other writers wait while fn runs, and so do readers outside fn, so keep it
-// short. The handles in tx must not be used after fn returns.
+// short. The handles in tx must not be used after fn returns. fn must use
+// the database only through tx: calls through db.Tables, or to Update,
+// Begin, Close, Compact or Export, return ErrReentrant (reads panic with it)
+// instead of waiting forever for the lock fn holds.
 func (db *DB[S]) Update(fn func(tx *S) error) error {
 	tx, err := db.Begin()
 	if err != nil {
@@ -244,7 +248,7 @@ func (db *DB[S]) Update(fn func(tx *S) error) error {
 			tx.Rollback()
 		}
 	}()
-	if err := fn(tx.Tables); err != nil {
+	if err := runCallback(db.e, func() error { return fn(tx.Tables) }); err != nil {
 		done = true
 		tx.Rollback()
 		return err
@@ -256,13 +260,14 @@ func (db *DB[S]) Update(fn func(tx *S) error) error {
 // View runs fn with read-only handles on a consistent state of every
 // table. Writers wait while fn runs; other readers do not. A write through
 // the handles returns ErrReadOnly.
+// A write through db.Tables inside fn returns ErrReentrant.
 func (db *DB[S]) View(fn func(s *S) error) error {
 	e := db.e
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	t := &txn{readOnly: true}
 	defer t.closed.Store(true)
-	return fn(db.instance(t))
+	return runCallback(e, func() error { return fn(db.instance(t)) })
 }
 
 // Tx is a write transaction begun with Begin. It holds the write lock until
@@ -278,7 +283,9 @@ type Tx[S any] struct {
 // must finish it with Commit, CommitAsync or Rollback.
 func (db *DB[S]) Begin() (*Tx[S], error) {
 	e := db.e
-	e.mu.Lock()
+	if err := e.lock(); err != nil {
+		return nil, err
+	}
 	t, err := e.beginLocked()
 	if err != nil {
 		e.mu.Unlock()
@@ -317,6 +324,9 @@ type Segment struct {
 // exported natively opens in the browser, and the reverse).
 func (db *DB[S]) Export() ([]Segment, error) {
 	e := db.e
+	if e.reentrant() {
+		return nil, ErrReentrant
+	}
 	e.drainPending()
 	e.compactMu.Lock()
 	defer e.compactMu.Unlock()
@@ -398,12 +408,22 @@ func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
 // until the snapshot is complete and durable the old log stays
 // authoritative. Readers and writers keep running; writers wait only for
 // the moment it takes to start a new segment.
-func (db *DB[S]) Compact() error { return db.e.compact() }
+func (db *DB[S]) Compact() error {
+	if db.e.reentrant() {
+		return ErrReentrant
+	}
+	return db.e.compact()
+}
 
 // Close stops background work, waits for commits in flight, syncs, and
 // releases the backend. Reads of handles keep returning the final state;
 // everything else returns ErrClosed.
-func (db *DB[S]) Close() error { return db.e.close() }
+func (db *DB[S]) Close() error {
+	if db.e.reentrant() {
+		return ErrReentrant
+	}
+	return db.e.close()
+}
 
 // Stats returns current counters.
 func (db *DB[S]) Stats() Stats { return db.e.stats() }
@@ -429,7 +449,7 @@ func (db *DB[S]) Clone() (*DB[S], error) {
 }
 
 func (e *engine) stats() Stats {
-	e.mu.RLock()
+	e.rlock()
 	defer e.mu.RUnlock()
 	s := Stats{
 		Tables:            len(e.tables),

@@ -105,7 +105,7 @@ func LogTables(b Backend) ([]TableSpec, error) {
 // which may include a commit whose sync is still in progress.
 func (db *DB[S]) SnapshotSegment() ([]byte, error) {
 	e := db.e
-	e.mu.RLock()
+	e.rlock()
 	closed := e.closed
 	e.mu.RUnlock()
 	if closed {

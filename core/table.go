@@ -82,7 +82,7 @@ func (h *handle) rlock() bool {
 	if h.e == nil || (h.tx != nil && !h.tx.closed.Load()) {
 		return false
 	}
-	h.e.mu.RLock()
+	h.e.rlock()
 	return true
 }
 

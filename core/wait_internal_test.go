@@ -26,3 +26,7 @@ func waitFor(t testing.TB, timeout time.Duration, cond func() bool) bool {
 // WaitFor is waitFor for the black-box tests (package core_test); it exists
 // only in the test binary.
 var WaitFor = waitFor
+
+// LockWaits returns how many lock calls on db found the lock taken and
+// waited (the slow path of reentry.go that decided not to refuse).
+func LockWaits[S any](db *DB[S]) int64 { return db.e.callbacks.waits.Load() }
