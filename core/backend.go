@@ -21,7 +21,8 @@ type Backend interface {
 	// ReadSegment returns the bytes of segment id from offset 0. The result
 	// may extend past the last record with zero bytes (preallocation) and
 	// must include everything appended so far, synced or not. The caller
-	// owns the returned slice.
+	// owns the returned slice: the backend never writes to it again (the
+	// state loaded at open keeps strings that alias it).
 	ReadSegment(id uint64) ([]byte, error)
 
 	// Create makes a new empty segment id and makes its existence durable.

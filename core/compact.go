@@ -54,6 +54,7 @@ func (e *engine) compact() error {
 	}
 
 	r := newReplayer(e)
+	r.borrow = true
 	r.fresh = map[uint32]tableState{}
 	for _, t := range tables {
 		st, err := t.fresh()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // entryReader decodes the msgpack of records and entries by walking the
@@ -18,9 +19,18 @@ import (
 //
 // Every method checks lengths against the bytes left, so a hostile header
 // never makes it read past the end or allocate more than the input holds.
+//
+// A reader that borrows (borrow set) returns strings and raw values that
+// alias its input instead of copies. Only replay sets it, over a segment's
+// bytes from Backend.ReadSegment, which the caller owns and nothing ever
+// writes again: so a loaded database holds most of its keys and values in
+// the buffers it read, without one allocation per entry. The price is that
+// a buffer stays in memory, dead entries included, while any string of it
+// is live.
 type entryReader struct {
-	b   []byte
-	pos int
+	b      []byte
+	pos    int
+	borrow bool
 }
 
 var errTruncated = errors.New("msgpack value is truncated")
@@ -190,7 +200,12 @@ func (r *entryReader) DecodeString() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := string(r.b[r.pos : r.pos+n])
+	var s string
+	if r.borrow && n > 0 {
+		s = unsafe.String(&r.b[r.pos], n)
+	} else {
+		s = string(r.b[r.pos : r.pos+n])
+	}
 	r.pos += n
 	return s, nil
 }
@@ -206,11 +221,12 @@ func (r *entryReader) skip() ([]byte, error) {
 	return v, nil
 }
 
-// DecodeRaw returns a copy of the bytes of the next value.
+// DecodeRaw returns the bytes of the next value: a copy, or when the
+// reader borrows, its input with the capacity capped.
 func (r *entryReader) DecodeRaw() ([]byte, error) {
 	v, err := r.skip()
-	if err != nil {
-		return nil, err
+	if err != nil || r.borrow {
+		return v, err
 	}
 	return bytes.Clone(v), nil
 }
@@ -243,11 +259,15 @@ func decodeFast(r *entryReader, p any) (bool, error) {
 	switch q := p.(type) {
 	case *RawKey:
 		v, err := r.skip()
-		*q = RawKey(v)
+		if r.borrow && len(v) > 0 {
+			*q = RawKey(unsafe.String(&v[0], len(v)))
+		} else {
+			*q = RawKey(v)
+		}
 		return true, err
 	case *RawValue:
-		v, err := r.skip()
-		*q = bytes.Clone(v)
+		v, err := r.DecodeRaw()
+		*q = v
 		return true, err
 	case *string:
 		c, err := r.code()

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -126,4 +127,58 @@ func FuzzDecodeInto(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		decodeAllTypes(t, b)
 	})
+}
+
+// A borrowing reader returns strings, raw keys and raw values that alias its
+// input (no copy, no allocation); a plain one returns copies.
+func TestEntryReaderBorrow(t *testing.T) {
+	var in []byte
+	for _, v := range []any{"key-0001", []any{"x", 1}} {
+		b, err := marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, b...)
+	}
+	within := func(p *byte) bool {
+		a := uintptr(unsafe.Pointer(p))
+		start := uintptr(unsafe.Pointer(&in[0]))
+		return a >= start && a < start+uintptr(len(in))
+	}
+	for _, borrow := range []bool{false, true} {
+		r := &entryReader{b: in, borrow: borrow}
+		var s string
+		if err := decodeInto(r, &s); err != nil || s != "key-0001" {
+			t.Fatalf("borrow=%v: string %q, %v", borrow, s, err)
+		}
+		var v RawValue
+		if err := decodeInto(r, &v); err != nil || !r.done() {
+			t.Fatalf("borrow=%v: raw value %x, %v", borrow, v, err)
+		}
+		if within(unsafe.StringData(s)) != borrow || within(&v[0]) != borrow {
+			t.Errorf("borrow=%v: string aliases input %v, raw value aliases input %v", borrow, within(unsafe.StringData(s)), within(&v[0]))
+		}
+		if borrow && cap(v) != len(v) {
+			t.Errorf("borrow=%v: raw value has capacity %d past its length %d: an append would write into the input", borrow, cap(v), len(v))
+		}
+		r = &entryReader{b: in, borrow: borrow}
+		var k RawKey
+		if err := decodeInto(r, &k); err != nil {
+			t.Fatal(err)
+		}
+		if within(unsafe.StringData(string(k))) != borrow {
+			t.Errorf("borrow=%v: raw key aliases input %v", borrow, !borrow)
+		}
+	}
+	r := &entryReader{borrow: true}
+	var s string
+	var v RawValue
+	allocs := testing.AllocsPerRun(100, func() {
+		r.reset(in)
+		_ = decodeInto(r, &s)
+		_ = decodeInto(r, &v)
+	})
+	if allocs != 0 && !raceEnabled {
+		t.Errorf("a borrowing reader allocated %v times per string and raw value, want 0", allocs)
+	}
 }

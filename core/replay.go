@@ -118,6 +118,7 @@ func (e *engine) load() error {
 	slices.Reverse(live)
 
 	r := newReplayer(e)
+	r.borrow = true
 	for _, si := range live {
 		if err := r.segment(si); err != nil {
 			return err
@@ -260,11 +261,21 @@ type replayer struct {
 	rec     entryReader           // the record being replayed
 	entry   entryReader           // the entry being applied
 	records int64
+
+	// borrow makes segment replay keep strings and raw values that alias
+	// the segments' bytes (entryReader.borrow). Open and compaction set
+	// it: open's states keep the buffers of the segments read at open
+	// alive while any entry of theirs is live (bounded by the size of the
+	// log at open; entries written later are copies), and compaction's
+	// states live only until its snapshot is encoded.
+	borrow bool
 }
 
 func newReplayer(e *engine) *replayer { return &replayer{e: e} }
 
 func (r *replayer) segment(si *segmentInfo) error {
+	r.entry.borrow = r.borrow // si.data came from ReadSegment: the caller owns it
+	defer func() { r.entry.borrow = false }()
 	var snapRecords, snapEntries int64
 	var hints map[uint32]int
 	if si.complete {
