@@ -14,7 +14,7 @@ BIN   := $(CURDIR)/bin
 
 export DBRS_SITE := $(CURDIR)/$(SITE)
 
-.PHONY: wasm-size test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full bench-browser bench-browser-full clean
+.PHONY: wasm-size test demo site wasm js-pkg js-pack deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full bench-browser bench-browser-full clean
 
 test: deps vet cross site unit js-test wasm-test fuzz
 
@@ -40,6 +40,20 @@ wasm:
 	GOOS=js GOARCH=wasm $(GO) build -tags dbrs_noreflect -trimpath -ldflags="-s -w" -o $(WASM) ./platform/wasm/cmd/dbrs
 	@raw=$$(stat -c %s $(WASM)); gz=$$(gzip -9 -c $(WASM) | wc -c); \
 	  echo "dbrs.wasm: $$raw bytes raw, $$gz bytes gzip -9"
+
+# The npm package in js/: the compiled shim, and beside it the dbrs.wasm
+# just built and the wasm_exec.js of the Go release that built it, so that
+# the package and the engine cannot drift apart.
+GO_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
+
+js-pkg: wasm js-deps
+	cd js && npm run build
+	cp $(WASM) js/dist/dbrs.wasm
+	cp $(GO_WASM_EXEC) js/dist/wasm_exec.js
+
+# The package as npm would publish it: build/dbrs-<version>.tgz.
+js-pack: js-pkg
+	cd js && npm pack --pack-destination $(CURDIR)/$(BUILD)
 
 site: wasm js-deps
 	cd js && npm run build
