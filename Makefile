@@ -55,11 +55,11 @@ js-pkg: wasm js-deps
 js-pack: js-pkg
 	cd js && npm pack --pack-destination $(CURDIR)/$(BUILD)
 
-site: wasm js-deps
-	cd js && npm run build
+# The demo is built by Vite from the package in js/ (a file: dependency).
+site: js-pkg
 	cd web/demo && npm run build
 	rm -rf $(SITE)
-	./web/demo/assemble.sh $(SITE) $(WASM)
+	./web/demo/assemble.sh $(SITE)
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
