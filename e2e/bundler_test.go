@@ -35,12 +35,14 @@ const (
 
 // bundlerMainJS is the app of every project: it opens a database and
 // publishes it as window.app, then sets <body data-ready>. With
-// ?wasm=URL it passes dbrs.wasm as a Response (LoadOptions.wasm) instead
-// of letting the shim find it.
+// ?wasm=URL it passes dbrs.wasm as a Response (LoadOptions.wasm), and
+// when globalThis.dbrsWasmURL is set it passes that as wasmURL, instead of
+// letting the shim find dbrs.wasm.
 const bundlerMainJS = `import { open, lookupTable } from 'dbrs';
 
 const wasm = new URLSearchParams(location.search).get('wasm');
-open('bundled', { kv: lookupTable() }, wasm ? { wasm: fetch(wasm) } : {}).then(
+const opts = wasm ? { wasm: fetch(wasm) } : globalThis.dbrsWasmURL ? { wasmURL: globalThis.dbrsWasmURL } : {};
+open('bundled', { kv: lookupTable() }, opts).then(
   (db) => {
     window.app = { db };
     document.body.dataset.ready = 'true';
@@ -60,6 +62,17 @@ const bundlerIndexHTML = `<!doctype html>
 <link rel="icon" href="data:,">
 <script type="module" src="./main.js"></script>
 </head><body></body></html>
+`
+
+// viteURLPage and viteURLJS are the app again, with dbrs.wasm's URL from
+// Vite's ?url import of the package's "./dbrs.wasm" export: what
+// js/README.md offers for Vite's dev server without configuration.
+var viteURLPage = strings.Replace(bundlerIndexHTML, "./main.js", "./url.js", 1)
+
+const viteURLJS = `import wasmURL from 'dbrs/dbrs.wasm?url';
+
+globalThis.dbrsWasmURL = wasmURL;
+await import('./main.js');
 `
 
 // requireNpm returns the path of npm. Without npm it skips the test, or
@@ -160,7 +173,7 @@ func command(t *testing.T, dir, name string, args ...string) string {
 // insertReloadRead opens page in a fresh browser, writes a record, reloads
 // the page (at reloadPage, on the same origin, when it is not ""), and
 // checks that the record is read back. It returns the URLs of the .wasm
-// files the pages fetched.
+// files the pages fetched (with fetch, as the shim does).
 func insertReloadRead(t *testing.T, page, reloadPage string) []string {
 	t.Helper()
 	b := startBrowser(t, "")
@@ -173,7 +186,7 @@ func insertReloadRead(t *testing.T, page, reloadPage string) []string {
 		t.Fatalf("read after insert: %v, want %v", got, want)
 	}
 	var wasm []string
-	b.js(t, `return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('.wasm'));`, &wasm)
+	b.js(t, `return performance.getEntriesByType('resource').filter((e) => e.initiatorType === 'fetch' && e.name.includes('.wasm')).map((e) => e.name);`, &wasm)
 
 	if reloadPage == "" {
 		b.run(t, chromedp.Reload())
@@ -187,7 +200,7 @@ func insertReloadRead(t *testing.T, page, reloadPage string) []string {
 		t.Fatalf("read after reloading: %v, want %v", got, want)
 	}
 	var more []string
-	b.js(t, `return performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('.wasm'));`, &more)
+	b.js(t, `return performance.getEntriesByType('resource').filter((e) => e.initiatorType === 'fetch' && e.name.includes('.wasm')).map((e) => e.name);`, &more)
 	return append(wasm, more...)
 }
 
@@ -211,6 +224,8 @@ func TestBundler_PackedPackage(t *testing.T) {
 		newProject(t, dir, tarball, map[string]string{"vite": viteVersion}, map[string]string{
 			"vite.config.js":  "export default { optimizeDeps: { exclude: ['dbrs'] } };\n",
 			"plain.config.js": "export default {};\n",
+			"url.html":        viteURLPage,
+			"url.js":          viteURLJS,
 		})
 		t.Run("Build", func(t *testing.T) {
 			command(t, dir, filepath.Join("node_modules", ".bin", "vite"), "build", "--config", "plain.config.js", "--logLevel", "warn")
@@ -233,7 +248,8 @@ func TestBundler_PackedPackage(t *testing.T) {
 			t.Logf("the dev server served dbrs.wasm at %s", wasm[0])
 		})
 		// Without that configuration the dev server pre-bundles dbrs away
-		// from dbrs.wasm; the error says what to configure.
+		// from dbrs.wasm; the error says what to configure. Passing the
+		// URL that Vite's ?url import gives works without it.
 		t.Run("DevUnconfigured", func(t *testing.T) {
 			base := startViteDev(t, dir, "plain.config.js")
 			b := startBrowser(t, "")
@@ -244,6 +260,12 @@ func TestBundler_PackedPackage(t *testing.T) {
 			if !strings.Contains(msg, "/node_modules/.vite/deps/dbrs.wasm") || !strings.Contains(msg, "add optimizeDeps: { exclude: ['dbrs'] } to vite.config.js") {
 				t.Errorf("the page failed with %q, want the URL it tried and the Vite configuration that fixes it", msg)
 			}
+			// The same server, with the URL of dbrs.wasm from Vite's ?url import.
+			wasm := insertReloadRead(t, base+"/url.html", "")
+			if len(wasm) != 2 || !strings.Contains(wasm[0], "/dbrs.wasm") || wasm[1] != wasm[0] {
+				t.Errorf("the pages fetched %v, want one dbrs.wasm each time", wasm)
+			}
+			t.Logf("with ?url, the dev server served dbrs.wasm at %s", wasm[0])
 		})
 	})
 
