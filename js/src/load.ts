@@ -75,18 +75,24 @@ async function load(opts: LoadOptions): Promise<Bridge> {
       throw new DbrsError('Internal', `dbrs: ${from} did not define globalThis.Go`);
     }
   }
+  const go = new g.Go();
   let wasmURL: string;
   let source: Response | PromiseLike<Response>;
   if (opts.wasm !== undefined) {
     wasmURL = 'dbrs.wasm (LoadOptions.wasm)';
     source = opts.wasm;
   } else {
-    // Written out in full, so that bundlers see the asset and rewrite the URL.
-    const url = opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url);
+    let url: string | URL;
+    try {
+      // Written out in full, so that bundlers see the asset and rewrite the URL.
+      url = opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url);
+    } catch (e) {
+      // import.meta.url is missing where a bundler wrote a classic script (IIFE).
+      throw new DbrsError('Internal', `dbrs: cannot find dbrs.wasm next to this module (import.meta.url is ${String(import.meta.url)}): bundle as ESM, or pass wasmURL`, { cause: e });
+    }
     wasmURL = String(url);
     source = fetch(url);
   }
-  const go = new g.Go();
   let instance: WebAssembly.Instance;
   try {
     instance = await instantiate(source, go.importObject);
