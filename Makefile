@@ -14,7 +14,7 @@ BIN   := $(CURDIR)/bin
 
 export DBRS_SITE := $(CURDIR)/$(SITE)
 
-.PHONY: wasm-size test demo site wasm js-pkg js-pack deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full bench-browser bench-browser-full clean
+.PHONY: wasm-size test demo site wasm deps go-deps js-deps browser vet unit js-test wasm-test fuzz example bench bench-full bench-browser bench-browser-full clean
 
 test: deps vet cross site unit js-test wasm-test fuzz
 
@@ -45,6 +45,8 @@ wasm:
 # just built and the wasm_exec.js of the Go release that built it, so that
 # the package and the engine cannot drift apart.
 GO_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
+
+.PHONY: js-pkg js-pack
 
 js-pkg: wasm js-deps
 	cd js && npm run build
