@@ -41,11 +41,27 @@ wasm:
 	@raw=$$(stat -c %s $(WASM)); gz=$$(gzip -9 -c $(WASM) | wc -c); \
 	  echo "dbrs.wasm: $$raw bytes raw, $$gz bytes gzip -9"
 
-site: wasm js-deps
+# The npm package in js/: the compiled shim, and beside it the dbrs.wasm
+# just built and the wasm_exec.js of the Go release that built it, so that
+# the package and the engine cannot drift apart.
+GO_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
+
+.PHONY: js-pkg js-pack
+
+js-pkg: wasm js-deps
 	cd js && npm run build
+	cp $(WASM) js/dist/dbrs.wasm
+	cp $(GO_WASM_EXEC) js/dist/wasm_exec.js
+
+# The package as npm would publish it: build/dbrs-<version>.tgz.
+js-pack: js-pkg
+	cd js && npm pack --pack-destination $(CURDIR)/$(BUILD)
+
+# The demo is built by Vite from the package in js/ (a file: dependency).
+site: js-pkg
 	cd web/demo && npm run build
 	rm -rf $(SITE)
-	./web/demo/assemble.sh $(SITE) $(WASM)
+	./web/demo/assemble.sh $(SITE)
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -15,16 +15,18 @@ import (
 	"time"
 )
 
-// The static site the browser tests load: the boards demo at /, the shim at
-// /dbrs/ (with dbrs.wasm and wasm_exec.js), and @msgpack/msgpack at
-// /vendor/msgpack/, as web/demo/assemble.sh lays it out.
+// The static site the browser tests load: the boards demo at / (built by
+// Vite), the shim at /dbrs/ (with dbrs.wasm and wasm_exec.js), and
+// @msgpack/msgpack at /vendor/msgpack/, as web/demo/assemble.sh lays it out.
 //
 // If DBRS_SITE names a folder (the Makefile builds build/site and sets it),
 // the tests use it as it is. Otherwise the first test that needs the site
-// builds it, once per test run, into a temporary folder: dbrs.wasm with go
-// build, js/dist and web/demo/dist with npm when they are missing or older
-// than their sources (npm ci first when node_modules is missing), then
-// assemble.sh. RemoveSite deletes that folder; TestMain calls it.
+// builds it, once per test run, as make site does: dbrs.wasm with go build
+// into a temporary folder, js/dist with npm when it is missing or older
+// than its sources (npm ci first when node_modules is missing), dbrs.wasm
+// and wasm_exec.js copied into js/dist, the demo built by Vite, then
+// assemble.sh into the temporary folder. RemoveSite deletes that folder;
+// TestMain calls it.
 
 var site struct {
 	once sync.Once
@@ -82,7 +84,7 @@ func repoRoot() (string, error) {
 
 func buildSite() (string, error) {
 	if dir := os.Getenv("DBRS_SITE"); dir != "" {
-		for _, f := range []string{"index.html", "dbrs/index.js", "dbrs/dbrs.wasm", "dbrs/wasm_exec.js", "app/main.js"} {
+		for _, f := range []string{"index.html", "dbrs/index.js", "dbrs/dbrs.wasm", "dbrs/wasm_exec.js"} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				return "", fmt.Errorf("DBRS_SITE=%s is not an assembled site: %v", dir, err)
 			}
@@ -99,20 +101,50 @@ func buildSite() (string, error) {
 	}
 	site.tmp = tmp
 	wasm := filepath.Join(tmp, "dbrs.wasm")
-	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./platform/wasm/cmd/dbrs"); err != nil {
+	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-tags", "dbrs_noreflect", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./platform/wasm/cmd/dbrs"); err != nil {
 		return "", err
 	}
 	if err := npmBuild(filepath.Join(root, "js"), "dist/index.js"); err != nil {
 		return "", err
 	}
-	if err := npmBuild(filepath.Join(root, "web", "demo"), "dist/main.js"); err != nil {
+	if err := addWasm(root, wasm); err != nil {
+		return "", err
+	}
+	demo := filepath.Join(root, "web", "demo")
+	if err := npmCI(demo); err != nil {
+		return "", err
+	}
+	if err := run(demo, nil, "npm", "run", "build"); err != nil {
 		return "", err
 	}
 	out := filepath.Join(tmp, "site")
-	if err := run(root, nil, "bash", filepath.Join(root, "web", "demo", "assemble.sh"), out, wasm); err != nil {
+	if err := run(root, nil, "bash", filepath.Join(demo, "assemble.sh"), out); err != nil {
 		return "", err
 	}
 	return out, nil
+}
+
+// addWasm puts dbrs.wasm and the wasm_exec.js of the Go that built it into
+// js/dist, as the Makefile's js-pkg target does.
+func addWasm(root, wasm string) error {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOROOT: %v", err)
+	}
+	dist := filepath.Join(root, "js", "dist")
+	for src, dst := range map[string]string{
+		wasm: "dbrs.wasm",
+		filepath.Join(strings.TrimSpace(string(out)), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
+	} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dist, dst), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // npmBuild runs npm ci (if node_modules is missing) and npm run build in

@@ -58,23 +58,46 @@ function checked<B extends { protocol: number }>(b: B): B {
 
 async function load(opts: LoadOptions): Promise<Bridge> {
   if (typeof g.Go !== 'function') {
-    const execURL = String(opts.wasmExecURL ?? new URL('./wasm_exec.js', import.meta.url));
+    let from = 'the wasm_exec.js of this package';
     try {
-      await import(/* @vite-ignore */ execURL);
+      if (opts.wasmExecURL !== undefined) {
+        from = String(opts.wasmExecURL);
+        await import(/* @vite-ignore */ /* webpackIgnore: true */ from);
+      } else {
+        // A literal specifier, so that bundlers include wasm_exec.js as a
+        // module of their own: no URL to get right at run time.
+        await import('./wasm_exec.js');
+      }
     } catch (e) {
-      throw new DbrsError('Internal', `dbrs: cannot load wasm_exec.js from ${execURL}: ${String(e)}`, { cause: e });
+      throw new DbrsError('Internal', `dbrs: cannot load ${from}: ${String(e)}`, { cause: e });
     }
     if (typeof g.Go !== 'function') {
-      throw new DbrsError('Internal', `dbrs: ${execURL} did not define globalThis.Go`);
+      throw new DbrsError('Internal', `dbrs: ${from} did not define globalThis.Go`);
     }
   }
-  const wasmURL = String(opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url));
   const go = new g.Go();
+  let wasmURL: string;
+  let source: Response | PromiseLike<Response>;
+  if (opts.wasm !== undefined) {
+    wasmURL = 'dbrs.wasm (LoadOptions.wasm)';
+    source = opts.wasm;
+  } else {
+    let url: string | URL;
+    try {
+      // Written out in full, so that bundlers see the asset and rewrite the URL.
+      url = opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url);
+    } catch (e) {
+      // import.meta.url is missing where a bundler wrote a classic script (IIFE).
+      throw new DbrsError('Internal', `dbrs: cannot find dbrs.wasm next to this module (import.meta.url is ${String(import.meta.url)}): bundle as ESM, or pass wasmURL`, { cause: e });
+    }
+    wasmURL = String(url);
+    source = fetch(url);
+  }
   let instance: WebAssembly.Instance;
   try {
-    instance = await instantiate(wasmURL, go.importObject);
+    instance = await instantiate(source, go.importObject);
   } catch (e) {
-    throw new DbrsError('Internal', `dbrs: cannot load ${wasmURL}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new DbrsError('Internal', `dbrs: cannot load ${wasmURL}: ${e instanceof Error ? e.message : String(e)}${bundlerHint(wasmURL)}`, { cause: e });
   }
   // run() resolves when the Go program exits, which dbrs.wasm never does on
   // its own; if it does (a panic), forget the bridge so the next open reloads.
@@ -112,12 +135,32 @@ async function load(opts: LoadOptions): Promise<Bridge> {
   return wrapped.bridge;
 }
 
-async function instantiate(url: string, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
-  const resp = await fetch(url);
+async function instantiate(source: Response | PromiseLike<Response>, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+  const resp = await source;
+  if (!(resp instanceof Response)) throw new TypeError(`LoadOptions.wasm must be a Response, got ${Object.prototype.toString.call(resp)}`);
   if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-  if (typeof WebAssembly.instantiateStreaming === 'function' && resp.headers.get('Content-Type')?.startsWith('application/wasm')) {
+  const type = resp.headers.get('Content-Type') ?? '';
+  if (typeof WebAssembly.instantiateStreaming === 'function' && type.startsWith('application/wasm')) {
     return (await WebAssembly.instantiateStreaming(resp, imports)).instance;
   }
-  // Servers that send another Content-Type: fall back to a buffer.
-  return (await WebAssembly.instantiate(await resp.arrayBuffer(), imports)).instance;
+  // Servers that send another Content-Type: fall back to a buffer, after
+  // checking that it is WebAssembly at all (a dev server's fallback page
+  // is HTML, which WebAssembly.instantiate reports only as a bad magic word).
+  const buf = await resp.arrayBuffer();
+  const head = new Uint8Array(buf, 0, Math.min(4, buf.byteLength));
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0x61 || head[2] !== 0x73 || head[3] !== 0x6d) {
+    const text = new TextDecoder().decode(new Uint8Array(buf, 0, Math.min(16, buf.byteLength)));
+    throw new Error(`not a WebAssembly module (Content-Type ${JSON.stringify(type)}, ${buf.byteLength} bytes starting ${JSON.stringify(text)})`);
+  }
+  return (await WebAssembly.instantiate(buf, imports)).instance;
+}
+
+/**
+ * Vite's dev server pre-bundles dependencies into node_modules/.vite/deps,
+ * away from dbrs.wasm, so the default URL finds nothing there. Says what
+ * to do when that is the case.
+ */
+function bundlerHint(wasmURL: string): string {
+  if (!wasmURL.includes('/.vite/')) return '';
+  return ". Vite's dev server pre-bundled dbrs away from dbrs.wasm: add optimizeDeps: { exclude: ['dbrs'] } to vite.config.js, or pass wasmURL (see dbrs's README, Bundlers)";
 }

@@ -344,17 +344,29 @@ export interface Segment {
   data: Uint8Array;
 }
 
-/** Where to load the engine from. */
+/**
+ * Where to load the engine from. The defaults suit bundlers and plain ESM
+ * alike: see README "Bundlers". Only the first load in a page (or worker)
+ * uses them; later calls share the engine already loaded.
+ */
 export interface LoadOptions {
   /**
    * URL of dbrs.wasm. Default: new URL('./dbrs.wasm', import.meta.url),
-   * i.e. next to this package's index.js.
+   * i.e. next to this package's index.js, which Vite, webpack and Parcel
+   * rewrite to the URL of the asset they emit. Ignored when `wasm` is given.
    */
   wasmURL?: string | URL;
   /**
+   * dbrs.wasm itself, as a fetch Response (or a Promise of one): for
+   * example `fetch(url, { integrity })`, or a Response from the Cache API.
+   * It is read once; a Response that is not ok is refused.
+   */
+  wasm?: Response | PromiseLike<Response>;
+  /**
    * URL of Go's wasm_exec.js (the one from the Go release that built
-   * dbrs.wasm). Default: new URL('./wasm_exec.js', import.meta.url). Not
-   * loaded when globalThis.Go already exists.
+   * dbrs.wasm). Default: the copy in this package, imported as a module
+   * (import('./wasm_exec.js')), so bundlers include it. Not loaded when
+   * globalThis.Go already exists.
    */
   wasmExecURL?: string | URL;
 }

@@ -1,39 +1,33 @@
 #!/usr/bin/env bash
-# Lays out the static site: the boards demo at /, the dbrs shim, msgpack,
-# wasm_exec.js and dbrs.wasm, so that any plain static file server serving
-# <outdir> runs the demo.
+# Lays out the static site: the boards demo at / (as Vite built it), and the
+# dbrs package laid out for pages without a bundler (the shim, dbrs.wasm,
+# wasm_exec.js and @msgpack/msgpack), so that any plain static file server
+# serving <outdir> runs the demo and the test pages.
 #
-# Usage: web/demo/assemble.sh <outdir> <path/to/dbrs.wasm> [path/to/wasm_exec.js]
+# Usage: web/demo/assemble.sh <outdir>
 #
-# wasm_exec.js must come from the Go release that built dbrs.wasm; by
-# default it is taken from $WASM_EXEC, else from $(go env GOROOT)/lib/wasm
-# (Go >= 1.24) or misc/wasm (older).
-#
-# Needs both builds first:
-#   (cd js && npm ci && npm run build)
-#   (cd web/demo && npm ci && npm run build)
+# Needs both builds first (make site runs them):
+#   make js-pkg                          js/dist: the shim, dbrs.wasm, wasm_exec.js
+#   (cd web/demo && npm ci && npm run build)   web/demo/dist: the demo, by Vite
 #
 # Result:
-#   <outdir>/index.html, style.css        the demo page
-#   <outdir>/app/*.js                     the demo (web/demo/dist)
+#   <outdir>/index.html                   the demo page (web/demo/dist)
+#   <outdir>/assets/*                     its bundle, CSS, wasm_exec chunk and dbrs-<hash>.wasm
 #   <outdir>/dbrs/*.js                    the shim (js/dist, no .d.ts)
-#   <outdir>/dbrs/dbrs.wasm               the engine (and .br, .gz: precompressed)
-#   <outdir>/dbrs/wasm_exec.js            Go's loader (and .br, .gz)
+#   <outdir>/dbrs/dbrs.wasm               the engine
+#   <outdir>/dbrs/wasm_exec.js            Go's loader
 #   <outdir>/vendor/msgpack/**/*.mjs      @msgpack/msgpack's ESM build
-# index.html's import map points "dbrs" at ./dbrs/index.js and
-# "@msgpack/msgpack" at ./vendor/msgpack/index.mjs. The shim finds
-# dbrs.wasm and wasm_exec.js next to itself (its defaults), so other pages
-# in the same folder can `import { open } from './dbrs/index.js'` with the
-# same import map entry for @msgpack/msgpack.
+# Every .wasm, .js, .mjs and .css file of 1 KiB or more gets precompressed
+# siblings (.br, .gz). A page without a bundler loads the shim with an
+# import map: "dbrs" → ./dbrs/index.js and "@msgpack/msgpack" →
+# ./vendor/msgpack/index.mjs (the e2e tests' /e2e.html and bench/browser do).
 set -euo pipefail
 
-if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-  echo "usage: $0 <outdir> <dbrs.wasm> [wasm_exec.js]" >&2
+if [ $# -ne 1 ]; then
+  echo "usage: $0 <outdir>" >&2
   exit 2
 fi
 out=$1
-wasm=$2
-wasm_exec=${3:-${WASM_EXEC:-}}
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -41,18 +35,11 @@ msgpack="$repo/js/node_modules/@msgpack/msgpack/dist.esm"
 
 die() { echo "assemble.sh: $*" >&2; exit 1; }
 
-[ -f "$wasm" ] || die "no dbrs.wasm at $wasm"
-if [ -z "$wasm_exec" ]; then
-  goroot=$(go env GOROOT 2>/dev/null) || die "go not found; pass wasm_exec.js as the third argument or set WASM_EXEC"
-  for c in "$goroot/lib/wasm/wasm_exec.js" "$goroot/misc/wasm/wasm_exec.js"; do
-    if [ -f "$c" ]; then wasm_exec=$c; break; fi
-  done
-  [ -n "$wasm_exec" ] || die "wasm_exec.js not found under $goroot"
-fi
-[ -f "$wasm_exec" ] || die "no wasm_exec.js at $wasm_exec"
-[ -f "$repo/js/dist/index.js" ] || die "js/dist is missing: run (cd js && npm ci && npm run build)"
+for f in index.js dbrs.wasm wasm_exec.js; do
+  [ -f "$repo/js/dist/$f" ] || die "js/dist/$f is missing: run make js-pkg"
+done
 [ -f "$msgpack/index.mjs" ] || die "@msgpack/msgpack is missing: run (cd js && npm ci)"
-[ -f "$here/dist/main.js" ] || die "web/demo/dist is missing: run (cd web/demo && npm ci && npm run build)"
+[ -f "$here/dist/index.html" ] || die "web/demo/dist is missing: run (cd web/demo && npm ci && npm run build)"
 
 # Refuse to wipe a folder this script did not make.
 case "$(cd "$(dirname "$out")" 2>/dev/null && pwd)/$(basename "$out")" in
@@ -63,15 +50,12 @@ if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/.dbrs-site" ]; then
 fi
 
 rm -rf "$out"
-mkdir -p "$out/app" "$out/dbrs" "$out/vendor/msgpack"
+mkdir -p "$out/dbrs" "$out/vendor/msgpack"
 out=$(cd "$out" && pwd) # absolute: the msgpack copy below runs in another folder
 touch "$out/.dbrs-site"
 
-cp "$here/index.html" "$here/style.css" "$out/"
-cp "$here"/dist/*.js "$out/app/"
-cp "$repo"/js/dist/*.js "$out/dbrs/"
-cp "$wasm" "$out/dbrs/dbrs.wasm"
-cp "$wasm_exec" "$out/dbrs/wasm_exec.js"
+cp -R "$here"/dist/. "$out/"
+cp "$repo"/js/dist/*.js "$repo/js/dist/dbrs.wasm" "$out/dbrs/"
 (cd "$msgpack" && find . -name '*.mjs' -print0 | while IFS= read -r -d '' f; do
   mkdir -p "$out/vendor/msgpack/$(dirname "$f")"
   cp "$f" "$out/vendor/msgpack/$f"
@@ -81,17 +65,27 @@ done)
 find "$out/vendor/msgpack" -name '*.mjs' -exec sed -i.bak '/^\/\/# sourceMappingURL=/d' {} + 
 find "$out/vendor/msgpack" -name '*.bak' -delete
 
-# Precompressed siblings of the big files, as a production server would
-# keep them: cmd/serve sends name.br or name.gz with its Content-Encoding.
-# Node's zlib does both (Node is a build dependency anyway).
+# Precompressed siblings of the files worth it, as a production server
+# would keep them: cmd/serve sends name.br or name.gz with its
+# Content-Encoding. Node's zlib does both (Node is a build dependency anyway).
 node -e '
-const fs = require("fs"), zlib = require("zlib");
-for (const f of process.argv.slice(1)) {
+const fs = require("fs"), path = require("path"), zlib = require("zlib"), crypto = require("crypto");
+const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
+const done = new Map(); // content hash → compressed forms: dbrs.wasm is there twice
+for (const f of walk(process.argv[1])) {
+  if (!/\.(wasm|js|mjs|css)$/.test(f)) continue;
   const raw = fs.readFileSync(f);
-  fs.writeFileSync(f + ".br", zlib.brotliCompressSync(raw, { params: {
-    [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }));
-  fs.writeFileSync(f + ".gz", zlib.gzipSync(raw, { level: 9 }));
-}' "$out/dbrs/dbrs.wasm" "$out/dbrs/wasm_exec.js"
+  if (raw.length < 1024) continue;
+  const sum = crypto.createHash("sha256").update(raw).digest("hex");
+  if (!done.has(sum)) done.set(sum, {
+    br: zlib.brotliCompressSync(raw, { params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } }),
+    gz: zlib.gzipSync(raw, { level: 9 }),
+  });
+  fs.writeFileSync(f + ".br", done.get(sum).br);
+  fs.writeFileSync(f + ".gz", done.get(sum).gz);
+}' "$out"
 
 echo "assembled $out:"
-(cd "$out" && find . -type f ! -name .dbrs-site | sort | sed 's/^\.\//  /')
+(cd "$out" && find . -type f ! -name .dbrs-site ! -name '*.br' ! -name '*.gz' | sort | sed 's/^\.\//  /')
