@@ -5,6 +5,9 @@ package e2e
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -241,5 +244,151 @@ func TestDemo_CompactThenReload(t *testing.T) {
 	}
 	if got := b.demoState(t); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after compaction and reload the demo shows %+v, want %+v", got, want)
+	}
+}
+
+// box is an element's bounding box in CSS pixels.
+type box struct {
+	X, Y, W, H float64
+}
+
+func (a box) overlaps(b box) bool {
+	return a.X < b.X+b.W && b.X < a.X+a.W && a.Y < b.Y+b.H && b.Y < a.Y+a.H
+}
+
+// TestDemo_StatsPanelLeavesListsVisible loads the sample board at 1024,
+// 1280 and 1920 px wide and checks that the storage panel's box overlaps
+// no list (nor the "New list" column), that it lies within the window, and
+// that each of the three lists shows at least part of itself in the board's
+// scroll area.
+// It saves a screenshot at each width.
+func TestDemo_StatsPanelLeavesListsVisible(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	for _, w := range []int64{1024, 1280, 1920} {
+		b.run(t, chromedp.EmulateViewport(w, 800))
+		b.run(t, chromedp.Navigate(base+"/?db=e2e-layout"))
+		b.waitReady(t)
+		b.poll(t, "the sample board", `document.querySelectorAll('[data-testid=list]').length === 3`)
+		var got struct {
+			Panel    box     `json:"panel"`
+			Board    box     `json:"board"`
+			Lists    []box   `json:"lists"`
+			Viewport float64 `json:"viewport"`
+		}
+		b.js(t, `
+const r = (el) => { const b = el.getBoundingClientRect(); return { X: b.left, Y: b.top, W: b.width, H: b.height }; };
+return {
+  panel: r(document.querySelector('[data-testid=stats-panel]')),
+  board: r(document.querySelector('.board-area')),
+  lists: [...document.querySelectorAll('[data-testid=list], .new-column')].map(r),
+  viewport: document.documentElement.clientWidth,
+};`, &got)
+		t.Logf("%d px: panel %+v, board area %+v, lists %+v", w, got.Panel, got.Board, got.Lists)
+		if len(got.Lists) != 4 {
+			t.Fatalf("%d px: %d list columns, want 3 lists and the new-list column", w, len(got.Lists))
+		}
+		if got.Panel.W <= 0 || got.Panel.H <= 0 || got.Panel.X < 0 || got.Panel.X+got.Panel.W > got.Viewport+0.5 {
+			t.Errorf("%d px: the storage panel %+v is not within the window (%v px wide)", w, got.Panel, got.Viewport)
+		}
+		for i, l := range got.Lists {
+			if l.overlaps(got.Panel) {
+				t.Errorf("%d px: the storage panel %+v overlaps list column %d %+v", w, got.Panel, i, l)
+			}
+			if i < 3 && !l.overlaps(got.Board) { // the new-list column may be scrolled out of view
+				t.Errorf("%d px: list column %d %+v is outside the board area %+v", w, i, l, got.Board)
+			}
+		}
+		b.screenshot(t, "demo-layout-"+itoa(int(w))+".png")
+	}
+}
+
+// TestDemo_LatencyChartHasAxes makes commits through the UI and checks the
+// latency chart: a y axis labelled in ms whose ticks start at 0 and reach
+// the slowest commit, an x axis numbered by commit since load (1 to the
+// last), tick labels at least 10 px tall that do not overlap, and the
+// counters that restart at each load saying so.
+func TestDemo_LatencyChartHasAxes(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	b.run(t, chromedp.EmulateViewport(1280, 900))
+	b.run(t, chromedp.Navigate(base+"/?seed=0&db=e2e-chart"))
+	b.waitReady(t)
+	var fresh struct {
+		LastCommit string   `json:"lastCommit"`
+		Labels     []string `json:"labels"`
+		Count      string   `json:"count"`
+	}
+	b.js(t, `return {
+  lastCommit: document.querySelector('[data-testid=stat-lastCommitMs]').textContent,
+  labels: [...document.querySelectorAll('[data-testid=stats] dt')].map((e) => e.textContent),
+  count: document.querySelector('[data-testid=latency-chart]').dataset.count,
+};`, &fresh)
+	if fresh.LastCommit != "none yet" || fresh.Count != "0" {
+		t.Errorf("before any commit: last commit %q, chart count %q; want \"none yet\" and 0", fresh.LastCommit, fresh.Count)
+	}
+	for _, want := range []string{"Compactions since load", "Commits since load", "Last commit since load"} {
+		if !slices.Contains(fresh.Labels, want) {
+			t.Errorf("the counters are labelled %q; none reads %q", fresh.Labels, want)
+		}
+	}
+
+	d := &demo{t: t, b: b}
+	d.addBoard("Chart")
+	l := d.addList("Bars")
+	d.addItem(l, "one")
+	d.addItem(l, "two")
+	d.settle()
+	b.poll(t, "four bars", `document.querySelector('[data-testid=latency-chart]').dataset.count === '4'`)
+
+	var c struct {
+		YTicks []string  `json:"yTicks"`
+		XTicks []string  `json:"xTicks"`
+		YUnit  string    `json:"yUnit"`
+		XUnit  string    `json:"xUnit"`
+		Bars   []float64 `json:"bars"`
+		Boxes  []box     `json:"boxes"`
+		Label  string    `json:"label"`
+	}
+	b.js(t, `
+const chart = document.querySelector('[data-testid=latency-chart] svg');
+const text = (sel) => [...chart.querySelectorAll(sel)].map((e) => e.textContent);
+const r = (el) => { const b = el.getBoundingClientRect(); return { X: b.left, Y: b.top, W: b.width, H: b.height }; };
+return {
+  yTicks: text('.y-tick'), xTicks: text('.x-tick'),
+  yUnit: chart.querySelector('.y-unit').textContent, xUnit: chart.querySelector('.x-unit').textContent,
+  bars: [...chart.querySelectorAll('rect title')].map((e) => parseFloat(e.textContent.split(': ')[1])),
+  boxes: [...chart.querySelectorAll('text')].map(r),
+  label: chart.getAttribute('aria-label'),
+};`, &c)
+	t.Logf("chart: %+v", c)
+	if c.YUnit != "ms" || !strings.Contains(c.XUnit, "commits") {
+		t.Errorf("axis units %q and %q, want ms and commits", c.YUnit, c.XUnit)
+	}
+	if !reflect.DeepEqual(c.XTicks, []string{"1", "4"}) {
+		t.Errorf("x ticks %q, want the first and the last commit, 1 and 4", c.XTicks)
+	}
+	if len(c.Bars) != 4 {
+		t.Fatalf("%d bars, want 4", len(c.Bars))
+	}
+	if len(c.YTicks) < 2 || c.YTicks[0] != "0" {
+		t.Fatalf("y ticks %q, want 0 and more", c.YTicks)
+	}
+	top, err := strconv.ParseFloat(c.YTicks[len(c.YTicks)-1], 64)
+	if err != nil || top < slices.Max(c.Bars) {
+		t.Errorf("the top y tick %q is below the slowest commit, %v ms", c.YTicks[len(c.YTicks)-1], slices.Max(c.Bars))
+	}
+	for i, a := range c.Boxes {
+		if a.H < 10 {
+			t.Errorf("chart label %d is %.1f px tall, want at least 10", i, a.H)
+		}
+		for j := i + 1; j < len(c.Boxes); j++ {
+			if a.overlaps(c.Boxes[j]) {
+				t.Errorf("chart labels %d %+v and %d %+v overlap", i, a, j, c.Boxes[j])
+			}
+		}
+	}
+	if !strings.Contains(c.Label, "4 commits") {
+		t.Errorf("the chart's aria-label %q does not describe it", c.Label)
 	}
 }
