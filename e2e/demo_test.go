@@ -392,3 +392,58 @@ return {
 		t.Errorf("the chart's aria-label %q does not describe it", c.Label)
 	}
 }
+
+// TestDemo_BrowserStorage checks the browser storage section: usage and
+// quota from navigator.storage.estimate() on load, a new estimate after a
+// commit made outside the UI (so only the database subscription can have
+// asked for it), and the persist() button showing its answer.
+func TestDemo_BrowserStorage(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	b.run(t, chromedp.EmulateViewport(1280, 900))
+	b.run(t, chromedp.Navigate(base+"/?db=e2e-storage"))
+	b.waitReady(t)
+	b.poll(t, "an estimate", `Number(document.querySelector('[data-testid=storage-quota]').dataset.value) > 0`)
+	var before struct {
+		Estimates string  `json:"estimates"`
+		Usage     float64 `json:"usage"`
+		Quota     float64 `json:"quota"`
+	}
+	const read = `const s = document.querySelector('[data-testid=browser-storage]');
+const v = (id) => Number(document.querySelector('[data-testid=' + id + ']').dataset.value);
+return { estimates: s.dataset.estimates, usage: v('storage-usage'), quota: v('storage-quota') };`
+	b.js(t, read, &before)
+	t.Logf("before: %+v", before)
+	if before.Usage <= 0 || before.Quota < before.Usage {
+		t.Errorf("usage %v of quota %v", before.Usage, before.Quota)
+	}
+	// Wait for the refreshes of the load to finish, then commit behind the
+	// UI's back.
+	b.poll(t, "estimates to finish", `!document.querySelector('[data-testid=browser-storage]').dataset.busy`)
+	var n string
+	b.js(t, `const n = document.querySelector('[data-testid=browser-storage]').dataset.estimates;
+await dbrsDemo.db.tables.boards.insert('x', { title: 'x'.repeat(4000), created: 1 });
+return n;`, &n)
+	b.poll(t, "an estimate after the commit", `document.querySelector('[data-testid=browser-storage]').dataset.estimates !== `+q(n))
+
+	b.run(t, chromedp.Click(testid("persist")))
+	b.poll(t, "the answer of persist()", `['true', 'false'].includes(document.querySelector('[data-testid=persist-result]').dataset.value)`)
+	var p struct {
+		Result    string `json:"result"`
+		Text      string `json:"text"`
+		Persisted string `json:"persisted"`
+	}
+	b.poll(t, "the persisted flag", `document.querySelector('[data-testid=storage-persisted]').dataset.value !== undefined`)
+	b.js(t, `return {
+  result: document.querySelector('[data-testid=persist-result]').dataset.value,
+  text: document.querySelector('[data-testid=persist-result]').textContent,
+  persisted: document.querySelector('[data-testid=storage-persisted]').dataset.value,
+};`, &p)
+	t.Logf("persist: %+v", p)
+	if p.Persisted != p.Result {
+		t.Errorf("persist() answered %s, and the page then shows persistent = %s", p.Result, p.Persisted)
+	}
+	if want := map[string]string{"true": "Granted", "false": "Not granted"}[p.Result]; !strings.HasPrefix(p.Text, want) {
+		t.Errorf("the answer reads %q, want it to start with %q", p.Text, want)
+	}
+}

@@ -57,6 +57,7 @@ export class BrowserStorage {
       return;
     }
     this.running = true;
+    this.el.dataset.busy = 'true';
     try {
       do {
         this.again = false;
@@ -64,6 +65,7 @@ export class BrowserStorage {
       } while (this.again);
     } finally {
       this.running = false;
+      delete this.el.dataset.busy;
     }
   }
 
