@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -11,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/platform/native"
 )
 
 // demoState is what the demo shows: the board names, and the lists of the
@@ -445,5 +449,163 @@ return n;`, &n)
 	}
 	if want := map[string]string{"true": "Granted", "false": "Not granted"}[p.Result]; !strings.HasPrefix(p.Text, want) {
 		t.Errorf("the answer reads %q, want it to start with %q", p.Text, want)
+	}
+}
+
+// captureDownloadsJS makes the page keep each Blob it offers as a download
+// (window.__downloads: { blob, name }) instead of saving it.
+const captureDownloadsJS = `
+window.__downloads = [];
+const create = URL.createObjectURL;
+URL.createObjectURL = function (blob) { window.__downloads.push({ blob }); return create.call(URL, blob); };
+HTMLAnchorElement.prototype.click = function () {
+  const d = window.__downloads.at(-1);
+  if (d && this.download) d.name = this.download;
+};
+return null;`
+
+// exportFile clicks Export, and returns the file name and bytes the demo
+// offered as a download.
+func (d *demo) exportFile() (string, []byte) {
+	d.t.Helper()
+	d.b.js(d.t, captureDownloadsJS, nil)
+	d.b.run(d.t, chromedp.Click(testid("export")))
+	d.b.poll(d.t, "the download", `window.__downloads.length === 1 && window.__downloads[0].name`)
+	var f struct {
+		Name string `json:"name"`
+		Data []byte `json:"data"` // base64 in JSON
+	}
+	d.b.js(d.t, `const d = window.__downloads[0];
+const bytes = new Uint8Array(await d.blob.arrayBuffer());
+let bin = '';
+for (const x of bytes) bin += String.fromCharCode(x);
+return { name: d.name, data: btoa(bin) };`, &f)
+	return f.Name, f.Data
+}
+
+// importFile picks path in the Import file input and waits until the demo
+// has reopened the imported database.
+func (d *demo) importFile(path string) {
+	d.t.Helper()
+	d.b.js(d.t, `dbrsDemo.confirm = false; return null;`, nil)
+	d.b.run(d.t, chromedp.SetUploadFiles(testid("import-file"), []string{path}))
+	d.b.poll(d.t, "the import", `document.body.dataset.ready === 'true' && document.querySelector('[data-testid=status]')?.textContent.startsWith('Imported ')`)
+}
+
+// buildCLI builds cmd/dbrs into a temporary folder and returns its path.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "dbrs")
+	if err := run(root, nil, "go", "build", "-o", bin, "./cmd/dbrs"); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestDemo_ExportImportRoundTrip exports the demo's database (a compacted
+// snapshot and a log segment after it) as one file, changes the board,
+// imports the file and gets the exported state back. The same file
+// imports natively with `dbrs import`, and what `dbrs export` writes from
+// that native copy imports into a fresh demo database with the same
+// state. A file that is not a dbrs log, and the export of another app's
+// database, are refused, and the database stays as it was.
+func TestDemo_ExportImportRoundTrip(t *testing.T) {
+	base := serveSite(t)
+	cli := buildCLI(t)
+	tmp := t.TempDir()
+	b := startBrowser(t, "")
+	b.run(t, chromedp.EmulateViewport(1440, 900))
+	b.run(t, chromedp.Navigate(base+"/?db=e2e-export"))
+	b.waitReady(t)
+	d := &demo{t: t, b: b, commits: 1}
+	d.settle()
+	l := d.addList("Exported")
+	it := d.addItem(l, "Kept in the file")
+	d.tag(it, "backup")
+	d.settle()
+	b.run(t, chromedp.Click(testid("compact")))
+	b.poll(t, "the compaction", `document.querySelector('[data-testid=stat-compactions]').dataset.value === '1'`)
+	d.addItem(l, "After the compaction")
+	d.settle()
+	var segs int
+	b.js(t, `return (await dbrsDemo.db.exportLog()).length`, &segs)
+	if segs < 2 {
+		t.Fatalf("the log has %d segments; the test wants a snapshot and a log segment after it", segs)
+	}
+	want := b.demoState(t)
+
+	name, data := d.exportFile()
+	t.Logf("exported %s: %d bytes from %d segments", name, len(data), segs)
+	if !strings.HasPrefix(name, "e2e-export-") || !strings.HasSuffix(name, ".dbrs") {
+		t.Errorf("the export is named %q, want e2e-export-<time>.dbrs", name)
+	}
+	file := filepath.Join(tmp, name)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Change the board, then import the file over it.
+	d.addBoard("Made after the export")
+	d.settle()
+	d.importFile(file)
+	if got := b.demoState(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after importing the export the demo shows\n%+v\nwant\n%+v", got, want)
+	}
+
+	// The same file through the dbrs command, and back.
+	nativeDir := filepath.Join(tmp, "native")
+	if err := run(tmp, nil, cli, "import", file, nativeDir); err != nil {
+		t.Fatalf("dbrs import of the demo's export: %v", err)
+	}
+	fromCLI := filepath.Join(tmp, "from-cli.dbrs")
+	if err := run(tmp, nil, cli, "export", nativeDir, fromCLI); err != nil {
+		t.Fatalf("dbrs export: %v", err)
+	}
+	b.run(t, chromedp.Navigate(base+"/?db=e2e-from-cli&seed=0"))
+	b.waitReady(t)
+	b.poll(t, "an empty database", `document.querySelector('[data-testid=empty]')`)
+	d.importFile(fromCLI)
+	if got := b.demoState(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after importing the file of dbrs export the demo shows\n%+v\nwant\n%+v", got, want)
+	}
+
+	// Not a dbrs file: refused with BadValue, and nothing changes.
+	junk := filepath.Join(tmp, "junk.dbrs")
+	if err := os.WriteFile(junk, []byte("this is not a dbrs log at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Another app's database: refused with UnknownTable (its tables are not
+	// the demo's), and nothing changes.
+	otherDir := filepath.Join(tmp, "other")
+	other, err := native.Open[nativeSchema](otherDir, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Tables.Cards.Insert("c1", nativeCard{Title: "not a board"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	otherFile := filepath.Join(tmp, "other.dbrs")
+	if err := run(tmp, nil, cli, "export", otherDir, otherFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ file, code string }{{junk, "BadValue"}, {otherFile, "UnknownTable"}} {
+		b.js(t, `document.querySelector('[data-testid=status]').replaceChildren(); delete document.querySelector('[data-testid=status]').dataset.code; return null;`, nil)
+		b.run(t, chromedp.SetUploadFiles(testid("import-file"), []string{c.file}))
+		b.poll(t, "the refusal of "+filepath.Base(c.file), `document.querySelector('[data-testid=status]').dataset.code === `+q(c.code))
+		if got := b.demoState(t); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after the refused import of %s the demo shows\n%+v\nwant\n%+v", c.file, got, want)
+		}
+	}
+	b.run(t, chromedp.Reload())
+	b.waitReady(t)
+	if got := b.demoState(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the refused imports and a reload the demo shows\n%+v\nwant\n%+v", got, want)
 	}
 }
