@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/dbrs-db/dbrs/core"
 	"github.com/dbrs-db/dbrs/platform/native"
@@ -607,5 +610,195 @@ func TestDemo_ExportImportRoundTrip(t *testing.T) {
 	b.waitReady(t)
 	if got := b.demoState(t); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after the refused imports and a reload the demo shows\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// problem is what the demo's error screen shows.
+type problem struct {
+	Code    string   `json:"code"`
+	Kind    string   `json:"kind"`
+	Hint    string   `json:"hint"`
+	Message string   `json:"message"`
+	Choices []string `json:"choices"`
+}
+
+const problemJS = `
+const f = doc.querySelector('[data-testid=fatal]');
+return {
+  code: f.dataset.code, kind: f.dataset.kind,
+  hint: f.querySelector('[data-testid=fatal-hint]').textContent,
+  message: f.querySelector('[data-testid=fatal-message]')?.textContent ?? '',
+  choices: [...f.querySelectorAll('.fatal-actions > [data-testid]')].map((e) => e.dataset.testid),
+};`
+
+// waitProblem waits for the demo's error screen (in the page, or in the
+// page's first iframe if inFrame) and returns what it shows.
+func (b *browser) waitProblem(t *testing.T, inFrame bool) problem {
+	t.Helper()
+	doc := `document`
+	if inFrame {
+		doc = `document.querySelector('iframe')?.contentDocument`
+	}
+	b.poll(t, "the error screen", `(`+doc+`)?.body?.dataset.ready === 'error'`)
+	var p problem
+	b.js(t, `const doc = `+doc+`;`+problemJS, &p)
+	t.Logf("error screen: %+v", p)
+	return p
+}
+
+// onNewDocument runs script in every document the tab loads from now on,
+// before the page's own scripts.
+func (b *browser) onNewDocument(t *testing.T, script string) {
+	t.Helper()
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveSiteWithout serves the site as serveSite does, but answers 404 for
+// the given paths.
+func serveSiteWithout(t *testing.T, missing ...string) string {
+	t.Helper()
+	files := http.FileServer(http.Dir(siteDir(t)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if slices.Contains(missing, r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, ".wasm") {
+			w.Header().Set("Content-Type", "application/wasm")
+		}
+		files.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestDemo_ErrorScreens checks the hint and the choices of the error
+// screen for each cause the demo knows before or while opening: a missing
+// dbrs.wasm, a browser without WebAssembly, a page without IndexedDB, and a
+// database whose lock another tab holds (where "Wait for it" opens it once
+// the lock is free).
+func TestDemo_ErrorScreens(t *testing.T) {
+	t.Run("missing dbrs.wasm", func(t *testing.T) {
+		base := serveSiteWithout(t, "/dbrs/dbrs.wasm")
+		b := startBrowser(t, "")
+		b.run(t, chromedp.Navigate(base+"/?db=e2e-nowasm"))
+		p := b.waitProblem(t, false)
+		if p.Kind != "missing-wasm" || p.Code != "Internal" || !strings.Contains(p.Hint, "make demo") ||
+			!strings.Contains(p.Message, "dbrs.wasm") || !reflect.DeepEqual(p.Choices, []string{"retry"}) {
+			t.Errorf("error screen %+v, want the missing-wasm hint (make demo) and Retry", p)
+		}
+	})
+	t.Run("no WebAssembly", func(t *testing.T) {
+		base := serveSite(t)
+		b := startBrowser(t, "")
+		b.onNewDocument(t, `delete globalThis.WebAssembly;`)
+		b.run(t, chromedp.Navigate(base+"/?db=e2e-nowasmsupport"))
+		p := b.waitProblem(t, false)
+		if p.Kind != "unsupported" || !strings.Contains(p.Hint, "WebAssembly") || len(p.Choices) != 0 {
+			t.Errorf("error screen %+v, want the unsupported-browser hint and no choices", p)
+		}
+	})
+	t.Run("no IndexedDB", func(t *testing.T) {
+		base := serveSite(t)
+		b := startBrowser(t, "")
+		b.onNewDocument(t, `Object.defineProperty(globalThis, 'indexedDB', { get() { return undefined; }, configurable: true });`)
+		b.run(t, chromedp.Navigate(base+"/?db=e2e-noidb"))
+		p := b.waitProblem(t, false)
+		if p.Kind != "no-indexeddb" || !strings.Contains(p.Hint, "private") || !reflect.DeepEqual(p.Choices, []string{"retry"}) {
+			t.Errorf("error screen %+v, want the IndexedDB hint and Retry", p)
+		}
+	})
+	t.Run("locked", func(t *testing.T) {
+		base := serveSite(t)
+		b := startBrowser(t, "")
+		b.run(t, chromedp.EmulateViewport(1280, 900))
+		openShimPage(t, b, base)
+		// This page holds the database's Web Lock, as another tab with the
+		// database open does; the demo runs in an iframe of the same origin.
+		b.js(t, `
+navigator.locks.request('dbrs:e2e-locked', () => new Promise((r) => { window.release = r; }));
+for (let i = 0; i < 500 && !window.release; i++) await new Promise((r) => setTimeout(r, 10));
+if (!window.release) throw new Error('no lock');
+const f = document.createElement('iframe');
+f.style.width = '1200px'; f.style.height = '800px';
+f.src = '/?db=e2e-locked';
+document.body.appendChild(f);
+return null;`, nil)
+		p := b.waitProblem(t, true)
+		if p.Kind != "locked" || p.Code != "Locked" || !strings.Contains(p.Hint, "other tab") ||
+			!reflect.DeepEqual(p.Choices, []string{"wait", "retry"}) {
+			t.Errorf("error screen %+v, want the locked hint with Wait and Retry", p)
+		}
+		b.js(t, `document.querySelector('iframe').contentDocument.querySelector('[data-testid=wait]').click(); return null;`, nil)
+		b.poll(t, "the demo to wait", `document.querySelector('iframe').contentDocument.body.dataset.ready === 'false'`)
+		b.js(t, `window.release(); return null;`, nil)
+		b.poll(t, "the demo to open once the lock is free", `document.querySelector('iframe').contentDocument.body.dataset.ready === 'true'`)
+	})
+}
+
+// TestDemo_LostDatabase deletes the demo's IndexedDB store behind its back,
+// as a browser does when it finds its storage corrupt. The demo shows the
+// 'Lost' screen with its two ways out: restoring an export file brings the
+// exported boards back, and starting over (acceptLoss) opens a new
+// database, which a reload then opens as usual.
+func TestDemo_LostDatabase(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	b.run(t, chromedp.EmulateViewport(1440, 900))
+	b.run(t, chromedp.Navigate(base+"/?db=e2e-lost"))
+	b.waitReady(t)
+	d := &demo{t: t, b: b, commits: 1}
+	l := d.addList("Precious")
+	d.addItem(l, "Do not lose me")
+	d.settle()
+	want := b.demoState(t)
+	name, data := d.exportFile()
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lose := func() {
+		t.Helper()
+		b.js(t, `await dbrsDemo.db.close();
+await new Promise((res, rej) => { const q = indexedDB.deleteDatabase('e2e-lost'); q.onsuccess = res; q.onerror = () => rej(q.error); });
+return null;`, nil)
+		b.run(t, chromedp.Reload())
+	}
+
+	lose()
+	p := b.waitProblem(t, false)
+	if p.Kind != "lost" || p.Code != "Lost" || !strings.Contains(p.Hint, "export") ||
+		!reflect.DeepEqual(p.Choices, []string{"restore", "accept-loss"}) {
+		t.Fatalf("error screen %+v, want the Lost hint with Restore and Start over", p)
+	}
+	b.screenshot(t, "demo-lost.png")
+	b.run(t, chromedp.SetUploadFiles(testid("restore-file"), []string{file}))
+	b.poll(t, "the restore to start", `document.body.dataset.ready !== 'error'`)
+	b.waitReady(t)
+	if got := b.demoState(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after restoring the export the demo shows\n%+v\nwant\n%+v", got, want)
+	}
+	// The shim records a database's newest segment (what shows a later
+	// loss) at its first commit after an open: make one.
+	d.commits = 0
+	d.addItem(l, "Written after the restore")
+	d.settle()
+
+	lose()
+	b.waitProblem(t, false)
+	b.run(t, chromedp.Click(testid("accept-loss")))
+	b.poll(t, "the new start", `document.body.dataset.ready !== 'error'`)
+	b.waitReady(t)
+	got := b.demoState(t)
+	if !reflect.DeepEqual(got.Boards, []string{"dbrs roadmap"}) || len(got.Lists) != 3 {
+		t.Fatalf("after starting over the demo shows %+v, want the sample board alone", got)
+	}
+	b.run(t, chromedp.Reload())
+	b.waitReady(t)
+	if again := b.demoState(t); !reflect.DeepEqual(again, got) {
+		t.Fatalf("after starting over and a reload the demo shows %+v, want %+v", again, got)
 	}
 }

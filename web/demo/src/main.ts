@@ -453,6 +453,7 @@ function showProblem(root: HTMLElement, p: Problem, e?: unknown): void {
   };
   const run = (f: () => Promise<void>) => async () => {
     busy(true);
+    document.body.dataset.ready = 'false';
     try {
       await f();
     } catch (err) {
@@ -478,7 +479,11 @@ function showProblem(root: HTMLElement, p: Problem, e?: unknown): void {
     restore: h('label.button.secondary', { testid: 'restore' }, 'Restore from an export file…', restoreInput),
     acceptLoss: h('button.secondary.danger', { testid: 'accept-loss', type: 'button', onclick: run(() => boot({ open: { acceptLoss: true } })) }, 'Start over with an empty database'),
     reset: h('button.secondary.danger', { testid: 'reset-db', type: 'button', onclick: run(async () => {
-      if (!confirmDelete(`database “${DB_NAME}”`)) return busy(false);
+      if (!confirmDelete(`database “${DB_NAME}”`)) {
+        busy(false);
+        document.body.dataset.ready = 'error';
+        return;
+      }
       await deleteDatabase(DB_NAME);
       await boot();
     }) }, 'Delete the database and start over'),
