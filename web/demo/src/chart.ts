@@ -1,5 +1,5 @@
-// The commit latency chart: one bar per durable commit of this page load,
-// oldest on the left, with a y axis in milliseconds and an x axis numbered
+// The commit latency chart: one bar per durable commit of this page load
+// (the last `keep` of them), oldest on the left, with a y axis in milliseconds and an x axis numbered
 // by commit (1 is the first commit since the page loaded).
 
 import { svg } from './dom.js';
@@ -43,7 +43,7 @@ export function latencyChart(latencies: readonly number[], first: number, keep: 
   const ph = H - M.top - M.bottom;
   const y = (v: number) => M.top + ph - (v / top) * ph;
   const bw = pw / keep;
-  const x0 = M.left + (keep - n) * bw; // left edge of the oldest bar
+  const x0 = M.left; // left edge of the oldest bar: bars fill from the left
   const parts: SVGElement[] = [];
 
   // The y axis: grid lines and labels in ms, and the unit above them.
@@ -63,16 +63,14 @@ export function latencyChart(latencies: readonly number[], first: number, keep: 
     parts.push(bar);
   });
 
-  // The x axis: the number of the oldest and the newest commit shown, and
-  // its title.
+  // The x axis: the number of the oldest commit shown, and every tenth
+  // commit far enough from it for the labels not to touch.
   const base = H - M.bottom;
-  if (n > 0) {
-    const labels = n === 1 ? [0] : [0, n - 1];
-    for (const i of labels) {
-      const cx = x0 + (i + 0.5) * bw;
-      parts.push(svg('line', { x1: cx, y1: base, x2: cx, y2: base + 4, class: 'axis' }));
-      parts.push(svg('text', { x: cx, y: base + 14, class: 'tick x-tick', 'text-anchor': i === 0 && n > 1 ? 'start' : 'end' }, String(first + i)));
-    }
+  for (let i = 0; i < n; i++) {
+    if (i !== 0 && ((first + i) % 10 !== 0 || i < 6)) continue;
+    const cx = x0 + (i + 0.5) * bw;
+    parts.push(svg('line', { x1: cx, y1: base, x2: cx, y2: base + 4, class: 'axis' }));
+    parts.push(svg('text', { x: cx, y: base + 14, class: 'tick x-tick', 'text-anchor': 'middle' }, String(first + i)));
   }
   parts.push(svg('text', { x: M.left + pw / 2, y: H - 3, class: 'unit x-unit', 'text-anchor': 'middle' }, 'commits since load →'));
 

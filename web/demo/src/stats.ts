@@ -67,6 +67,7 @@ export class StatsPanel {
       h('div.stats-group.latency', {},
         h('h3', {}, 'Commit latency (since load)'),
         this.chart,
+        h('p.note', {}, 'From each write call to its durable Promise.'),
       ),
       h('div.stats-group.file', {},
         h('h3', {}, 'Database'),
