@@ -681,9 +681,10 @@ func serveSiteWithout(t *testing.T, missing ...string) string {
 
 // TestDemo_ErrorScreens checks the hint and the choices of the error
 // screen for each cause the demo knows before or while opening: a missing
-// dbrs.wasm, a browser without WebAssembly, a page without IndexedDB, and a
-// database whose lock another tab holds (where "Wait for it" opens it once
-// the lock is free).
+// dbrs.wasm, a browser without WebAssembly, a page without IndexedDB, a
+// database of another app under the demo's name (where "Delete the database
+// and start over" gets the demo going), and a database whose lock another
+// tab holds (where "Wait for it" opens it once the lock is free).
 func TestDemo_ErrorScreens(t *testing.T) {
 	t.Run("missing dbrs.wasm", func(t *testing.T) {
 		base := serveSiteWithout(t, "/dbrs/dbrs.wasm")
@@ -713,6 +714,26 @@ func TestDemo_ErrorScreens(t *testing.T) {
 		p := b.waitProblem(t, false)
 		if p.Kind != "no-indexeddb" || !strings.Contains(p.Hint, "private") || !reflect.DeepEqual(p.Choices, []string{"retry"}) {
 			t.Errorf("error screen %+v, want the IndexedDB hint and Retry", p)
+		}
+	})
+	t.Run("other tables", func(t *testing.T) {
+		base := serveSite(t)
+		b := startBrowser(t, "")
+		openShimPage(t, b, base)
+		// Another app's database under the demo's name: its "boards" is a list.
+		b.js(t, `const db = await dbrs.open('e2e-schema', { boards: dbrs.list() });
+await db.tables.boards.push('not a board'); await db.close(); return null;`, nil)
+		b.run(t, chromedp.Navigate(base+"/?db=e2e-schema"))
+		p := b.waitProblem(t, false)
+		if p.Kind != "schema" || p.Code != "Schema" || !reflect.DeepEqual(p.Choices, []string{"restore", "reset-db"}) {
+			t.Fatalf("error screen %+v, want the other-tables hint with Restore and Delete", p)
+		}
+		b.js(t, `window.dbrsDemo = { confirm: false }; return null;`, nil)
+		b.run(t, chromedp.Click(testid("reset-db")))
+		b.poll(t, "the new start", `document.body.dataset.ready !== 'error'`)
+		b.waitReady(t)
+		if got := b.demoState(t); !reflect.DeepEqual(got.Boards, []string{"dbrs roadmap"}) {
+			t.Fatalf("after deleting the database the demo shows %+v, want the sample board", got)
 		}
 	})
 	t.Run("locked", func(t *testing.T) {
