@@ -606,6 +606,11 @@ func TestDemo_ExportImportRoundTrip(t *testing.T) {
 		b.js(t, `document.querySelector('[data-testid=status]').replaceChildren(); delete document.querySelector('[data-testid=status]').dataset.code; return null;`, nil)
 		b.run(t, chromedp.SetUploadFiles(testid("import-file"), []string{c.file}))
 		b.poll(t, "the refusal of "+filepath.Base(c.file), `document.querySelector('[data-testid=status]').dataset.code === `+q(c.code))
+		var msg string
+		b.js(t, `return document.querySelector('[data-testid=status]').textContent`, &msg)
+		if !strings.Contains(msg, filepath.Base(c.file)) {
+			t.Errorf("the refusal reads %q; it does not name the file", msg)
+		}
 		if got := b.demoState(t); !reflect.DeepEqual(got, want) {
 			t.Fatalf("after the refused import of %s the demo shows\n%+v\nwant\n%+v", c.file, got, want)
 		}

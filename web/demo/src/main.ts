@@ -6,8 +6,10 @@
 // ?seed=0 (start empty instead of with the sample board).
 //
 // For automated tests: <body data-ready="true"> once the app is up
-// (data-ready="error" if it failed), globalThis.dbrsDemo = {db, model},
-// data-testid on every control, and #status[data-kind] for the last error.
+// (data-ready="error" if it failed, with [data-testid=fatal][data-kind]
+// naming the cause; see fatal.ts), globalThis.dbrsDemo = {db, model},
+// data-testid on every control, and #status[data-kind] for the last error
+// or notice. README.md lists the hooks.
 
 import { DbrsError, deleteDatabase, importLog, open, type DB, type OpenOptions, type ViewTables } from 'dbrs';
 import { download, exportName, fileToSegments, notALog, readFile, segmentsToFile } from './backup.js';
@@ -117,7 +119,7 @@ class App {
     const bad = notALog(bytes);
     if (bad) throw new DbrsError('BadValue', `dbrs: ${file.name} is not a dbrs export: ${bad}`);
     if (!confirmDelete(`everything in database “${DB_NAME}”, and replace it with ${file.name}`)) return;
-    await checkImport(bytes);
+    await checkImport(bytes, file.name);
     this.destroy();
     document.body.dataset.ready = 'false';
     await this.db.close();
@@ -506,14 +508,17 @@ function showProblem(root: HTMLElement, p: Problem, e?: unknown): void {
  * schema, then deletes the scratch copy: it throws what opening the file
  * would throw (a damaged log, other tables), before anything is replaced.
  */
-async function checkImport(bytes: Uint8Array): Promise<void> {
+async function checkImport(bytes: Uint8Array, fileName: string): Promise<void> {
   const scratch = `${DB_NAME}~import-check`;
-  await importLog(scratch, fileToSegments(bytes));
   try {
+    await importLog(scratch, fileToSegments(bytes));
     const d = await open(scratch, schema, { durability: 'relaxed' });
     await d.close();
+  } catch (e) {
+    if (!(e instanceof DbrsError)) throw e;
+    throw new DbrsError(e.code, `dbrs: ${fileName} does not open as this demo's database: ${e.message.replace(/^dbrs: /, '')}`, { cause: e });
   } finally {
-    await deleteDatabase(scratch);
+    await deleteDatabase(scratch).catch((e: unknown) => console.warn('could not delete the scratch copy', e));
   }
 }
 
