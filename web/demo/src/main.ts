@@ -6,11 +6,15 @@
 // ?seed=0 (start empty instead of with the sample board).
 //
 // For automated tests: <body data-ready="true"> once the app is up
-// (data-ready="error" if it failed), globalThis.dbrsDemo = {db, model},
-// data-testid on every control, and #status[data-kind] for the last error.
+// (data-ready="error" if it failed, with [data-testid=fatal][data-kind]
+// naming the cause; see fatal.ts), globalThis.dbrsDemo = {db, model},
+// data-testid on every control, and #status[data-kind] for the last error
+// or notice. README.md lists the hooks.
 
-import { DbrsError, deleteDatabase, open, type DB, type ViewTables } from 'dbrs';
+import { DbrsError, deleteDatabase, importLog, open, type DB, type OpenOptions, type ViewTables } from 'dbrs';
+import { download, exportName, fileToSegments, notALog, readFile, segmentsToFile } from './backup.js';
 import { h } from './dom.js';
+import { diagnose, precheck, type Choice, type Problem } from './fatal.js';
 import { Model, schema, type Schema } from './model.js';
 import { StatsPanel } from './stats.js';
 
@@ -30,11 +34,16 @@ class App {
   private dragging: string | undefined;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly model: Model, root: HTMLElement) {
+  constructor(private readonly model: Model, root: HTMLElement, seedMs?: number) {
     this.root = root;
-    this.stats = new StatsPanel(model.db, (e) => this.showError(e));
+    this.stats = new StatsPanel(model.db, {
+      onError: (e) => this.showError(e),
+      exportFile: () => this.exportFile(),
+      importFile: (f) => this.importFile(f),
+    });
+    if (seedMs !== undefined) this.stats.record(seedMs);
     root.replaceChildren(
-      h('div.layout', {}, this.sidebar, this.boardEl, h('aside.side-stats', {}, this.stats.el)),
+      h('div.layout', {}, this.sidebar, this.boardEl, h('aside.side-stats', { testid: 'stats-panel', 'aria-label': 'Storage' }, this.stats.el)),
       this.status,
     );
     this.render();
@@ -82,7 +91,48 @@ class App {
     );
   }
 
-  private showError(e: unknown): void {
+  /** Shows a message that is not an error (no data-code). */
+  showInfo(text: string): void {
+    delete this.status.dataset.code;
+    this.status.dataset.kind = 'info';
+    this.status.replaceChildren(h('span', {}, text), h('button.link', { onclick: () => this.clearStatus(), 'aria-label': 'dismiss' }, '×'));
+  }
+
+  // ------------------------------------------------------------ export and import
+
+  /** Downloads the whole database as one file (see backup.ts). */
+  private async exportFile(): Promise<void> {
+    const bytes = segmentsToFile(await this.db.exportLog());
+    const name = exportName(DB_NAME);
+    download(bytes, name);
+    this.showInfo(`Exported ${name} (${bytes.length} bytes).`);
+  }
+
+  /**
+   * Replaces the database with the one in file: checks the file by
+   * importing and opening it under a scratch name first, so that a bad or
+   * foreign file leaves the current database alone; then closes this one,
+   * imports, and opens it again.
+   */
+  private async importFile(file: File): Promise<void> {
+    const bytes = await readFile(file);
+    const bad = notALog(bytes);
+    if (bad) throw new DbrsError('BadValue', `dbrs: ${file.name} is not a dbrs export: ${bad}`);
+    if (!confirmDelete(`everything in database “${DB_NAME}”, and replace it with ${file.name}`)) return;
+    await checkImport(bytes, file.name);
+    this.destroy();
+    document.body.dataset.ready = 'false';
+    await this.db.close();
+    try {
+      await importLog(DB_NAME, fileToSegments(bytes));
+    } catch (e) {
+      await boot({ error: e }); // the database as it was, and why the import failed
+      return;
+    }
+    await boot({ notice: `Imported ${file.name}.` });
+  }
+
+  showError(e: unknown): void {
     const code = e instanceof DbrsError ? e.code : 'Error';
     const msg = e instanceof Error ? e.message : String(e);
     this.status.dataset.kind = 'error';
@@ -359,28 +409,116 @@ function hue(tag: string): number {
 let app: App | undefined;
 let db: DB<Schema> | undefined;
 
-async function boot(): Promise<void> {
+interface BootOptions {
+  /** Open options beyond the name, schema and durability. */
+  open?: Pick<OpenOptions, 'acceptLoss' | 'lockTimeoutMs'>;
+  /** A message to show once the app is up. */
+  notice?: string;
+  /** An error to show once the app is up. */
+  error?: unknown;
+}
+
+async function boot(opts: BootOptions = {}): Promise<void> {
   const root = document.getElementById('app')!;
-  root.replaceChildren(h('div.loading', { testid: 'loading' }, 'Loading dbrs.wasm…'));
+  document.body.dataset.ready = 'false';
+  const missing = precheck();
+  if (missing) {
+    showProblem(root, missing);
+    return;
+  }
+  root.replaceChildren(h('div.loading', { testid: 'loading', role: 'status' }, 'Loading dbrs.wasm…'));
   try {
-    db = await open(DB_NAME, schema, { durability: DURABILITY });
+    db = await open(DB_NAME, schema, { durability: DURABILITY, ...opts.open });
     const model = new Model(db);
-    if (SEED) await model.seed();
-    app = new App(model, root);
+    let seedMs: number | undefined;
+    if (SEED && db.tables.boards.len() === 0) {
+      const t0 = performance.now();
+      await model.seed();
+      seedMs = performance.now() - t0;
+    }
+    app = new App(model, root, seedMs);
+    if (opts.notice) app.showInfo(opts.notice);
+    if (opts.error !== undefined) app.showError(opts.error);
     const g = globalThis as { dbrsDemo?: object };
     g.dbrsDemo = { ...(g.dbrsDemo ?? {}), db, model };
     document.body.dataset.ready = 'true';
   } catch (e) {
     console.error(e);
-    const code = e instanceof DbrsError ? e.code : 'Error';
-    root.replaceChildren(
-      h('div.fatal', { testid: 'fatal', 'data-code': code },
-        h('h2', {}, 'dbrs could not open the database'),
-        h('pre', {}, e instanceof Error ? e.message : String(e)),
-        h('p', {}, 'If dbrs.wasm is missing, build the site with make (see web/demo/README.md).'),
-      ),
-    );
-    document.body.dataset.ready = 'error';
+    showProblem(root, diagnose(e, DB_NAME), e);
+  }
+}
+
+/** The error screen: what went wrong, the hint, and the ways out. */
+function showProblem(root: HTMLElement, p: Problem, e?: unknown): void {
+  const busy = (on: boolean) => {
+    for (const b of root.querySelectorAll<HTMLButtonElement | HTMLInputElement>('.fatal button, .fatal input')) b.disabled = on;
+  };
+  const run = (f: () => Promise<void>) => async () => {
+    busy(true);
+    document.body.dataset.ready = 'false';
+    try {
+      await f();
+    } catch (err) {
+      console.error(err);
+      showProblem(root, diagnose(err, DB_NAME), err);
+    }
+  };
+  const restoreInput = h('input.visually-hidden', { testid: 'restore-file', type: 'file', accept: '.dbrs,application/octet-stream' });
+  restoreInput.addEventListener('change', () => {
+    const f = restoreInput.files?.[0];
+    if (!f) return;
+    void run(async () => {
+      const bytes = await readFile(f);
+      const bad = notALog(bytes);
+      if (bad) throw new DbrsError('BadValue', `dbrs: ${f.name} is not a dbrs export: ${bad}`);
+      await importLog(DB_NAME, fileToSegments(bytes));
+      await boot({ notice: `Restored ${f.name}.` });
+    })();
+  });
+  const buttons: Record<Choice, Node> = {
+    retry: h('button.secondary', { testid: 'retry', type: 'button', onclick: run(() => boot()) }, 'Retry'),
+    wait: h('button.secondary', { testid: 'wait', type: 'button', onclick: run(() => boot({ open: { lockTimeoutMs: 30_000 } })) }, 'Wait for it'),
+    restore: h('label.button.secondary', { testid: 'restore' }, 'Restore from an export file…', restoreInput),
+    acceptLoss: h('button.secondary.danger', { testid: 'accept-loss', type: 'button', onclick: run(() => boot({ open: { acceptLoss: true } })) }, 'Start over with an empty database'),
+    reset: h('button.secondary.danger', { testid: 'reset-db', type: 'button', onclick: run(async () => {
+      if (!confirmDelete(`database “${DB_NAME}”`)) {
+        busy(false);
+        document.body.dataset.ready = 'error';
+        return;
+      }
+      await deleteDatabase(DB_NAME);
+      await boot();
+    }) }, 'Delete the database and start over'),
+  };
+  const msg = e === undefined ? '' : e instanceof Error ? e.message : String(e);
+  root.replaceChildren(
+    h('div.fatal', { testid: 'fatal', 'data-code': p.code, 'data-kind': p.kind, role: 'alert' },
+      h('h2', {}, p.title),
+      h('p', { testid: 'fatal-hint' }, p.hint),
+      msg ? h('pre', { testid: 'fatal-message' }, msg) : null,
+      p.choices.length ? h('div.fatal-actions', {}, p.choices.map((c) => buttons[c])) : null,
+      h('p.muted', {}, 'database ', h('code', {}, DB_NAME)),
+    ),
+  );
+  document.body.dataset.ready = 'error';
+}
+
+/**
+ * Imports bytes under a scratch name and opens them with the demo's
+ * schema, then deletes the scratch copy: it throws what opening the file
+ * would throw (a damaged log, other tables), before anything is replaced.
+ */
+async function checkImport(bytes: Uint8Array, fileName: string): Promise<void> {
+  const scratch = `${DB_NAME}~import-check`;
+  try {
+    await importLog(scratch, fileToSegments(bytes));
+    const d = await open(scratch, schema, { durability: 'relaxed' });
+    await d.close();
+  } catch (e) {
+    if (!(e instanceof DbrsError)) throw e;
+    throw new DbrsError(e.code, `dbrs: ${fileName} does not open as this demo's database: ${e.message.replace(/^dbrs: /, '')}`, { cause: e });
+  } finally {
+    await deleteDatabase(scratch).catch((e: unknown) => console.warn('could not delete the scratch copy', e));
   }
 }
 
