@@ -95,7 +95,7 @@ export function diagnose(e: unknown, dbName: string): Problem {
         choices: ['retry'],
       };
     case 'Internal':
-      if (/dbrs\.wasm|wasm_exec\.js/.test(msg) && /cannot load|HTTP \d|did not define|Failed to fetch/i.test(msg)) {
+      if (/dbrs(-[\w-]+)?\.wasm|wasm_exec(-[\w-]+)?\.js/.test(msg) && /cannot load|HTTP \d|did not define|Failed to fetch/i.test(msg)) {
         return {
           kind: 'missing-wasm', code, title: 'dbrs.wasm could not be loaded',
           hint: 'The page could not fetch the dbrs engine (dbrs.wasm, or Go’s wasm_exec.js beside it). Build and serve the whole site with `make demo` (it builds dbrs.wasm, the shim and this demo), or see web/demo/README.md for the steps.',
