@@ -206,14 +206,28 @@ func describeNames(names []string) string {
 	return s
 }
 
-// makeFolder creates the missing folder dir (0700) and makes its entry
-// durable by syncing its parent.
+// makeFolder creates the missing folder dir (0700) and its missing parents,
+// and makes each new entry durable by syncing the folder that holds it:
+// the first commit's durability depends on every one of them.
 func makeFolder(fsys fileSystem, dir string) error {
+	dir = filepath.Clean(dir)
+	var created []string // the folders missing now, deepest first
+	for p := dir; p != filepath.Dir(p); p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		created = append(created, p)
+	}
+	if len(created) == 0 {
+		created = []string{dir} // made by someone else meanwhile: sync it anyway
+	}
 	if err := fsys.mkdirAll(dir, dirPerm); err != nil {
 		return fmt.Errorf("dbrs: create folder: %w", err)
 	}
-	if err := fsys.syncDir(filepath.Dir(dir)); err != nil {
-		return fmt.Errorf("dbrs: create folder %s: %w", dir, err)
+	for _, p := range created {
+		if err := fsys.syncDir(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("dbrs: create folder %s: %w", p, err)
+		}
 	}
 	return nil
 }

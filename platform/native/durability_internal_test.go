@@ -345,3 +345,19 @@ func TestDurability_OpenRepairsTornTail(t *testing.T) {
 	}
 	h.check()
 }
+
+// Open creates a missing folder, and its missing parents: each creation
+// must be synced to its parent folder before the first commit is
+// acknowledged, or a power loss can lose the whole database.
+func TestDurability_OpenCreatesMissingParents(t *testing.T) {
+	h := newDurHarness(t)
+	h.db = filepath.Join(h.root, "a", "b", "db")
+	opts := core.Options{Sync: core.SyncAlways}
+	db := h.open(opts)
+	n := h.commits(db, opts, 2, 0)
+	h.close(db, n)
+	if got := h.count(opMkdir); got != 3 {
+		t.Fatalf("the open created %d folders, want 3", got)
+	}
+	h.check()
+}
