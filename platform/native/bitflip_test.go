@@ -14,8 +14,9 @@ import (
 )
 
 // flipStride is the distance between the offsets TestBitFlip damages: the
-// default keeps it to a few seconds under -race; `make reliability` flips a bit at
-// every offset (-dbrs.flipstride=1). A prime stride varies the flipped bit.
+// default keeps it to a few seconds under -race; `make reliability` flips
+// a bit at every offset (-dbrs.flipstride=1). A prime stride varies the
+// flipped bit.
 var flipStride = flag.Int("dbrs.flipstride", 257, "TestBitFlip flips one bit every N bytes of the log (1: every offset)")
 
 // flipLogBytes is the size of the log TestBitFlip damages.
