@@ -361,3 +361,85 @@ func TestDurability_OpenCreatesMissingParents(t *testing.T) {
 	}
 	h.check()
 }
+
+// dropFS skips the folder syncs that follow one kind of change, or every
+// fdatasync, as a backend missing that sync would: the checks above must
+// then fail (TestCheckDurability_SeesMissingSyncs).
+type dropFS struct {
+	fileSystem
+	dropFdatasync bool
+	dropDirAfter  string // "create", "rename" or "remove": skip the folder sync after it
+
+	mu   sync.Mutex
+	last string // the last change to the folder
+}
+
+func (d *dropFS) setLast(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last = s
+}
+
+func (d *dropFS) openFile(name string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := d.fileSystem.openFile(name, flag, perm)
+	if err == nil && flag&os.O_CREATE != 0 {
+		d.setLast("create")
+	}
+	return f, err
+}
+
+func (d *dropFS) rename(oldpath, newpath string) error {
+	d.setLast("rename")
+	return d.fileSystem.rename(oldpath, newpath)
+}
+
+func (d *dropFS) remove(name string) error {
+	d.setLast("remove")
+	return d.fileSystem.remove(name)
+}
+
+func (d *dropFS) fdatasync(f *os.File) error {
+	if d.dropFdatasync {
+		return nil
+	}
+	return d.fileSystem.fdatasync(f)
+}
+
+func (d *dropFS) syncDir(dir string) error {
+	d.mu.Lock()
+	last := d.last
+	d.last = ""
+	d.mu.Unlock()
+	if last != "" && last == d.dropDirAfter {
+		return nil
+	}
+	return d.fileSystem.syncDir(dir)
+}
+
+// TestCheckDurability_SeesMissingSyncs runs the workload of the tests above
+// on a backend that skips one kind of sync, and fails unless the checks
+// report it: they cannot pass whatever the backend does.
+func TestCheckDurability_SeesMissingSyncs(t *testing.T) {
+	cases := map[string]*dropFS{
+		"no fdatasync":                      {dropFdatasync: true},
+		"no folder sync after a create":     {dropDirAfter: "create"},
+		"no folder sync after a rename":     {dropDirAfter: "rename"},
+		"no folder sync after the removals": {dropDirAfter: "remove"},
+	}
+	for name, drop := range cases {
+		t.Run(name, func(t *testing.T) {
+			h := newDurHarness(t)
+			drop.fileSystem = h.rec
+			h.fs = drop
+			opts := core.Options{Sync: core.SyncAlways, CompactRatio: -1}
+			db := h.open(opts)
+			n := h.commits(db, opts, 12, 6)
+			h.close(db, n)
+			if v := checkDurability(h.rec, h.db, openImage); len(v) == 0 {
+				t.Fatal("the checks found nothing wrong with a backend that skips this sync")
+			} else {
+				t.Logf("found, as it should: %.200s", v[0])
+			}
+		})
+	}
+}
