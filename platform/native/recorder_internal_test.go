@@ -92,11 +92,8 @@ const (
 	// write must have been fdatasynced in a segment file whose creation was
 	// synced, and every later crash must keep commits 1..acked.
 	markCommit markKind = "commit"
-	// markAcked: commits 1..acked are durable from here on (a Compact or
-	// Close returned in a mode that acknowledges commits before syncing).
-	markAcked markKind = "acked"
-	// markSettled: besides markAcked's promise, a call returned that leaves
-	// no change to the folder pending (Compact, Close).
+	// markSettled: a call returned (Compact, Close) after which commits
+	// 1..acked are durable and no change to the folder is pending.
 	markSettled markKind = "settled"
 	// markSettledFiles: besides markSettled's promise, no segment file holds
 	// unsynced bytes (Open).
