@@ -109,7 +109,7 @@ fuzz:
 #     offset of a 64 KiB log.
 # One step alone: make reliability-kill KILLS=100, and so on (then
 # reliability-summary sums what build/reliability.log holds). Full run: about
-# 15 minutes on 2 cores, plus the crash suite.
+# 30 minutes on 2 shared cores (1000 kills take about 22), plus the crash suite.
 KILLS                ?= 1000
 CRASHES              ?= 10000
 RELIABILITY_FUZZTIME ?= 1m
