@@ -240,7 +240,18 @@ func TestDurability_SyncAlways_GroupCommit(t *testing.T) {
 	db := h.open(opts)
 	const writers, each = 8, 12
 	var wg sync.WaitGroup
-	errs := make(chan error, writers)
+	errs := make(chan error, writers+1)
+	// Compactions run alongside the writers, so that segments are created,
+	// renamed and removed while commits are in flight.
+	wg.Go(func() {
+		for range 3 {
+			if err := db.Compact(); err != nil {
+				errs <- err
+				return
+			}
+			h.rec.mark(markSettled, 0)
+		}
+	})
 	for range writers {
 		wg.Go(func() {
 			for range each {
