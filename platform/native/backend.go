@@ -78,10 +78,10 @@ type Backend struct {
 	readOnly bool
 	lock     *os.File // holds the lock; nil for a read-only open that takes none
 
-	// fallocate and fdatasync are the system calls made on segment files.
-	// Tests replace them, before any concurrent use, to inject faults.
-	fallocate func(f *os.File, off, n int64) error
-	fdatasync func(f *os.File) error
+	// fs makes every call that changes a file or the folder (fsys.go): osFS,
+	// or in tests a wrapper that injects faults or records the calls. Tests
+	// replace it only before any concurrent use.
+	fs fileSystem
 
 	writeMu     sync.Mutex // serializes Create, Append, Truncate, Install and Close
 	noFallocate bool       // set once fallocate proved unsupported; guarded by writeMu
@@ -117,10 +117,15 @@ var _ core.Backend = (*Backend)(nil)
 // when LOCK is missing (no read-write opener has made it) it proceeds
 // without a lock. On error nothing stays locked or open.
 func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
+	return newBackend(dir, opts, osFS{})
+}
+
+// newBackend is NewBackend making its changes through fsys.
+func newBackend(dir string, opts BackendOptions, fsys fileSystem) (*Backend, error) {
 	if opts.NoLock && !opts.ReadOnly {
 		return nil, fmt.Errorf("dbrs: open %s: NoLock needs ReadOnly", dir)
 	}
-	if err := checkFolder(dir, opts); err != nil {
+	if err := checkFolder(fsys, dir, opts); err != nil {
 		return nil, err
 	}
 	var lock *os.File
@@ -131,12 +136,11 @@ func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
 		}
 	}
 	b := &Backend{
-		dir:       dir,
-		readOnly:  opts.ReadOnly,
-		lock:      lock,
-		fallocate: fallocate,
-		fdatasync: fdatasync,
-		segs:      map[uint64]*segmentFile{},
+		dir:      dir,
+		readOnly: opts.ReadOnly,
+		lock:     lock,
+		fs:       fsys,
+		segs:     map[uint64]*segmentFile{},
 	}
 	if !opts.ReadOnly {
 		if err := b.prepareFolder(); err != nil {
@@ -150,14 +154,14 @@ func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
 // checkFolder decides, before anything is written, whether dir may be
 // opened as NewBackend documents, and creates it when it is missing and
 // may be created.
-func checkFolder(dir string, opts BackendOptions) error {
+func checkFolder(fsys fileSystem, dir string, opts BackendOptions) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if opts.ReadOnly || opts.MustExist {
 			return fmt.Errorf("%w: %w", core.ErrNotExist, err)
 		}
-		return makeFolder(dir)
+		return makeFolder(fsys, dir)
 	case err != nil:
 		return fmt.Errorf("dbrs: open %s: %w", dir, err)
 	case !fi.IsDir():
@@ -202,14 +206,28 @@ func describeNames(names []string) string {
 	return s
 }
 
-// makeFolder creates the missing folder dir (0700) and makes its entry
-// durable by syncing its parent.
-func makeFolder(dir string) error {
-	if err := os.MkdirAll(dir, dirPerm); err != nil {
+// makeFolder creates the missing folder dir (0700) and its missing parents,
+// and makes each new entry durable by syncing the folder that holds it:
+// the first commit's durability depends on every one of them.
+func makeFolder(fsys fileSystem, dir string) error {
+	dir = filepath.Clean(dir)
+	var created []string // the folders missing now, deepest first
+	for p := dir; p != filepath.Dir(p); p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		created = append(created, p)
+	}
+	if len(created) == 0 {
+		created = []string{dir} // made by someone else meanwhile: sync it anyway
+	}
+	if err := fsys.mkdirAll(dir, dirPerm); err != nil {
 		return fmt.Errorf("dbrs: create folder: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
-		return fmt.Errorf("dbrs: create folder %s: %w", dir, err)
+	for _, p := range created {
+		if err := fsys.syncDir(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("dbrs: create folder %s: %w", p, err)
+		}
 	}
 	return nil
 }
@@ -226,7 +244,7 @@ func (b *Backend) prepareFolder() error {
 		path := filepath.Join(b.dir, name)
 		if base, ok := strings.CutSuffix(name, tempSuffix); ok {
 			if _, ok := parseSegmentName(base); ok {
-				if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := b.fs.remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("dbrs: remove leftover temporary file: %w", err)
 				}
 			}
@@ -238,7 +256,7 @@ func (b *Backend) prepareFolder() error {
 			}
 		}
 	}
-	if err := syncDir(b.dir); err != nil {
+	if err := b.fs.syncDir(b.dir); err != nil {
 		return fmt.Errorf("dbrs: sync folder %s: %w", b.dir, err)
 	}
 	return nil
@@ -246,11 +264,11 @@ func (b *Backend) prepareFolder() error {
 
 // syncFile fdatasyncs the file at path.
 func (b *Backend) syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := b.fs.openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	err = b.fdatasync(f)
+	err = b.fs.fdatasync(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -316,7 +334,7 @@ func (b *Backend) segment(id uint64) (*segmentFile, error) {
 	if b.readOnly {
 		flag = os.O_RDONLY
 	}
-	f, err := os.OpenFile(b.path(id), flag, 0)
+	f, err := b.fs.openFile(b.path(id), flag, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -388,18 +406,18 @@ func (b *Backend) Create(id uint64) error {
 	}
 	b.mu.Unlock()
 	for sid, f := range open {
-		if err := b.fdatasync(f); err != nil {
+		if err := b.fs.fdatasync(f); err != nil {
 			return opError("create", id, fmt.Errorf("sync segment %d first: %w", sid, err))
 		}
 	}
 	path := b.path(id)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
+	f, err := b.fs.openFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, filePerm)
 	if err != nil {
 		return opError("create", id, err)
 	}
-	if err := syncDir(b.dir); err != nil {
+	if err := b.fs.syncDir(b.dir); err != nil {
 		f.Close()
-		os.Remove(path)
+		b.fs.remove(path)
 		return opError("create", id, fmt.Errorf("sync folder: %w", err))
 	}
 	b.mu.Lock()
@@ -427,7 +445,7 @@ func (b *Backend) Append(id uint64, off int64, p []byte) error {
 	}
 	end := off + int64(len(p))
 	b.preallocate(s, end)
-	if _, err := s.f.WriteAt(p, off); err != nil {
+	if _, err := b.fs.writeAt(s.f, p, off); err != nil {
 		s.refreshSize()
 		return opError("append to", id, err)
 	}
@@ -447,7 +465,7 @@ func (b *Backend) preallocate(s *segmentFile, end int64) {
 	}
 	step := max(minPreallocStep, min(s.size, maxPreallocStep))
 	target := s.size + (end-s.size+step-1)/step*step
-	err := b.fallocate(s.f, s.size, target-s.size)
+	err := b.fs.fallocate(s.f, s.size, target-s.size)
 	switch {
 	case err == nil:
 		s.size = target
@@ -473,7 +491,7 @@ func (b *Backend) Sync(id uint64) error {
 	if err != nil {
 		return opError("sync", id, err)
 	}
-	if err := b.fdatasync(s.f); err != nil {
+	if err := b.fs.fdatasync(s.f); err != nil {
 		return opError("sync", id, err)
 	}
 	return nil
@@ -498,7 +516,7 @@ func (b *Backend) Truncate(id uint64, size int64) error {
 	if size >= s.size {
 		return nil
 	}
-	if err := s.f.Truncate(size); err != nil {
+	if err := b.fs.truncate(s.f, size); err != nil {
 		s.refreshSize()
 		return opError("truncate", id, err)
 	}
@@ -531,14 +549,14 @@ func (b *Backend) Install(id uint64, chunks [][]byte, remove []uint64) error {
 	}
 	tmp := path + tempSuffix
 	if err := b.writeTemp(tmp, chunks); err != nil {
-		os.Remove(tmp)
+		b.fs.remove(tmp)
 		return opError("install", id, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := b.fs.rename(tmp, path); err != nil {
+		b.fs.remove(tmp)
 		return opError("install", id, err)
 	}
-	if err := syncDir(b.dir); err != nil {
+	if err := b.fs.syncDir(b.dir); err != nil {
 		return opError("install", id, fmt.Errorf("sync folder: %w", err))
 	}
 	var errs []error
@@ -550,12 +568,12 @@ func (b *Backend) Install(id uint64, chunks [][]byte, remove []uint64) error {
 		if s != nil {
 			s.f.Close()
 		}
-		if err := os.Remove(b.path(r)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := b.fs.remove(b.path(r)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove segment %d: %w", r, err))
 		}
 	}
 	if len(remove) > 0 {
-		if err := syncDir(b.dir); err != nil {
+		if err := b.fs.syncDir(b.dir); err != nil {
 			errs = append(errs, fmt.Errorf("sync folder: %w", err))
 		}
 	}
@@ -568,17 +586,17 @@ func (b *Backend) Install(id uint64, chunks [][]byte, remove []uint64) error {
 // writeTemp creates path (0600, replacing any previous file), writes the
 // chunks to it and fdatasyncs it.
 func (b *Backend) writeTemp(path string, chunks [][]byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+	f, err := b.fs.openFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
 	if err != nil {
 		return err
 	}
 	for _, c := range chunks {
-		if _, err := f.Write(c); err != nil {
+		if _, err := b.fs.write(f, c); err != nil {
 			f.Close()
 			return err
 		}
 	}
-	if err := b.fdatasync(f); err != nil {
+	if err := b.fs.fdatasync(f); err != nil {
 		f.Close()
 		return fmt.Errorf("sync %s: %w", path, err)
 	}

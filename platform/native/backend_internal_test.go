@@ -22,6 +22,28 @@ func newTestBackend(t *testing.T) *Backend {
 	return b
 }
 
+// faultFS replaces a fileSystem's fdatasync or fallocate by a hook, to
+// inject faults; a nil hook passes the call through.
+type faultFS struct {
+	fileSystem
+	fdatasyncHook func(f *os.File) error
+	fallocateHook func(f *os.File, off, n int64) error
+}
+
+func (fs faultFS) fdatasync(f *os.File) error {
+	if fs.fdatasyncHook != nil {
+		return fs.fdatasyncHook(f)
+	}
+	return fs.fileSystem.fdatasync(f)
+}
+
+func (fs faultFS) fallocate(f *os.File, off, n int64) error {
+	if fs.fallocateHook != nil {
+		return fs.fallocateHook(f, off, n)
+	}
+	return fs.fileSystem.fallocate(f, off, n)
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -47,15 +69,15 @@ func TestBackend_Create_SyncsOpenSegmentsFirst(t *testing.T) {
 		mu     sync.Mutex
 		synced []string
 	)
-	b.fdatasync = func(f *os.File) error {
+	b.fs = faultFS{fileSystem: b.fs, fdatasyncHook: func(f *os.File) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if exists(t, b.path(2)) {
 			t.Errorf("%s synced after segment 2 was created", f.Name())
 		}
 		synced = append(synced, f.Name())
-		return f.Sync()
-	}
+		return fdatasync(f)
+	}}
 	must(t, b.Create(2))
 	mu.Lock()
 	defer mu.Unlock()
@@ -68,7 +90,7 @@ func TestBackend_Create_SyncFailure(t *testing.T) {
 	b := newTestBackend(t)
 	must(t, b.Create(1))
 	must(t, b.Append(1, 0, []byte("x")))
-	b.fdatasync = func(*os.File) error { return syscall.EIO }
+	b.fs = faultFS{fileSystem: b.fs, fdatasyncHook: func(*os.File) error { return syscall.EIO }}
 	err := b.Create(2)
 	if !errors.Is(err, syscall.EIO) || !strings.HasPrefix(err.Error(), "dbrs: ") {
 		t.Fatalf("Create(2) with a failing sync of segment 1: %v, want a dbrs: error matching EIO", err)
@@ -81,7 +103,7 @@ func TestBackend_Create_SyncFailure(t *testing.T) {
 func TestBackend_Sync_Error(t *testing.T) {
 	b := newTestBackend(t)
 	must(t, b.Create(1))
-	b.fdatasync = func(*os.File) error { return syscall.EIO }
+	b.fs = faultFS{fileSystem: b.fs, fdatasyncHook: func(*os.File) error { return syscall.EIO }}
 	err := b.Sync(1)
 	if !errors.Is(err, syscall.EIO) || !strings.HasPrefix(err.Error(), "dbrs: ") {
 		t.Fatalf("Sync: %v, want a dbrs: error matching EIO", err)
@@ -91,10 +113,10 @@ func TestBackend_Sync_Error(t *testing.T) {
 func TestBackend_Append_FallocateUnsupported(t *testing.T) {
 	b := newTestBackend(t)
 	calls := 0
-	b.fallocate = func(*os.File, int64, int64) error {
+	b.fs = faultFS{fileSystem: b.fs, fallocateHook: func(*os.File, int64, int64) error {
 		calls++
 		return errFallocateUnsupported
-	}
+	}}
 	must(t, b.Create(1))
 	var off int64
 	for range 3 {
@@ -115,10 +137,10 @@ func TestBackend_Append_FallocateUnsupported(t *testing.T) {
 func TestBackend_Append_FallocateNoSpace(t *testing.T) {
 	b := newTestBackend(t)
 	calls := 0
-	b.fallocate = func(*os.File, int64, int64) error {
+	b.fs = faultFS{fileSystem: b.fs, fallocateHook: func(*os.File, int64, int64) error {
 		calls++
 		return syscall.ENOSPC
-	}
+	}}
 	must(t, b.Create(1))
 	p := []byte("fits although the step does not")
 	must(t, b.Append(1, 0, p))
@@ -136,7 +158,7 @@ func TestBackend_Append_FallocateNoSpace(t *testing.T) {
 func TestBackend_Install_SyncFailure(t *testing.T) {
 	b := newTestBackend(t)
 	must(t, b.Create(1))
-	b.fdatasync = func(*os.File) error { return syscall.EIO }
+	b.fs = faultFS{fileSystem: b.fs, fdatasyncHook: func(*os.File) error { return syscall.EIO }}
 	err := b.Install(2, [][]byte{[]byte("snapshot")}, []uint64{1})
 	if !errors.Is(err, syscall.EIO) {
 		t.Fatalf("Install with a failing sync: %v, want an error matching EIO", err)

@@ -60,5 +60,13 @@
 // file, syncs it, renames it into place and syncs the folder before it
 // deletes the segments it replaces. A read-write open syncs every segment
 // file once, so data a crashed process wrote but never synced is made durable
-// before new data is built on it.
+// before new data is built on it. A folder that NewBackend creates, and each
+// missing parent it creates with it, is made durable by syncing the folder
+// that holds it.
+//
+// Every call that changes a file or the folder goes through one small seam
+// (fsys.go). The tests replace it by a recorder and check the order of
+// writes, fdatasyncs, renames, removals and folder syncs against a
+// power-loss model (durability_internal_test.go): a kill -9 test cannot,
+// since the page cache survives a killed process.
 package native
