@@ -510,3 +510,52 @@ func TransformMap[K1, K2 comparable, Old, New any](u *Upgrade, table string, fn 
 		return fn(k1, k2, v)
 	})
 }
+
+// EncodeElements returns Elements(table) as one msgpack array of
+// [[key, ...], value] arrays, the keys and values embedded as they are: the
+// form in which a binding (the browser bridge) hands them across a language
+// boundary in one call.
+func (u *Upgrade) EncodeElements(table string) ([]byte, error) {
+	els, err := u.Elements(table)
+	if err != nil {
+		return nil, err
+	}
+	b := appendArrayLen(nil, len(els))
+	for _, el := range els {
+		b = appendArrayLen(appendArrayLen(b, 2), len(el.Keys))
+		for _, k := range el.Keys {
+			b = append(b, k...)
+		}
+		b = append(b, el.Value...)
+	}
+	return b, nil
+}
+
+// SetValues is TransformRaw with the new values given at once: values is
+// one msgpack array holding a value for each element, in Elements order.
+func (u *Upgrade) SetValues(table string, values []byte) error {
+	d := &entryReader{b: values}
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return fmt.Errorf("%w: the new values of %q must be one msgpack array", ErrBadValue, table)
+	}
+	vals := make([]RawValue, n)
+	for i := range vals {
+		v, err := d.skip()
+		if err != nil {
+			return fmt.Errorf("%w: the new values of %q: %v", ErrBadValue, table, err)
+		}
+		vals[i] = v
+	}
+	if !d.done() {
+		return fmt.Errorf("%w: bytes after the new values of %q", ErrBadValue, table)
+	}
+	t, err := u.table(table)
+	if err != nil {
+		return err
+	}
+	if n != len(t.entries) {
+		return fmt.Errorf("%w: %d new values for the %d elements of %q", ErrBadValue, n, len(t.entries), table)
+	}
+	return u.TransformRaw(table, func(i int, _ Element) (RawValue, error) { return vals[i], nil })
+}

@@ -541,3 +541,29 @@ func TestUpgrade_CrashAtEveryWrite(t *testing.T) {
 		t.Fatalf("saw the old database %v, the new %v: the stops missed a side", sawOld, sawNew)
 	}
 }
+
+func TestUpgrade_EncodeElementsAndSetValues(t *testing.T) {
+	mem := core.NewMemBackend()
+	fillV1(t, mem)
+	db, err := core.Open[migV1](mem.Reopen(), core.Options{Version: 2, Upgrade: func(u *core.Upgrade) error {
+		enc, err := u.EncodeElements("queue")
+		if err != nil {
+			return err
+		}
+		// [[[], 1], [[], 2], [[], 3]]
+		if want := []byte{0x93, 0x92, 0x90, 0x01, 0x92, 0x90, 0x02, 0x92, 0x90, 0x03}; !bytes.Equal(enc, want) {
+			return fmt.Errorf("EncodeElements = % x, want % x", enc, want)
+		}
+		if err := u.SetValues("queue", []byte{0x92, 0x07, 0x08}); !errors.Is(err, core.ErrBadValue) {
+			return fmt.Errorf("SetValues with 2 values for 3 elements: %v", err)
+		}
+		return u.SetValues("queue", []byte{0x93, 0x07, 0x08, 0x09})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := db.Tables.Queue.Slice(); !slices.Equal(got, []int64{7, 8, 9}) {
+		t.Errorf("queue = %v", got)
+	}
+}
