@@ -567,3 +567,45 @@ func TestUpgrade_EncodeElementsAndSetValues(t *testing.T) {
 		t.Errorf("queue = %v", got)
 	}
 }
+
+// TestUpgrade_StructKeysAndValues transforms a table whose keys are Go
+// structs (msgpack maps in the log) and whose values change from a struct
+// to another: the keys decode as the struct and are kept as they were.
+func TestUpgrade_StructKeysAndValues(t *testing.T) {
+	type key struct {
+		Org  string
+		Seat int
+	}
+	type oldV struct{ Name string }
+	type newV struct {
+		Name  string
+		Label string
+	}
+	type before struct {
+		Seats core.LookupTable[key, oldV]
+	}
+	type after struct {
+		Seats core.LookupTable[key, newV]
+	}
+	mem := core.NewMemBackend()
+	db, err := core.Open[before](mem, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tables.Seats.Insert(key{"acme", 3}, oldV{"ann"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db2, err := core.Open[after](mem.Reopen(), core.Options{Version: 1, Upgrade: func(u *core.Upgrade) error {
+		return core.Transform(u, "Seats", func(k key, v oldV) (newV, error) {
+			return newV{Name: v.Name, Label: fmt.Sprintf("%s#%d", k.Org, k.Seat)}, nil
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if v, ok := db2.Tables.Seats.Get(key{"acme", 3}); !ok || v != (newV{"ann", "acme#3"}) {
+		t.Fatalf("seats[acme 3] = %+v, %v", v, ok)
+	}
+}
