@@ -559,3 +559,24 @@ func (u *Upgrade) SetValues(table string, values []byte) error {
 	}
 	return u.TransformRaw(table, func(i int, _ Element) (RawValue, error) { return vals[i], nil })
 }
+
+// LogVersion returns the schema version of the live log in b (see
+// Options.Version): that of its last schema record, 0 for a log without
+// one or an empty log. Like LogTables it needs no schema and writes
+// nothing; tools that open any log (the dbrs command) open it at this
+// version.
+func LogVersion(b Backend) (uint64, error) {
+	var version uint64
+	_, err := WalkLog(b, func(r LogRecord) error {
+		if r.Kind != RecordSchema {
+			return nil
+		}
+		v, err := schemaVersion(r.Payload)
+		if err != nil {
+			return &EntryError{Segment: r.Segment, Offset: r.Offset, Err: err}
+		}
+		version = v
+		return nil
+	})
+	return version, err
+}

@@ -342,6 +342,9 @@ func TestUpgrade_NotRunForANewDatabase(t *testing.T) {
 		t.Errorf("Version() = %d", db.Version())
 	}
 	db.Close()
+	if v, err := core.LogVersion(mem.Reopen()); v != 2 || err != nil {
+		t.Fatalf("LogVersion = %d, %v; want 2", v, err)
+	}
 	if _, err := core.Open[migV1](mem.Reopen(), core.Options{Version: 1}); !errors.Is(err, core.ErrVersion) {
 		t.Fatalf("the new database was not created at version 2: %v", err)
 	}
