@@ -53,6 +53,19 @@ type Options struct {
 	// native.OpenDynamic, before they touch the folder); a Backend passed
 	// to Open has been made by the caller, who checks it there.
 	MustExist bool
+	// Version is the schema version the program expects; 0 means none
+	// (a log written without a version reads as version 0). A log at an
+	// older version is upgraded at open (see Upgrade); a log at a newer
+	// version is refused with ErrVersion. A new database is created at
+	// Version without running Upgrade.
+	Version uint64
+	// Upgrade runs once, at open, when the log exists and its stored
+	// version is older than Version: it renames, drops and transforms the
+	// stored tables into the shape of the schema. It is atomic: if it
+	// fails, or the process dies before the upgraded log is installed, the
+	// database is left at its old version and the next open runs it again.
+	// nil upgrades with no step (the tables keep their names and values).
+	Upgrade func(u *Upgrade) error
 }
 
 func (o Options) withDefaults() Options {
@@ -143,6 +156,12 @@ type engine struct {
 	commits, syncs, compactions atomic.Int64
 	lastCommitNanos             atomic.Int64
 
+	// version is the schema version written in schema records; rawVersion
+	// says the engine takes whatever version the log holds (an upgrade
+	// reading the old log) instead of checking it (migrate.go).
+	version    uint64
+	rawVersion bool
+
 	seq            uint64 // commits appended since open (e.mu)
 	subs           subscriptions
 	lastCompactErr atomic.Pointer[string]
@@ -188,6 +207,33 @@ func open[S any](b Backend, desc *schemaDesc, opts Options) (*DB[S], error) {
 	if len(desc.names) == 0 {
 		return nil, fmt.Errorf("%w: no tables", ErrSchema)
 	}
+	e, err := newEngine(b, desc, opts)
+	if err != nil {
+		return nil, err
+	}
+	err = e.load()
+	if need, ok := err.(*upgradeNeeded); ok {
+		// load stopped at the first schema record, having written nothing.
+		if err := upgrade(b, desc, opts, need.from); err != nil {
+			return nil, err
+		}
+		if e, err = newEngine(b, desc, opts); err != nil {
+			return nil, err
+		}
+		err = e.load()
+	}
+	if err != nil {
+		return nil, err
+	}
+	db := &DB[S]{e: e, desc: desc}
+	db.Tables = db.instance(nil)
+	e.startBackground()
+	return db, nil
+}
+
+// newEngine makes an engine on b whose tables are desc's, empty, before
+// the log is loaded.
+func newEngine(b Backend, desc *schemaDesc, opts Options) (*engine, error) {
 	e := &engine{
 		b:           b,
 		opts:        opts.withDefaults(),
@@ -199,8 +245,12 @@ func open[S any](b Backend, desc *schemaDesc, opts Options) (*DB[S], error) {
 		segSize:     map[uint64]int64{},
 		compactKick: make(chan struct{}, 1),
 		stop:        make(chan struct{}),
+		version:     opts.Version,
 	}
 	e.scond = sync.NewCond(&e.smu)
+	if len(desc.names) == 0 {
+		return e, nil
+	}
 	_, fields := desc.newInstance()
 	for i, f := range fields {
 		st, err := f.newState()
@@ -209,13 +259,7 @@ func open[S any](b Backend, desc *schemaDesc, opts Options) (*DB[S], error) {
 		}
 		e.byName[desc.names[i]] = &tableInfo{name: desc.names[i], kind: st.kind(), state: st, fresh: f.newState}
 	}
-	if err := e.load(); err != nil {
-		return nil, err
-	}
-	db := &DB[S]{e: e, desc: desc}
-	db.Tables = db.instance(nil)
-	e.startBackground()
-	return db, nil
+	return e, nil
 }
 
 // instance builds a *S whose handles belong to tx (nil: auto-commit).

@@ -31,6 +31,14 @@
 // platform/native (a folder of files) and package platform/wasm (IndexedDB).
 // The log format is specified in record.go.
 //
+// # Schema versions
+//
+// Adding a table needs nothing. To rename or drop one, or change its value
+// type, set Options.Version and Options.Upgrade: when the stored version is
+// older, Open runs the upgrade (Upgrade.Rename, Upgrade.Drop, Transform,
+// TransformSingle, TransformList, TransformMap) once, atomically, before it
+// returns; a newer stored version is refused with ErrVersion. See migrate.go.
+//
 // # Durability
 //
 // Under SyncAlways (the default) a commit returns nil only after its record

@@ -41,6 +41,11 @@ var (
 	// dbrs log (native: a folder of other files), so that a mistyped path
 	// never becomes a new database among someone else's files.
 	ErrNotDatabase = errors.New("dbrs: not a dbrs database")
+
+	// ErrVersion is returned when the log's schema version is newer than
+	// Options.Version (there is no downgrade), or older in a read-only
+	// open, which cannot upgrade it.
+	ErrVersion = errors.New("dbrs: schema version")
 )
 
 // Errors returned by table operations and transactions.

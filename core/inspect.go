@@ -12,7 +12,7 @@ import (
 // The kinds of record in a log (see the format in record.go), as
 // LogRecord.Kind reports them.
 const (
-	RecordSchema      = recordSchema      // [1, [[tableID, name, kind], ...]]
+	RecordSchema      = recordSchema      // [1, [[tableID, name, kind], ...]] or [1, [...], version]
 	RecordCommit      = recordCommit      // [2, tableID, entry, ...]: one transaction
 	RecordSnapshot    = recordSnapshot    // [3, tableID, entry, ...]: compaction output
 	RecordSnapshotEnd = recordSnapshotEnd // [4, records, entries, ...]: a snapshot counts only with it
@@ -63,8 +63,8 @@ func LogTables(b Backend) ([]TableSpec, error) {
 			return &EntryError{Segment: r.Segment, Offset: r.Offset, Err: fmt.Errorf("schema record: %w", err)}
 		}
 		d := &entryReader{b: r.Payload}
-		if n, err := d.DecodeArrayLen(); err != nil || n != 2 {
-			return bad(fmt.Errorf("not a [kind, tables] array"))
+		if n, err := d.DecodeArrayLen(); err != nil || (n != 2 && n != 3) {
+			return bad(fmt.Errorf("not a [kind, tables] or [kind, tables, version] array"))
 		}
 		if _, err := d.DecodeInt(); err != nil {
 			return bad(err)

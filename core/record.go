@@ -18,6 +18,7 @@ package core
 // The payload is a msgpack array whose first element is the record kind:
 //
 //	[1 schema,   [[tableID, name, kind], ...]]   table directory
+//	[1 schema,   [[tableID, name, kind], ...], version]
 //	[2 commit,   tableID, entry, tableID, entry, ...]
 //	[3 snapshot, tableID, entry, tableID, entry, ...]
 //	[4 snapshot-end, records, entries, [tableID, count, ...]]
@@ -57,6 +58,15 @@ package core
 //   - corruption: a damaged record that valid data follows, or any damage in an
 //     older segment. Opening fails with a *CorruptError; nothing is dropped.
 //
+// The schema version (Options.Version, a uint) is the optional third element
+// of every schema record; a record without one is version 0, so logs
+// written before versions existed read as version 0, and version 0 is still
+// written without it. Every schema record of a live log carries the same
+// version: an upgrade (migrate.go) never appends to the old log; it
+// writes the upgraded tables as a snapshot segment whose schema record holds
+// the new version, and installs it as compaction does, so that the old log
+// (old version) stays authoritative until the new one is complete.
+//
 // The snapshot-end record counts the snapshot records and entries before it
 // (a mismatch is corruption) and, optionally, the entries of each table, so
 // that replay can size a table's memory once instead of growing it.
@@ -66,6 +76,8 @@ package core
 // with or without them. commit-part records were added within it too, for
 // transactions of any size: older readers refuse a log that holds one
 // ("unknown record kind"), and every log without one reads as before.
+// The schema version was added within it as well: older readers refuse a
+// schema record that carries one ("schema record has 3 elements").
 //
 // The constants below are part of the format and must never change.
 

@@ -228,13 +228,23 @@ func (e *engine) startSegmentLocked(id uint64) error {
 	return e.appendSchemaLocked()
 }
 
-// schemaPayload encodes the schema record: every table's ID, name and kind.
-func (e *engine) schemaRecord() []byte {
-	b := appendUint(appendArrayLen(nil, 2), recordSchema)
-	b = appendArrayLen(b, len(e.tables))
-	for _, t := range e.tables {
+// schemaRecord encodes the schema record: every table's ID, name and kind,
+// and the schema version if there is one.
+func (e *engine) schemaRecord() []byte { return schemaRecordOf(e.tables, e.version) }
+
+func schemaRecordOf(tables []*tableInfo, version uint64) []byte {
+	n := 2
+	if version > 0 {
+		n = 3 // version 0 is written as before versions existed
+	}
+	b := appendUint(appendArrayLen(nil, n), recordSchema)
+	b = appendArrayLen(b, len(tables))
+	for _, t := range tables {
 		b = appendUint(appendArrayLen(b, 3), uint64(t.id))
 		b = appendStr(appendStr(b, t.name), t.kind)
+	}
+	if version > 0 {
+		b = appendUint(b, version)
 	}
 	return appendRecord(nil, b)
 }
@@ -387,11 +397,27 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 	}
 	switch kind {
 	case recordSchema:
-		if n != 2 {
+		if n != 2 && n != 3 {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("schema record has %d elements", n))
+		}
+		// The version is checked before the tables are bound: an older
+		// log's tables may not fit the schema until upgraded.
+		version, err := schemaVersion(rec.payload)
+		if err != nil {
+			return 0, r.bad(seg, rec, "", err)
+		}
+		if r.fresh == nil {
+			if err := r.e.seeVersion(version); err != nil {
+				return 0, err
+			}
 		}
 		if err := r.schema(seg, rec); err != nil {
 			return 0, err
+		}
+		if n == 3 {
+			if _, err := d.DecodeUint(math.MaxUint64); err != nil {
+				return 0, r.bad(seg, rec, "", err)
+			}
 		}
 	case recordCommit, recordSnapshot, recordCommitPart:
 		if (n-1)%2 != 0 {

@@ -810,3 +810,22 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestVersionedLog reads a database upgraded to a schema version: the
+// command opens it at the log's own version, so stat, dump and compact work,
+// and the version survives compact.
+func TestVersionedLog(t *testing.T) {
+	dir := newDB(t)
+	db, err := native.Open[Schema](dir, core.Options{Version: 4})
+	must(t, err)
+	must(t, db.Close())
+	dbrs(t, "stat", dir).want(t, exitOK, "version:          4")
+	dbrs(t, "dump", "--records", dir).want(t, exitOK, ": schema, ", "  Owner [1,\"parth <admin> & co\"]")
+	dbrs(t, "compact", dir).want(t, exitOK)
+	db, err = native.Open[Schema](dir, core.Options{Version: 4})
+	must(t, err)
+	if v, _ := db.Tables.Owner.Get(); v != "parth <admin> & co" || db.Version() != 4 {
+		t.Fatalf("after dbrs compact: owner %q, version %d", v, db.Version())
+	}
+	must(t, db.Close())
+}

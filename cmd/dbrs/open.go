@@ -130,8 +130,12 @@ func openView(dir string, nb *native.Backend, log core.Backend, readOnly bool, p
 		}
 		dyn = []core.TableSpec{{Name: placeholderTable, Kind: core.KindSingle}}
 	}
+	version, err := core.LogVersion(log) // open at the log's own schema version
+	if err != nil {
+		return nil, err
+	}
 	p.phase("replaying log", -1)
-	db, err := core.OpenDynamic(log, dyn, core.Options{ReadOnly: readOnly, KeepUnknownTables: true, CompactRatio: -1})
+	db, err := core.OpenDynamic(log, dyn, core.Options{ReadOnly: readOnly, KeepUnknownTables: true, CompactRatio: -1, Version: version})
 	if err != nil {
 		return nil, err
 	}

@@ -56,17 +56,24 @@ func (r *recordReader) name(id uint32) string {
 
 // schema decodes a schema record and learns its tables.
 func (r *recordReader) schema(rec core.LogRecord) ([]schemaTable, error) {
+	// [kind, tables] or [kind, tables, version] (core/record.go).
+	var fields []msgpack.RawMessage
 	var payload struct {
-		_msgpack struct{} `msgpack:",as_array"`
-		Kind     int
-		Tables   []struct {
+		Tables []struct {
 			_msgpack struct{} `msgpack:",as_array"`
 			ID       uint32
 			Name     string
 			Kind     string
 		}
 	}
-	if err := msgpack.Unmarshal(rec.Payload, &payload); err != nil {
+	err := msgpack.Unmarshal(rec.Payload, &fields)
+	if err == nil && len(fields) < 2 {
+		err = fmt.Errorf("%d elements", len(fields))
+	}
+	if err == nil {
+		err = msgpack.Unmarshal(fields[1], &payload.Tables)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("dbrs: segment %d offset %d: schema record: %w", rec.Segment, rec.Offset, err)
 	}
 	tables := make([]schemaTable, len(payload.Tables))

@@ -22,6 +22,7 @@ the database open) and prints:
 
   segments         the live segments (the newest complete snapshot and
                    later), and stale ones that the next compaction removes
+  version          the schema version the log is at (Options.Version)
   records          records in the live log
   log bytes        bytes of those records
   live bytes       bytes a compacted log of the current state would take
@@ -50,6 +51,7 @@ type statResult struct {
 	Folder           string      `json:"folder"`
 	Segments         int         `json:"segments"`
 	StaleSegments    int         `json:"staleSegments"`
+	Version          uint64      `json:"version"`
 	Records          int64       `json:"records"`
 	LogBytes         int64       `json:"logBytes"`
 	LiveBytes        int64       `json:"liveBytes"`
@@ -73,6 +75,7 @@ func (c *cli) stat(dir string, asJSON bool) error {
 	res := statResult{
 		Folder:    dir,
 		Segments:  st.Segments,
+		Version:   v.db.Version(),
 		Records:   st.Records,
 		LogBytes:  st.LogBytes,
 		LiveBytes: st.LiveBytes,
@@ -134,6 +137,7 @@ func (c *cli) stat(dir string, asJSON bool) error {
 	w := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "folder:\t%s\n", dir)
 	fmt.Fprintf(w, "segments:\t%d live, %d stale\n", res.Segments, res.StaleSegments)
+	fmt.Fprintf(w, "version:\t%d\n", res.Version)
 	fmt.Fprintf(w, "records:\t%d\n", res.Records)
 	fmt.Fprintf(w, "log bytes:\t%s\n", sizeString(res.LogBytes))
 	fmt.Fprintf(w, "live bytes:\t%s\n", sizeString(res.LiveBytes))

@@ -192,7 +192,31 @@ export interface BridgeOpenOptions {
    * 'UnknownTable'. Default false.
    */
   keepUnknownTables?: boolean;
+  /**
+   * The schema version (a non-negative integer; default 0). A log at a
+   * newer version rejects the open with 'Version'; a log at an older one
+   * is upgraded (see onUpgrade) before the open resolves.
+   */
+  version?: number;
+  /**
+   * Called once, synchronously from the opening goroutine, when the stored
+   * version is older than `version`: with an upgrade ID, the stored and
+   * the new version, and the stored tables. It must return at once; the
+   * open then waits until upgradeStep(id, 'finish', ...) is called.
+   * Without it, an older log is upgraded with no step (tables keep their
+   * names and values).
+   */
+  onUpgrade?: (id: number, from: number, to: number, tables: BridgeTable[]) => void;
 }
+
+/**
+ * The steps of an upgrade in progress (platform/wasm/bridge_upgrade.go):
+ * 'rename' (from, to), 'drop' (table), 'elements' (table) → msgpack
+ * [[[key, ...], value], ...], 'setValues' (table, msgpack [value, ...], one
+ * per element), and 'finish' (with a message when the upgrade failed:
+ * then the open rejects and nothing is written).
+ */
+export type UpgradeStep = 'rename' | 'drop' | 'elements' | 'setValues' | 'finish';
 
 /** One log segment, as exportLog produces and importLog consumes it. */
 export interface BridgeSegment {
@@ -238,6 +262,11 @@ export type BridgeErrorCode =
   | 'IDBUnknown'
   /** Any other IndexedDB/DOMException failure; the message names it. */
   | 'IDB'
+  /**
+   * core.ErrVersion: the stored schema version is newer than open's
+   * version (there is no downgrade).
+   */
+  | 'Version'
   /** core.ErrCorrupt; the Error carries `segment` and `offset`. */
   | 'Corrupt'
   /** core.ErrBadEntry: an intact record holds an entry its table cannot decode. */
@@ -296,6 +325,15 @@ export interface Bridge {
    * code.
    */
   open(name: string, tables: BridgeTable[], opts: BridgeOpenOptions): Promise<number>;
+
+  /**
+   * One step of the upgrade `id` that an open in progress handed to
+   * opts.onUpgrade (see UpgradeStep). Synchronous; returns null, the
+   * elements ('elements'), or an Error ('UnknownTable', 'Schema',
+   * 'BadValue', 'Closed' for an unknown or finished upgrade) instead of
+   * throwing.
+   */
+  upgradeStep(id: number, step: UpgradeStep, ...args: (string | Uint8Array)[]): null | Uint8Array | BridgeError;
 
   /**
    * Synchronous memory read of one table. See "Ops" for `op`, `args` and
@@ -439,7 +477,7 @@ export interface Bridge {
  * The object dbrs.wasm installs as globalThis.__dbrs: the asynchronous
  * half of the bridge, and stats. wasm.ts adds the exports to make a Bridge.
  */
-export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable' | 'compact' | 'stats' | 'close' | 'exportLog' | 'importLog' | 'deleteDatabase'> & {
+export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable' | 'compact' | 'stats' | 'close' | 'exportLog' | 'importLog' | 'deleteDatabase' | 'upgradeStep'> & {
   /** Set by wasm.ts: Go calls it once per commit, in commit order, when the commit is durable (error null) or failed. */
   onSettle?: (h: number, seq: number, error: Error | null) => void;
 };

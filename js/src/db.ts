@@ -15,6 +15,7 @@ import { acquireTabLock, type Release } from './tablock.js';
 import { makeTables, TABLE_KINDS, type Host, type Scope, type TableSpec } from './tables.js';
 import type { TableChecks } from './checks.js';
 import { clearMarker, readMarker, writeMarker } from './marker.js';
+import { upgrader } from './migrate.js';
 import type { Change, DB, LoadOptions, OpenOptions, Schema, Segment, Stats, SyncResult, Tables, TxTables, ViewTables } from './types.js';
 
 interface Job {
@@ -427,7 +428,8 @@ class Database<S extends Schema> implements DB<S>, Host {
  *
  * Rejects with DbrsError: 'Schema' (bad schema, or a table kind that
  * differs from the stored one), 'UnknownTable' (the stored log has a table
- * the schema lacks), 'Corrupt', 'Locked' (already open in this page, or
+ * the schema lacks), 'Version' (stored at a newer OpenOptions.version),
+ * 'BadEntry' (also: an upgrade left a value that does not fit), 'Corrupt', 'Locked' (already open in this page, or
  * in another tab or worker: see OpenOptions.lockTimeoutMs), an
  * IndexedDB code, or 'Internal' (dbrs.wasm could not be loaded).
  */
@@ -447,14 +449,28 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
     defs.push(checks ? { name: t, kind: kind as BridgeTable['kind'], checks } : { name: t, kind: kind as BridgeTable['kind'] });
   }
   if (defs.length === 0) throw new DbrsError('Schema', 'dbrs: the schema has no tables');
+  const { version, upgrade } = options;
+  if (version !== undefined && !(Number.isSafeInteger(version) && version >= 0)) {
+    throw new TypeError(`dbrs: version must be a non-negative integer, not ${String(version)}`);
+  }
+  if (upgrade !== undefined && (typeof upgrade !== 'function' || version === undefined)) {
+    throw new TypeError('dbrs: upgrade must be a function, given with a version');
+  }
   const b = await loadBridge(options);
+  const up = upgrade ? upgrader(b, upgrade, defs) : undefined;
   const release = await acquireTabLock(name, options.lockTimeoutMs ?? 0);
   let h: number;
   const marker = readMarker(name);
   try {
-    h = await b.open(name, defs.map((d) => ({ name: d.name, kind: d.kind })), { durability, keepUnknownTables: options.keepUnknownTables === true });
+    h = await b.open(name, defs.map((d) => ({ name: d.name, kind: d.kind })), {
+      durability,
+      keepUnknownTables: options.keepUnknownTables === true,
+      ...(version !== undefined ? { version } : {}),
+      ...(up ? { onUpgrade: up.onUpgrade } : {}),
+    });
   } catch (e) {
     release();
+    if (up?.failure) throw up.failure.error; // the upgrade function's own error
     throw toDbrsError(e);
   }
   if (marker !== undefined) {

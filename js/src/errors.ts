@@ -11,7 +11,7 @@ export type ErrorCode = BridgeErrorCode;
 const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'NotFound', 'Index', 'Empty', 'ReadOnly', 'Closed', 'TxClosed', 'Busy', 'Locked',
   'Quota', 'Abort', 'IDBUnknown', 'IDB', 'Corrupt', 'BadEntry', 'Schema',
-  'UnknownTable', 'BadValue', 'TooLarge', 'Poisoned', 'Internal', 'Lost',
+  'UnknownTable', 'BadValue', 'TooLarge', 'Poisoned', 'Internal', 'Lost', 'Version',
 ]);
 
 /**

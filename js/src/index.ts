@@ -30,5 +30,6 @@ export type {
   Segment,
   LoadOptions,
   OpenOptions,
+  Upgrade,
 } from './types.js';
-export type { Bridge, BridgeError, BridgeErrorCode, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, TableKind } from './bridge.js';
+export type { Bridge, BridgeError, BridgeErrorCode, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, TableKind, UpgradeStep } from './bridge.js';

@@ -398,6 +398,53 @@ export interface OpenOptions extends LoadOptions {
    * (usually nothing). Default false: such an open rejects with 'Lost'.
    */
   acceptLoss?: boolean;
+  /**
+   * The schema version, a non-negative integer (default 0). Opening a
+   * database stored at a newer version rejects with 'Version'; one stored
+   * at an older version runs `upgrade` first. A new database is created at
+   * this version without running `upgrade`.
+   */
+  version?: number;
+  /**
+   * Runs once, when the stored version is older than `version`, before
+   * open() resolves: rename, drop and transform the stored tables into the
+   * shape of the schema (see Upgrade). It is atomic: if it throws (or
+   * rejects), open() rejects with its error and the database stays at its
+   * old version; a tab that closes in the middle leaves the old version
+   * too, and the next open runs it again.
+   */
+  upgrade?: (u: Upgrade) => void | Promise<void>;
+}
+
+/**
+ * The stored database as OpenOptions.upgrade sees it: its tables under
+ * their stored names, with their stored values. Each step applies at once
+ * (a later step sees it) and throws DbrsError on a mistake ('UnknownTable',
+ * 'Schema', 'BadValue'); nothing is written until the upgrade function
+ * returns and the result fits the schema.
+ */
+export interface Upgrade {
+  /** The stored version (0 for a database created without one). */
+  readonly from: number;
+  /** OpenOptions.version. */
+  readonly to: number;
+  /** The tables as the upgrade holds them now, in stored order. */
+  tables(): { name: string; kind: string }[];
+  /** Renames a table, keeping its contents. */
+  rename(from: string, to: string): void;
+  /** Removes a table and its contents. */
+  drop(table: string): void;
+  /**
+   * Replaces every value of `table` by fn's result: fn(value) for a
+   * single, fn(value, index) for a list, fn(value, key) for a lookup table,
+   * each element of a lookup list, or each member of a lookup set (the
+   * member is the value; members that become equal become one), and
+   * fn(value, key, innerKey) for a lookup map. Keys and order are kept.
+   * The values are checked against the checks of the schema table of the
+   * same name (transform after renaming), and encoded as writes are.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  transform(table: string, fn: (value: any, ...keys: any[]) => unknown): void;
 }
 
 /**

@@ -7,7 +7,7 @@
 // the rest of the shim does not know which protocol serves it.
 
 import { decode } from './codec.js';
-import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, GoBridge } from './bridge.js';
+import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, GoBridge, UpgradeStep } from './bridge.js';
 import { OP_CODES } from './ops.js';
 
 /** The exports of dbrs.wasm that protocol 2 uses. */
@@ -197,6 +197,9 @@ export class WasmBridge implements Bridge {
   exportLog(h: number): Promise<BridgeSegment[]> { return this.raw.exportLog(h); }
   importLog(name: string, segments: BridgeSegment[]): Promise<void> { return this.raw.importLog(name, segments); }
   deleteDatabase(name: string): Promise<void> { return this.raw.deleteDatabase(name); }
+  upgradeStep(id: number, step: UpgradeStep, ...args: (string | Uint8Array)[]): null | Uint8Array | BridgeError {
+    return this.raw.upgradeStep(id, step, ...args);
+  }
 }
 
 function protocolError(msg: string): BridgeError {

@@ -13,7 +13,7 @@
 
 import { decode } from '@msgpack/msgpack';
 import type {
-  Bridge, BridgeError, BridgeErrorCode, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, TableKind,
+  Bridge, BridgeError, BridgeErrorCode, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, TableKind, UpgradeStep,
 } from '../src/bridge.js';
 
 export function bridgeError(code: BridgeErrorCode, msg: string, extra: Partial<BridgeError> = {}): BridgeError {
@@ -345,6 +345,11 @@ export class FakeBridge implements Bridge {
     const id = this.nextHandle++;
     this.handles.set(id, h);
     return id;
+  }
+
+  upgradeStep(_id: number, _step: UpgradeStep, ..._args: (string | Uint8Array)[]): null | Uint8Array | BridgeError {
+    this.calls.push('upgradeStep');
+    return bridgeError('Closed', 'the fake bridge runs no upgrade');
   }
 
   private handle(id: number): Handle {

@@ -221,5 +221,21 @@ async function negatives(): Promise<void> {
   await open('x', schema, { durability: 'fast' });
   // @ts-expect-error: a schema entry must be a table definition
   await open('x', { t: 5 });
+
+  // Upgrades: a version and a function of an Upgrade.
+  await open('x', schema, {
+    version: 2,
+    upgrade(u) {
+      expectType<Equal<typeof u.from, number>>();
+      u.rename('people', 'users');
+      u.transform('users', (age: number, name: string) => ({ name, balance: age }));
+      u.drop('cache');
+    },
+  });
+  await open('x', schema, { version: 2, upgrade: async (u) => { await Promise.resolve(u.from); } });
+  // @ts-expect-error: version is a number
+  await open('x', schema, { version: '2' });
+  // @ts-expect-error: table names are strings
+  await open('x', schema, { version: 2, upgrade(u) { u.drop(3); } });
 }
 void negatives;

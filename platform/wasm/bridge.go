@@ -103,6 +103,7 @@ func NewBridge() *Bridge {
 		"exportLog":      promiseMethod(b.exportLog),
 		"importLog":      promiseMethod(b.importLog),
 		"deleteDatabase": promiseMethod(b.deleteDatabase),
+		"upgradeStep":    syncMethod(b.upgradeStep),
 	}
 	for name, f := range methods {
 		o.Set(name, f)
@@ -164,7 +165,7 @@ func (b *Bridge) open(args []js.Value) any {
 	}
 	opts := arg(args, 2)
 	var idbOpts IDBOptions
-	keep := false
+	var copts core.Options
 	if opts.Type() == js.TypeObject {
 		switch d := opts.Get("durability"); {
 		case d.IsUndefined() || d.IsNull():
@@ -174,7 +175,10 @@ func (b *Bridge) open(args []js.Value) any {
 		default:
 			return rejected(badValue("durability must be 'strict' or 'relaxed'"))
 		}
-		keep = opts.Get("keepUnknownTables").Truthy()
+		copts.KeepUnknownTables = opts.Get("keepUnknownTables").Truthy()
+		if err := upgradeOptions(opts, &copts); err != nil {
+			return rejected(err)
+		}
 	}
 	if err := b.reserve(name); err != nil {
 		return rejected(err)
@@ -191,7 +195,7 @@ func (b *Bridge) open(args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		db, err := core.OpenDynamic(be, specs, core.Options{KeepUnknownTables: keep})
+		db, err := core.OpenDynamic(be, specs, copts)
 		if err != nil {
 			_ = be.Close()
 			return nil, err

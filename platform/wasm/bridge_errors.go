@@ -60,6 +60,8 @@ func causeCode(err error) string {
 		return be.code
 	}
 	switch {
+	case errors.Is(err, core.ErrVersion):
+		return "Version"
 	case errors.Is(err, core.ErrCorrupt):
 		return "Corrupt"
 	case errors.Is(err, core.ErrBadEntry):
