@@ -12,7 +12,8 @@ import (
 // durable before anything in N+2). Then, with no lock held, the sealed
 // segments are replayed into fresh table states, which therefore hold
 // exactly the state as of the end of N, and those states are written as
-// snapshot segment N+1: a schema record, snapshot records of at most
+// snapshot segment N+1: a schema record, a synced record [6, 0] (it marks
+// the log as watermarked, record.go), snapshot records of at most
 // SnapshotChunkSize, and a snapshot-end record. Backend.Install makes N+1
 // durable and removes the sealed segments. State = N+1, N+2, ...; a crash
 // at any point leaves either the old segments or the complete snapshot

@@ -42,10 +42,10 @@ package core
 // torn tail; anywhere else (followed by a record that is not its commit) it
 // is corruption. One entry must fit in one record.
 //
-// A log segment holds schema and commit records and receives appends. A
-// snapshot segment is written by compaction: a schema record, snapshot records
-// (each at most SnapshotChunkSize, because IndexedDB values have a size limit),
-// then one snapshot-end record. A snapshot segment without its end record is
+// A log segment holds schema, synced and commit records and receives appends.
+// A snapshot segment is written by compaction: a schema record, a synced
+// record [6, 0], snapshot records (each at most SnapshotChunkSize, because
+// IndexedDB values have a size limit), then one snapshot-end record. A snapshot segment without its end record is
 // incomplete and is ignored. The state of the database is the newest complete
 // snapshot segment (or, if there is none, the first segment) followed by every
 // later log segment.
