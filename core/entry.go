@@ -144,10 +144,8 @@ func commitRecords(buf []byte, n, maxRecord, partSize int, mark int64) ([]byte, 
 		if mark < 0 {
 			return buf[start:], 1, nil
 		}
-		var sr [syncedRecordMax]byte
-		m := appendSynced(sr[:0], mark)
-		start -= len(m)
-		copy(buf[start:], m)
+		start -= syncedRecordLen(mark)
+		appendSynced(buf[start:start], mark) // in place, in the room before the commit record
 		return buf[start:], 1, nil
 	}
 	out := make([]byte, 0, len(pairs)+len(pairs)/partSize*32+64+syncedRecordMax)

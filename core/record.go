@@ -164,11 +164,19 @@ func frameRecord(buf []byte) {
 	binary.LittleEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
 }
 
-// appendSynced appends a framed synced record [6, offset] to dst.
+// appendSynced appends a framed synced record [6, offset] to dst, built in
+// place (no allocation when dst has room).
 func appendSynced(dst []byte, offset int64) []byte {
-	var p [11]byte
-	payload := appendUint(append(p[:0], 0x92, recordSynced), uint64(offset))
-	return appendRecord(dst, payload)
+	start := len(dst)
+	dst = append(dst, make([]byte, recordHeaderSize)...)
+	dst = appendUint(append(dst, 0x92, recordSynced), uint64(offset))
+	frameRecord(dst[start:])
+	return dst
+}
+
+// syncedRecordLen is the size of the framed synced record [6, offset].
+func syncedRecordLen(offset int64) int {
+	return recordHeaderSize + 2 + len(appendUint(make([]byte, 0, 9), uint64(offset)))
 }
 
 // parseSynced returns the offset of a synced record's payload, and false if
