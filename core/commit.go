@@ -258,8 +258,8 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 			e.scond.Broadcast()
 			continue
 		}
-		// Commits the backend made durable anyway succeed; the first one it
-		// did not, and every later one, fail. They are undone and cut by
+		// Commits the backend made durable anyway succeed; if one this sync
+		// covered was not, it and every later one fail. They are undone and cut by
 		// this goroutine; their callers hear of it only once the cut is
 		// durable (recoverOrDefer).
 		kept := 0
@@ -274,6 +274,14 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 				}
 				kept++
 			}
+		}
+		if kept >= batch {
+			// Every commit this sync covered is durable. Those appended
+			// after it was called were not covered, so its failure says
+			// nothing about them: they wait for the next sync.
+			e.pending = slices.Delete(e.pending, 0, kept)
+			e.scond.Broadcast()
+			continue
 		}
 		werr := &writeError{cause: err}
 		for _, p := range e.pending[kept:] {

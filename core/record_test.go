@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -485,8 +486,10 @@ func TestOldLog_OpensAsBefore(t *testing.T) {
 	}
 	db.Close()
 
-	// Opened for writing, the old log is marked: from then on a lost page
-	// is a torn tail.
+	// Opened for writing, the old log is marked (a synced record [6, 0],
+	// synced by the open): from then on a lost page is a torn tail, even
+	// when the page lost is the one that held the first commit and its
+	// watermark.
 	up := mem.Reopen()
 	db, err = core.Open[v1Schema](up, core.Options{Sync: core.SyncNever})
 	must(t, err)
@@ -497,7 +500,14 @@ func TestOldLog_OpensAsBefore(t *testing.T) {
 	must(t, db.Close())
 	up = up.Reopen()
 	data, _ := up.ReadSegment(3)
-	d, _ = zeroPage(data, commits(t, data)[len(commits(t, data))-2])
+	offs := records(t, data)
+	marker := slices.IndexFunc(offs, func(off int) bool { return bytes.Equal(data[off+8:off+11], []byte{0x92, 0x06, 0x00}) })
+	if marker < 0 || offs[marker] != len(segs[3]) {
+		t.Fatalf("no synced record [6, 0] at the end of the old log (offset %d)", len(segs[3]))
+	}
+	d = bytes.Clone(data)
+	lost := offs[marker+1] // the first commit's synced record, then the commit
+	clear(d[lost : lost+4096])
 	db, err = core.Open[v1Schema](withSegment(t, up, 3, d), core.Options{})
 	if err != nil {
 		t.Fatalf("Open of an upgraded old log with a lost page: %v", err)

@@ -95,6 +95,7 @@ type segment struct {
 	// states since, oldest first. A page absent from pages has one version,
 	// its durable contents.
 	durable []byte
+	dirty   int // data and durable agree before this offset
 	sizes   []stamped[int]
 	pages   map[int][]stamped[[]byte]
 	created uint64   // clock at Create
@@ -268,6 +269,7 @@ func (d *Disk) Create(id uint64) error {
 // versions, and its size. d.mu is held.
 func (d *Disk) write(s *segment, from, to int) {
 	t := d.tick()
+	s.dirty = min(s.dirty, from)
 	s.sizes = append(s.sizes, stamped[int]{t, len(s.data)})
 	if s.pages == nil {
 		s.pages = map[int][]stamped[[]byte]{}
@@ -351,7 +353,9 @@ func (d *Disk) Sync(id uint64) error {
 func (d *Disk) sync(s *segment, n int64) {
 	t := d.tick()
 	if n >= int64(len(s.data)) {
-		s.durable = slices.Clone(s.data)
+		s.dirty = min(s.dirty, len(s.durable), len(s.data))
+		s.durable = append(s.durable[:s.dirty], s.data[s.dirty:]...)
+		s.dirty = len(s.data)
 		s.sizes = []stamped[int]{{t, len(s.data)}}
 		s.pages = nil
 		s.synced = int64(len(s.data))
@@ -362,6 +366,7 @@ func (d *Disk) sync(s *segment, n int64) {
 		s.durable = append(s.durable, make([]byte, int(n)-len(s.durable))...)
 	}
 	copy(s.durable, s.data[:n])
+	s.dirty = min(s.dirty, len(s.durable))
 	for p, vs := range s.pages {
 		if p*SectorSize < int(n) {
 			vs[0].v = page(s.durable, p)
@@ -414,7 +419,7 @@ func (d *Disk) Install(id uint64, chunks [][]byte, remove []uint64) error {
 		data = append(data, c...)
 	}
 	t := d.tick()
-	d.segs[id] = &segment{data: data, durable: slices.Clone(data), synced: int64(len(data)),
+	d.segs[id] = &segment{data: data, durable: slices.Clone(data), dirty: len(data), synced: int64(len(data)),
 		sizes: []stamped[int]{{t, len(data)}}, created: t}
 	d.mu.Unlock()
 	if r != nil {
@@ -476,7 +481,7 @@ func (d *Disk) Reopen() *Disk {
 }
 
 func durableSegment(data []byte) *segment {
-	return &segment{data: data, durable: slices.Clone(data), synced: int64(len(data)), sizes: []stamped[int]{{0, len(data)}}}
+	return &segment{data: data, durable: slices.Clone(data), dirty: len(data), synced: int64(len(data)), sizes: []stamped[int]{{0, len(data)}}}
 }
 
 // Crash returns a new open Disk holding one image that a power loss at this
