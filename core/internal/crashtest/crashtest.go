@@ -115,9 +115,10 @@ type Disk struct {
 	injected [kinds]int
 	rules    [kinds]*Rule
 
-	beforeSync func(id uint64) // runs before every Sync; may block
-	onCreate   func(id uint64) // runs before every Create
-	syncDelay  time.Duration
+	beforeSync   func(id uint64) // runs before every Sync; may block
+	onCreate     func(id uint64) // runs before every Create
+	beforeRemove func(id uint64) // runs before each removal of an Install
+	syncDelay    time.Duration
 }
 
 // New returns an empty Disk.
@@ -167,6 +168,14 @@ func (d *Disk) SetOnCreate(fn func(id uint64)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.onCreate = fn
+}
+
+// SetBeforeRemove makes fn run before Install removes each segment, with
+// no lock held: a crash simulated there sees the removals half done.
+func (d *Disk) SetBeforeRemove(fn func(id uint64)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.beforeRemove = fn
 }
 
 // SetSyncDelay makes every Sync take at least delay: a slow disk, so that
@@ -426,6 +435,12 @@ func (d *Disk) Install(id uint64, chunks [][]byte, remove []uint64) error {
 		return r.Err
 	}
 	for _, old := range remove {
+		d.mu.Lock()
+		hook := d.beforeRemove
+		d.mu.Unlock()
+		if hook != nil {
+			hook(old)
+		}
 		d.mu.Lock()
 		if s, ok := d.segs[old]; ok {
 			delete(d.segs, old)

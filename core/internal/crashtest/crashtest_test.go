@@ -3,6 +3,7 @@ package crashtest_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -126,8 +127,29 @@ func TestCrash_InstallRemovals(t *testing.T) {
 		must(t, d.Append(id, 0, fill(byte(id), 10)))
 		must(t, d.Sync(id))
 	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	seen := map[string]bool{}
+	d.SetBeforeRemove(func(id uint64) {
+		if id != 3 {
+			return
+		}
+		// Segments 1 and 2 are being removed: each may come back.
+		for range 50 {
+			c := d.Crash(rng)
+			ids, _ := c.Segments()
+			if data, _ := c.ReadSegment(4); !bytes.Equal(data, fill(4, 10)) {
+				t.Errorf("installed segment during the removals: %q", data)
+			}
+			seen[fmt.Sprint(ids)] = true
+		}
+	})
 	must(t, d.Install(4, [][]byte{fill(4, 5), fill(4, 5)}, []uint64{1, 2, 3}))
-	c := d.Crash(rand.New(rand.NewPCG(5, 6)))
+	for _, want := range []string{"[1 2 3 4]", "[1 3 4]", "[2 3 4]", "[3 4]"} {
+		if !seen[want] {
+			t.Errorf("no crash during the removals left segments %s (saw %v)", want, seen)
+		}
+	}
+	c := d.Crash(rng)
 	if ids, _ := c.Segments(); len(ids) != 1 || ids[0] != 4 {
 		t.Fatalf("segments after a completed Install: %v", ids)
 	}
