@@ -10,9 +10,15 @@ package core
 //
 // Durability contract: data passed to Append becomes durable only when a
 // later Sync of the same segment returns nil. Create and Install are durable
-// when they return nil. After a crash, a segment holds a prefix of what was
-// appended to it, possibly followed by zero bytes or by a torn tail; core
-// tells these apart (see record.go).
+// when they return nil. After a power loss, each segment holds the bytes its
+// last successful Sync covered; every byte written or cut since (by Append
+// or Truncate) may be in any state it had since that Sync, independently of
+// the others: pages may persist out of order (a later page kept, an earlier
+// one lost, reading as zeros or as its older contents), the segment's length
+// may be any length it had since (an unsynced Truncate may come back), and a
+// page may tear. Nothing else is lost or invented. core tells a torn tail
+// from corruption by synced watermark records (see record.go).
+// core/internal/crashtest simulates exactly this model.
 type Backend interface {
 	// Segments returns the IDs of all segments, ascending. An Install that
 	// did not complete must not show its segment here.
@@ -52,10 +58,11 @@ type Backend interface {
 
 	// Install atomically creates segment id holding the concatenation of
 	// chunks (each a run of whole records), then removes the segments listed
-	// in remove. When it returns nil the new segment is durable. If it fails
-	// or the process dies, segment id is either absent or complete, never
-	// partial; removed segments may or may not be gone. core re-reads
-	// Segments after a failed Install to learn which.
+	// in remove. When it returns nil the new segment and the removals are
+	// durable. If it fails or the process dies, segment id is either absent
+	// or complete, never partial, and each removed segment may or may not be
+	// gone (a power loss during the removals may bring any of them back).
+	// core re-reads Segments after a failed Install to learn which.
 	Install(id uint64, chunks [][]byte, remove []uint64) error
 
 	// Close releases the backend's resources (files, locks, connections).

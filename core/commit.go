@@ -144,7 +144,8 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	if t.w.n == 0 {
 		return nil, nil
 	}
-	rec, records, err := commitRecords(t.w.buf.Bytes(), t.w.n, e.recordLimit, e.partSize)
+	mark := e.wm.due(e.active)
+	rec, records, err := commitRecords(t.w.buf.Bytes(), t.w.n, e.recordLimit, e.partSize, mark)
 	// rec may alias the write buffer, which the next transaction reuses:
 	// backends do not keep what they are given past Append.
 	if err != nil {
@@ -160,6 +161,9 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		return nil, &writeError{cause: err} // the caller runs syncCuts
 	}
 	e.grewLocked(e.active, int64(len(rec)))
+	if mark >= 0 {
+		e.wm.written = mark
+	}
 	e.records += int64(records)
 	e.commits.Add(1)
 	e.seq++
@@ -242,6 +246,10 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 		e.syncing = false
 		e.syncs.Add(1)
 		if err == nil {
+			if batch > 0 {
+				last := e.pending[batch-1] // log order: the furthest
+				e.wm.advance(last.seg, last.end)
+			}
 			for _, p := range e.pending[:batch] {
 				p.finished = true
 				if p.change != nil {
@@ -252,8 +260,8 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 			e.scond.Broadcast()
 			continue
 		}
-		// Commits the backend made durable anyway succeed; the first one it
-		// did not, and every later one, fail. They are undone and cut by
+		// Commits the backend made durable anyway succeed; if one this sync
+		// covered was not, it and every later one fail. They are undone and cut by
 		// this goroutine; their callers hear of it only once the cut is
 		// durable (recoverOrDefer).
 		kept := 0
@@ -268,6 +276,14 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 				}
 				kept++
 			}
+		}
+		if kept >= batch {
+			// Every commit this sync covered is durable. Those appended
+			// after it was called were not covered, so its failure says
+			// nothing about them: they wait for the next sync.
+			e.pending = slices.Delete(e.pending, 0, kept)
+			e.scond.Broadcast()
+			continue
 		}
 		werr := &writeError{cause: err}
 		for _, p := range e.pending[kept:] {
@@ -365,6 +381,9 @@ func (e *engine) cutLocked(cut map[uint64]int64, cause error) {
 			e.logBytes -= old - size
 			e.segSize[s] = size
 		}
+		if s == e.active {
+			e.wm.written = -1 // the cut may have taken the last synced record
+		}
 	}
 	e.smu.Lock()
 	e.cutSyncs = append(e.cutSyncs, segs...)
@@ -411,10 +430,11 @@ func (e *engine) syncAll() error {
 	}
 	for {
 		e.mu.RLock()
-		active := e.active
+		active, size := e.active, e.segSize[e.active]
 		e.mu.RUnlock()
 		err := e.b.Sync(active)
 		if err == nil {
+			e.wm.advance(active, size)
 			e.syncs.Add(1)
 			return nil
 		}

@@ -3,8 +3,11 @@ package core
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 // A large transaction does not leave its write buffer behind once it has
@@ -80,16 +83,21 @@ func TestTx_Rollback_PanickingUndoReleasesLock(t *testing.T) {
 // the truncation is durable. A crash then brings its commit back.
 func TestCommitAsync_FailureReportedAfterCutDurable(t *testing.T) {
 	type S struct{ T LookupTable[string, int] }
-	mem := NewMemBackend()
-	b := &imgBackend{MemBackend: mem, img: map[uint64][]byte{}, release: make(chan struct{})}
-	db, err := Open[S](b, Options{CompactRatio: -1})
+	disk := crashtest.New()
+	db, err := Open[S](disk, Options{CompactRatio: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.mu.Lock()
-	base := b.syncs
-	b.failAt, b.blockAt = base+1, base+2 // group sync fails; the cut's sync is slow
-	b.mu.Unlock()
+	// The group sync fails (after writing the pages: they are durable);
+	// the cut's sync is slow.
+	disk.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errors.New("injected EIO"), Durable: true})
+	release := make(chan struct{})
+	var syncs atomic.Int32
+	disk.SetBeforeSync(func(uint64) {
+		if syncs.Add(1) == 2 {
+			<-release
+		}
+	})
 
 	tx1, _ := db.Begin()
 	tx1.Tables.T.Insert("one", 1)
@@ -109,7 +117,7 @@ func TestCommitAsync_FailureReportedAfterCutDurable(t *testing.T) {
 	// was rolled back: a power loss now could still bring it back.
 	select {
 	case r := <-out:
-		img := b.crash()
+		img := disk.CrashDurable()
 		db2, err := Open[S](img, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -120,13 +128,13 @@ func TestCommitAsync_FailureReportedAfterCutDurable(t *testing.T) {
 		t.Errorf("commit %q returned (%v) before the cut was durable", r.key, r.err)
 	case <-time.After(time.Second):
 	}
-	close(b.release)
+	close(release)
 	for range 2 {
 		if r := <-out; r.err == nil {
 			t.Errorf("commit %q succeeded although its sync failed", r.key)
 		}
 	}
-	img := b.crash()
+	img := disk.CrashDurable()
 	db2, err := Open[S](img, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -39,9 +39,9 @@ func recordsOf(t *testing.T, mem *MemBackend, id uint64) []rawRecord {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := scan(id, data, true)
-	if err != nil {
-		t.Fatal(err)
+	res := scan(id, data)
+	if res.damage != nil {
+		t.Fatal(res.damage)
 	}
 	return res.records
 }

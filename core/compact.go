@@ -12,7 +12,8 @@ import (
 // durable before anything in N+2). Then, with no lock held, the sealed
 // segments are replayed into fresh table states, which therefore hold
 // exactly the state as of the end of N, and those states are written as
-// snapshot segment N+1: a schema record, snapshot records of at most
+// snapshot segment N+1: a schema record, a synced record [6, 0] (it marks
+// the log as watermarked, record.go), snapshot records of at most
 // SnapshotChunkSize, and a snapshot-end record. Backend.Install makes N+1
 // durable and removes the sealed segments. State = N+1, N+2, ...; a crash
 // at any point leaves either the old segments or the complete snapshot
@@ -64,7 +65,7 @@ func (e *engine) compact() error {
 		r.fresh[t.id] = st
 	}
 	for _, id := range sealed {
-		si, err := readSegment(e.b, id, false)
+		si, err := readSegment(e.b, id)
 		if err != nil {
 			return fmt.Errorf("dbrs: compaction: %w", err)
 		}
@@ -108,7 +109,7 @@ func (e *engine) compact() error {
 	e.snapSize = size
 	e.stale = slices.DeleteFunc(e.stale, func(id uint64) bool { return slices.Contains(stale, id) })
 	e.stale = append(e.stale, leftover...)
-	e.records += int64(len(chunks)) - r.records
+	e.records += int64(len(chunks)-1) - r.records // every chunk is a record; one is synced
 	e.compactions.Add(1)
 	return nil
 }
@@ -136,8 +137,9 @@ func (e *engine) poisonErr() error {
 // of a snapshot segment, after the given schema record, and returns them as
 // chunks of whole records.
 func snapshot(schema []byte, tables []*tableInfo, states []tableState) (chunks [][]byte, size int64, err error) {
-	chunks = append(chunks, schema)
-	size = int64(len(schema))
+	mark := appendSynced(nil, 0) // a snapshot segment marks the log as watermarked (record.go)
+	chunks = append(chunks, schema, mark)
+	size = int64(len(schema) + len(mark))
 	var records, entries int
 	w := newEntryWriter()
 	w.stored = true

@@ -2,12 +2,15 @@ package core
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 // record > MaxRecordSize: compaction fails forever with ErrTooLarge.
@@ -46,9 +49,8 @@ func TestCompact_DoesNotResurrectFailedCommit(t *testing.T) {
 	type S struct {
 		T LookupTable[string, int]
 	}
-	mem := NewMemBackend()
-	hb := &hookBackend{MemBackend: mem, durable: map[uint64]int64{}}
-	db, err := Open[S](hb, Options{CompactRatio: -1})
+	disk := crashtest.New()
+	db, err := Open[S](crashtest.Sizer{Disk: disk}, Options{CompactRatio: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +71,7 @@ func TestCompact_DoesNotResurrectFailedCommit(t *testing.T) {
 	}
 	// B's record ends where C's starts.
 	e.smu.Lock()
-	bEnd := e.pending[0].end
-	seg := e.pending[0].seg
+	bEnd := e.pending[0].end // in the active segment, which the failed sync syncs first
 	e.smu.Unlock()
 
 	// While compaction switches segments (after its writableLocked), B's
@@ -79,17 +80,12 @@ func TestCompact_DoesNotResurrectFailedCommit(t *testing.T) {
 	// it would in a program.)
 	var once sync.Once
 	errB := make(chan error, 1)
-	hb.onCreate = func(id uint64) {
+	disk.SetOnCreate(func(id uint64) {
 		once.Do(func() {
-			hb.mu.Lock()
-			hb.failSync = true
-			hb.durable[seg] = bEnd
-			hb.mu.Unlock()
+			disk.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errors.New("injected sync failure"), DurableTo: bEnd})
 			go func() { errB <- waitB() }()
 		})
-	}
-	// MemBackend.Create marks older segments synced; keep the Synced view
-	// of the failed sync (only B durable) for the test's purpose.
+	})
 	if err := db.Compact(); err != nil {
 		t.Fatalf("Compact: %v", err)
 	}
@@ -108,7 +104,7 @@ func TestCompact_DoesNotResurrectFailedCommit(t *testing.T) {
 	}
 	db.Close()
 
-	db2, err := Open[S](mem.Reopen(), Options{})
+	db2, err := Open[S](disk.Reopen(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

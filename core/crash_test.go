@@ -1,11 +1,13 @@
 package core_test
 
 // Crash simulation: random multi-table transactions from several
-// goroutines, a power loss (MemBackend.Crash) at random moments, and a check
-// that the reopened database holds a prefix of the commit sequence that
-// includes every acknowledged commit and no partial transaction (design §4.4).
+// goroutines, a power loss at random moments (crashtest.Disk.Crash: unsynced
+// pages persist out of order, unsynced truncates come back, removals may be
+// half done, as weak as the Backend contract), and a check that every image
+// opens and holds a prefix of the commit sequence that includes every
+// acknowledged commit and no partial transaction (design §4.4).
 //
-//	go test -race -run TestCrash ./core/ -crash.seed=7 -crash.rounds=200 -v
+//	go test -race -run TestCrash ./core/ -crash.seed=7 -dbrs.crashes=10000 -v
 //
 // Every transaction reads a sequence number k-1 from the One table and writes
 // k there, so the transactions form one chain whatever goroutine runs them.
@@ -26,12 +28,17 @@ import (
 	"time"
 
 	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 var (
-	crashSeed       = flag.Uint64("crash.seed", 1, "random seed of the crash tests")
-	crashRoundsFlag = flag.Int("crash.rounds", 16, "rounds of TestCrash/SyncAlways, a quarter as many for the other sync modes (each round a fresh database crashed 4 times)")
+	crashSeed  = flag.Uint64("crash.seed", 1, "random seed of the crash tests")
+	crashCount = flag.Int("dbrs.crashes", 0, "simulated crashes in TestCrash, half under SyncAlways and a quarter under each other sync mode (0: 256, or 64 with -short)")
 )
+
+// crashImages is how many crash images TestCrash opens at each crash point;
+// each counts as one simulated crash.
+const crashImages = 4
 
 // crashStep is one planned operation and the model's outcome for it.
 type crashStep struct {
@@ -194,22 +201,32 @@ func crashMax(a *atomic.Int64, v int64) {
 // returns its sequence number.
 func crashCheck(t *testing.T, db *core.DB[modelSchema], p *crashPlanner, acked int64, what string) int {
 	t.Helper()
-	got := modelViewDump(t, db)
-	k, err := crashSeq(got)
+	k, err := crashVerify(t, db, p, acked)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	if int64(k) < acked {
-		t.Fatalf("%s: reopened at commit %d, but commit %d was acknowledged before the crash", what, k, acked)
-	}
-	if k > p.planned() {
-		t.Fatalf("%s: reopened at commit %d, but only %d were planned", what, k, p.planned())
+	return k
+}
+
+// crashVerify returns the sequence number of a database reopened after a
+// crash, or what is wrong with its state.
+func crashVerify(t *testing.T, db *core.DB[modelSchema], p *crashPlanner, acked int64) (int, error) {
+	t.Helper()
+	got := modelViewDump(t, db)
+	k, err := crashSeq(got)
+	switch {
+	case err != nil:
+		return 0, err
+	case int64(k) < acked:
+		return k, fmt.Errorf("reopened at commit %d, but commit %d was acknowledged before the crash", k, acked)
+	case k > p.planned():
+		return k, fmt.Errorf("reopened at commit %d, but only %d were planned", k, p.planned())
 	}
 	if want := p.state(k); !want.equal(got) {
-		t.Fatalf("%s: reopened at commit %d, but the state is not the state after commit %d (a partial transaction?):\n%s",
-			what, k, k, want.diff(got))
+		return k, fmt.Errorf("reopened at commit %d, but the state is not the state after commit %d (a partial transaction?):\n%s",
+			k, k, want.diff(got))
 	}
-	return k
+	return k, nil
 }
 
 // crashWorkers runs commits from n goroutines until stop is called.
@@ -311,15 +328,33 @@ func crashWaitUntil(t testing.TB, cond func() bool) bool {
 // reopened state is still a prefix of the commit sequence.
 func TestCrash(t *testing.T) {
 	needsPreemption(t)
+	n := *crashCount
+	if n <= 0 {
+		n = 256
+		if testing.Short() {
+			n = 64
+		}
+	}
+	var total crashTally
 	t.Run("SyncAlways", func(t *testing.T) {
-		crashRounds(t, core.Options{Sync: core.SyncAlways}, *crashRoundsFlag)
+		total.add(crashRounds(t, core.Options{Sync: core.SyncAlways}, n/2))
 	})
 	t.Run("SyncInterval", func(t *testing.T) {
-		crashRounds(t, core.Options{Sync: core.SyncInterval, SyncInterval: 200 * time.Microsecond}, max(1, *crashRoundsFlag/4))
+		total.add(crashRounds(t, core.Options{Sync: core.SyncInterval, SyncInterval: 200 * time.Microsecond}, n/4))
 	})
 	t.Run("SyncNever", func(t *testing.T) {
-		crashRounds(t, core.Options{Sync: core.SyncNever}, max(1, *crashRoundsFlag/4))
+		total.add(crashRounds(t, core.Options{Sync: core.SyncNever}, n-n/2-n/4))
 	})
+	t.Logf("simulated crashes: %d, violations: %d (torn tails cut: %d)", total.crashes, total.violations, total.torn)
+}
+
+// crashTally counts what crashRounds saw.
+type crashTally struct{ crashes, violations, torn int }
+
+func (c *crashTally) add(o crashTally) {
+	c.crashes += o.crashes
+	c.violations += o.violations
+	c.torn += o.torn
 }
 
 // crashFatal fails t for err, unless err is the poisoning caused by the
@@ -332,21 +367,26 @@ func crashFatal(t *testing.T, opts core.Options, err error, format string, args 
 	t.Fatalf(format, args...)
 }
 
-func crashRounds(t *testing.T, opts core.Options, rounds int) {
-	var crashes, torn, maxSeq int
+// crashRounds crashes fresh databases, four crash points each, until it
+// has opened n crash images, and returns the tally. A violation fails t and
+// ends its round.
+func crashRounds(t *testing.T, opts core.Options, n int) crashTally {
+	var tally crashTally
+	maxSeq := 0
 	modes := map[string]int{}
-	for round := range rounds {
+	for round := 0; tally.crashes < n; round++ {
 		seed := *crashSeed*1000 + uint64(round)
 		ok := t.Run(fmt.Sprint("round", round), func(t *testing.T) {
 			t.Cleanup(func() {
 				if t.Failed() {
+					tally.violations++
 					t.Logf("seed %d (rerun: go test -run '%s' -crash.seed=%d)", seed, t.Name(), *crashSeed)
 				}
 			})
 			rng := rand.New(rand.NewPCG(seed, 0x6372617368))
 			p := newCrashPlanner(seed)
-			mem := core.NewMemBackend()
-			db, err := core.Open[modelSchema](mem, opts)
+			disk := crashtest.New()
+			db, err := core.Open[modelSchema](disk, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -363,11 +403,13 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 				w.startReader(db, p)
 				target := start + 1 + int64(rng.IntN(25))
 				progressed := func() bool { return acked.Load() >= target }
-				var crashed *core.MemBackend
+				var images []*crashtest.Disk
 				var ackedBefore int64
 				crash := func() {
 					ackedBefore = acked.Load()
-					crashed = mem.Crash(rng)
+					for range crashImages {
+						images = append(images, disk.Crash(rng))
+					}
 				}
 				mode := []string{"concurrent", "concurrent", "after-compact", "during-compact", "quiescent"}[rng.IntN(5)]
 				modes[mode]++
@@ -420,37 +462,45 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 					t.Fatalf("Close: %v", err)
 				}
 				what := fmt.Sprintf("epoch %d (%s crash; commits %d..%d planned, %d acknowledged)", epoch, mode, start, p.planned(), ackedBefore)
-				db, err = core.Open[modelSchema](crashed, opts)
-				if err != nil {
-					if mode == "during-compact" && crashOlderSegmentTorn(crashed, err) {
-						regression(t, "%s: a crash during compaction left a torn commit in the sealed segment, and reopening fails (see TestCrashCompactionCommitInFlight): %v", what, err)
-					}
-					t.Fatalf("%s: reopen after the crash: %v", what, err)
-				}
 				if opts.Sync != core.SyncAlways {
 					ackedBefore = 0 // acknowledged commits may be lost
 				}
-				k := crashCheck(t, db, p, ackedBefore, what)
-				crashes++
-				maxSeq = max(maxSeq, k)
-				if db.OpenStats().TornBytes > 0 {
-					torn++
-				}
-				p.reset(k)
-				mem = crashed
-				if rng.IntN(3) == 0 {
-					// A clean reopen right away: the torn tail is gone.
-					if err := db.Close(); err != nil {
-						t.Fatal(err)
+				// Every image but the first is checked and dropped; the
+				// first goes on.
+				for i := len(images) - 1; i >= 0; i-- {
+					what := fmt.Sprintf("%s, image %d", what, i)
+					tally.crashes++
+					db, err = core.Open[modelSchema](images[i], opts)
+					if err != nil {
+						t.Fatalf("%s: reopen after the crash: %v", what, err)
 					}
-					mem = mem.Reopen()
-					if db, err = core.Open[modelSchema](mem, opts); err != nil {
-						t.Fatalf("%s: clean reopen: %v", what, err)
+					k := crashCheck(t, db, p, ackedBefore, what)
+					if db.OpenStats().TornBytes > 0 {
+						tally.torn++
 					}
-					if n := db.OpenStats().TornBytes; n != 0 {
-						t.Fatalf("%s: clean reopen after the torn tail was cut found %d torn bytes", what, n)
+					if i > 0 {
+						if err := db.Close(); err != nil {
+							t.Fatalf("%s: Close: %v", what, err)
+						}
+						continue
 					}
-					crashCheck(t, db, p, int64(k), what+", clean reopen")
+					maxSeq = max(maxSeq, k)
+					p.reset(k)
+					disk = images[0]
+					if rng.IntN(3) == 0 {
+						// A clean reopen right away: the torn tail is gone.
+						if err := db.Close(); err != nil {
+							t.Fatal(err)
+						}
+						disk = disk.Reopen()
+						if db, err = core.Open[modelSchema](disk, opts); err != nil {
+							t.Fatalf("%s: clean reopen: %v", what, err)
+						}
+						if n := db.OpenStats().TornBytes; n != 0 {
+							t.Fatalf("%s: clean reopen after the torn tail was cut found %d torn bytes", what, n)
+						}
+						crashCheck(t, db, p, int64(k), what+", clean reopen")
+					}
 				}
 			}
 		})
@@ -458,7 +508,9 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 			break
 		}
 	}
-	t.Logf("%d crashes (%v), %d with a torn tail, longest chain %d", crashes, modes, torn, maxSeq)
+	t.Logf("%d simulated crashes (%d points: %v), %d violations, %d with a torn tail, longest chain %d",
+		tally.crashes, tally.crashes/crashImages, modes, tally.violations, tally.torn, maxSeq)
+	return tally
 }
 
 // TestCrashTornTail crashes a database whose commits are not synced (so the
@@ -467,7 +519,7 @@ func crashRounds(t *testing.T, opts core.Options, rounds int) {
 func TestCrashTornTail(t *testing.T) {
 	seed := *crashSeed
 	p := newCrashPlanner(seed)
-	mem := core.NewMemBackend()
+	mem := crashtest.New()
 	db, err := core.Open[modelSchema](mem, core.Options{Sync: core.SyncNever})
 	if err != nil {
 		t.Fatal(err)
@@ -542,14 +594,13 @@ func crashOlderSegmentTorn(b core.Backend, err error) bool {
 // (and writes N+2's schema record); the power fails before N is synced.
 // Reopening must work (the commit was not acknowledged, so it may be lost).
 // The Backend contract makes it so: bytes appended to N before Create(N+2)
-// must become durable no later than any byte of N+2. MemBackend.Create does
-// not honour that (it syncs nothing, and Crash cuts each segment
-// independently), so the crash image can end N in a torn record while N+2
-// follows, and Open reports the torn record in N as corruption.
+// become durable no later than any byte of N+2. So either N+2 kept nothing
+// (all zero: N is the last segment with data, and may end torn) or N holds
+// the commit whole.
 func TestCrashCompactionCommitInFlight(t *testing.T) {
 	p := newCrashPlanner(*crashSeed)
-	mem := core.NewMemBackend()
-	f := newFaultBackend(mem)
+	f := crashtest.New()
+	mem := f
 	db, err := core.Open[modelSchema](f, core.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -566,7 +617,7 @@ func TestCrashCompactionCommitInFlight(t *testing.T) {
 	releaseOnce := sync.OnceFunc(func() { close(release) })
 	defer releaseOnce()
 	var first atomic.Bool
-	f.setBeforeSync(func(id uint64) {
+	f.SetBeforeSync(func(id uint64) {
 		if first.CompareAndSwap(false, true) {
 			entered <- id
 			<-release
@@ -582,10 +633,10 @@ func TestCrashCompactionCommitInFlight(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the commit never synced")
 	}
-	creates, appends := f.count(faultCreate), f.count(faultAppend)
+	creates, appends := f.Count(crashtest.Create), f.Count(crashtest.Append)
 	compactDone := make(chan error, 1)
 	go func() { compactDone <- db.Compact() }()
-	if !crashWaitUntil(t, func() bool { return f.count(faultCreate) > creates && f.count(faultAppend) > appends }) {
+	if !crashWaitUntil(t, func() bool { return f.Count(crashtest.Create) > creates && f.Count(crashtest.Append) > appends }) {
 		// A compaction that waits for commits in flight before it starts a
 		// segment has no such window; check the crash images anyway.
 		t.Log("the compaction did not start a new segment while a commit was in flight")

@@ -131,6 +131,7 @@ type engine struct {
 	logBytes              int64
 	records               int64
 	snapSize              int64 // bytes of the base snapshot segment, 0 if none
+	wm                    watermark
 
 	// smu guards the group commit state.
 	smu        sync.Mutex
@@ -172,7 +173,7 @@ type engine struct {
 type Stats struct {
 	Tables            int
 	Segments          int
-	Records           int64         // records in the live log
+	Records           int64         // records in the live log, without synced records (bookkeeping)
 	LogBytes          int64         // bytes of the live log
 	LiveBytes         int64         // estimated bytes of a fully compacted log of the current state
 	Commits           int64         // commits since open
@@ -186,7 +187,7 @@ type Stats struct {
 // OpenStats describes the replay that Open performed.
 type OpenStats struct {
 	Segments  int           // segments replayed
-	Records   int64         // records replayed
+	Records   int64         // records replayed, without synced records
 	Bytes     int64         // bytes replayed
 	TornBytes int64         // bytes of a torn tail found (and cut unless read-only)
 	Duration  time.Duration // time spent opening

@@ -123,27 +123,36 @@ func writeArg[K any](w *entryWriter, mark int, k K) error {
 
 // commitPrefix is the room a transaction's write buffer keeps before its
 // pairs, so that a transaction that fits in one record is framed in place:
-// record header, array header and kind.
-var commitPrefix [recordHeaderSize + 6]byte
+// a synced record when one is due (record.go), then the record header,
+// array header and kind.
+var commitPrefix [syncedRecordMax + recordHeaderSize + 6]byte
 
 // commitRecords frames the n pairs of a transaction, which follow
 // commitPrefix in buf, as records: one commit record if they fit in one of
 // maxRecord bytes (framed in place, in buf), and otherwise commit-part
 // records of at most partSize bytes of pairs each, ending with a commit
-// record (see record.go). It returns the records, one after the other, and
-// how many there are.
-func commitRecords(buf []byte, n, maxRecord, partSize int) ([]byte, int, error) {
+// record (see record.go). When mark is not negative, a synced record
+// [6, mark] comes first. It returns the records, one after the other, and
+// how many there are (synced records, bookkeeping, are not counted).
+func commitRecords(buf []byte, n, maxRecord, partSize int, mark int64) ([]byte, int, error) {
 	pairs := buf[len(commitPrefix):]
 	if len(pairs)+16 <= maxRecord {
 		hdr := appendUint(appendArrayLen(make([]byte, 0, 6), 1+2*n), recordCommit)
 		start := len(commitPrefix) - len(hdr) - recordHeaderSize
 		copy(buf[start+recordHeaderSize:], hdr)
-		rec := buf[start:]
-		frameRecord(rec)
-		return rec, 1, nil
+		frameRecord(buf[start:])
+		if mark < 0 {
+			return buf[start:], 1, nil
+		}
+		start -= syncedRecordLen(mark)
+		appendSynced(buf[start:start], mark) // in place, in the room before the commit record
+		return buf[start:], 1, nil
 	}
-	out := make([]byte, 0, len(pairs)+len(pairs)/partSize*32+64)
+	out := make([]byte, 0, len(pairs)+len(pairs)/partSize*32+64+syncedRecordMax)
 	records := 0
+	if mark >= 0 {
+		out = appendSynced(out, mark)
+	}
 	for len(pairs) > 0 {
 		// Take whole pairs up to partSize (at least one).
 		size, count := 0, 0

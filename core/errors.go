@@ -7,9 +7,11 @@ import (
 
 // Errors returned while opening a database.
 var (
-	// ErrCorrupt is returned when the log holds a damaged record that valid
-	// data follows, so it cannot be a torn tail. The error is a *CorruptError
-	// that names the segment and offset.
+	// ErrCorrupt is returned when the log holds a damaged record that cannot
+	// be a torn tail: it lies in a segment that a later one follows, or below
+	// a synced watermark (or, in a log without watermarks, valid data
+	// follows it; see record.go). The error is a *CorruptError that names the
+	// segment and offset.
 	ErrCorrupt = errors.New("dbrs: log is corrupt")
 
 	// ErrBadEntry is returned when a record is intact (its CRC matches) but a

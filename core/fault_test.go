@@ -1,9 +1,9 @@
 package core_test
 
-// Fault injection: a Backend wrapper around MemBackend that fails chosen
-// calls, and tests of the failure rules of commit.go (design §4.3): a failed
-// write reaches the caller, memory never silently diverges from the log, and
-// reopening is always consistent.
+// Fault injection (crashtest.Disk fails the calls a test names), and tests
+// of the failure rules of commit.go (design §4.3): a failed write reaches
+// the caller, memory never silently diverges from the log, and reopening is
+// always consistent.
 
 import (
 	"errors"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 // regression fails t for a symptom of a core bug that was found by these
@@ -31,226 +32,15 @@ var (
 	errFaultEIO    = fmt.Errorf("fault: injected: %w", syscall.EIO)
 )
 
-type faultKind int
-
-const (
-	faultAppend faultKind = iota
-	faultSync
-	faultCreate
-	faultInstall
-	faultTruncate
-	faultKinds
-)
-
-var faultNames = [faultKinds]string{"Append", "Sync", "Create", "Install", "Truncate"}
-
-// faultRule says which calls of one kind fail.
-type faultRule struct {
-	at      []int // call numbers (1 = the first call after arming) that fail
-	from    int   // every call from this number on fails; 0: none
-	err     error
-	partial bool // Append: write the first half of p before failing
-	// Install: create the segment but remove nothing, then fail (a
-	// failure after the snapshot became durable).
-	installed bool
-	// Sync: make everything durable, then fail anyway.
-	durable bool
-}
-
-// faultBackend wraps a MemBackend and fails the calls its rules name.
-type faultBackend struct {
-	mem *core.MemBackend
-
-	mu         sync.Mutex
-	calls      [faultKinds]int // since the rule of that kind was armed
-	total      [faultKinds]int // since creation
-	injected   [faultKinds]int
-	rules      [faultKinds]*faultRule
-	syncDelay  time.Duration
-	beforeSync func(id uint64) // runs before every Sync; may block
-	synced     map[uint64]int64
-}
-
-var _ core.Backend = (*faultBackend)(nil)
-
-func newFaultBackend(mem *core.MemBackend) *faultBackend {
-	return &faultBackend{mem: mem, synced: map[uint64]int64{}}
-}
-
-// faultSizer is a faultBackend that reports its durable sizes
-// (core.SyncedSizer), so core can keep the commits a failed sync made
-// durable anyway.
-type faultSizer struct{ *faultBackend }
-
-var _ core.SyncedSizer = faultSizer{}
-
-func (f faultSizer) Synced(id uint64) int64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.synced[id]
-}
-
-// memSync syncs segment id of the MemBackend and records a lower bound of
-// its durable size.
-func (f *faultBackend) memSync(id uint64) error {
-	data, err := f.mem.ReadSegment(id)
-	if err != nil {
-		return err
-	}
-	if err := f.mem.Sync(id); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	f.synced[id] = max(f.synced[id], int64(len(data)))
-	f.mu.Unlock()
-	return nil
-}
-
-// fail arms a rule for kind, replacing any previous one.
-func (f *faultBackend) fail(kind faultKind, r faultRule) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rules[kind] = &r
-	f.calls[kind] = 0
-}
-
-// heal removes every rule.
-func (f *faultBackend) heal() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rules = [faultKinds]*faultRule{}
-}
-
-func (f *faultBackend) count(kind faultKind) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.total[kind]
-}
-
-func (f *faultBackend) injectedCount(kind faultKind) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.injected[kind]
-}
-
-func (f *faultBackend) setBeforeSync(fn func(id uint64)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.beforeSync = fn
-}
-
-// hit counts a call and returns the rule that fails it, if any.
-func (f *faultBackend) hit(kind faultKind) *faultRule {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.total[kind]++
-	r := f.rules[kind]
-	if r == nil {
-		return nil
-	}
-	f.calls[kind]++
-	n := f.calls[kind]
-	if slices.Contains(r.at, n) || (r.from > 0 && n >= r.from) {
-		f.injected[kind]++
-		return r
-	}
-	return nil
-}
-
-func (f *faultBackend) Segments() ([]uint64, error)           { return f.mem.Segments() }
-func (f *faultBackend) ReadSegment(id uint64) ([]byte, error) { return f.mem.ReadSegment(id) }
-func (f *faultBackend) Close() error                          { return f.mem.Close() }
-
-func (f *faultBackend) Create(id uint64) error {
-	if r := f.hit(faultCreate); r != nil {
-		return r.err
-	}
-	return f.mem.Create(id)
-}
-
-func (f *faultBackend) Append(id uint64, off int64, p []byte) error {
-	if r := f.hit(faultAppend); r != nil {
-		if r.partial {
-			if err := f.mem.Append(id, off, p[:len(p)/2]); err != nil {
-				return err
-			}
-		}
-		return r.err
-	}
-	return f.mem.Append(id, off, p)
-}
-
-func (f *faultBackend) Sync(id uint64) error {
-	f.mu.Lock()
-	hook, delay := f.beforeSync, f.syncDelay
-	f.mu.Unlock()
-	if hook != nil {
-		hook(id)
-	}
-	if delay > 0 {
-		// Not synchronisation: a slow disk, so that commits queue up
-		// behind a sync (group commit, TestFaultSyncAlways).
-		time.Sleep(delay)
-	}
-	if r := f.hit(faultSync); r != nil {
-		if r.durable {
-			if err := f.memSync(id); err != nil {
-				return err
-			}
-		}
-		return r.err
-	}
-	return f.memSync(id)
-}
-
-func (f *faultBackend) Truncate(id uint64, size int64) error {
-	if r := f.hit(faultTruncate); r != nil {
-		return r.err
-	}
-	f.mu.Lock()
-	f.synced[id] = min(f.synced[id], size)
-	f.mu.Unlock()
-	return f.mem.Truncate(id, size)
-}
-
-func (f *faultBackend) Install(id uint64, chunks [][]byte, remove []uint64) error {
-	if r := f.hit(faultInstall); r != nil {
-		if r.installed {
-			if err := f.mem.Install(id, chunks, nil); err != nil {
-				return err
-			}
-			n := 0
-			for _, c := range chunks {
-				n += len(c)
-			}
-			f.mu.Lock()
-			f.synced[id] = int64(n)
-			f.mu.Unlock()
-		}
-		return r.err
-	}
-	if err := f.mem.Install(id, chunks, remove); err != nil {
-		return err
-	}
-	n := 0
-	for _, c := range chunks {
-		n += len(c)
-	}
-	f.mu.Lock()
-	f.synced[id] = int64(n)
-	f.mu.Unlock()
-	return nil
-}
-
-// faultEnv is a database on a faultBackend together with its model.
+// faultEnv is a database on a crashtest.Disk together with its model.
 type faultEnv struct {
 	t    *testing.T
 	rng  *rand.Rand
 	opts core.Options
-	f    *faultBackend
+	f    *crashtest.Disk
 	db   *core.DB[modelSchema]
 	m    modelState
-	// sizer opens the database on faultSizer{f}, a core.SyncedSizer.
+	// sizer opens the database on crashtest.Sizer{f}, a core.SyncedSizer.
 	sizer bool
 }
 
@@ -260,7 +50,7 @@ func newFaultEnv(t *testing.T, opts core.Options) *faultEnv {
 		t:    t,
 		rng:  rand.New(rand.NewPCG(*modelSeed, uint64(len(t.Name())))),
 		opts: opts,
-		f:    newFaultBackend(core.NewMemBackend()),
+		f:    crashtest.New(),
 		m:    newModelState(),
 	}
 	e.open()
@@ -272,7 +62,7 @@ func (e *faultEnv) open() {
 	e.t.Helper()
 	var b core.Backend = e.f
 	if e.sizer {
-		b = faultSizer{e.f}
+		b = crashtest.Sizer{Disk: e.f}
 	}
 	db, err := core.Open[modelSchema](b, e.opts)
 	if err != nil {
@@ -307,7 +97,7 @@ func (e *faultEnv) reopen(what string) {
 	if err := e.db.Close(); err != nil {
 		e.t.Fatalf("%s: Close: %v", what, err)
 	}
-	e.f = newFaultBackend(e.f.mem.Reopen())
+	e.f = e.f.Reopen()
 	e.open()
 	e.verify(what + ", reopened")
 }
@@ -318,7 +108,7 @@ func (e *faultEnv) reopen(what string) {
 func (e *faultEnv) crashCheck(what string) {
 	e.t.Helper()
 	for i := range 3 {
-		db, err := core.Open[modelSchema](e.f.mem.Crash(e.rng), e.opts)
+		db, err := core.Open[modelSchema](e.f.Crash(e.rng), e.opts)
 		if err != nil {
 			e.t.Fatalf("%s: open after crash %d: %v", what, i, err)
 		}
@@ -364,22 +154,22 @@ func TestFaultAppend(t *testing.T) {
 		t.Run(fmt.Sprintf("partial=%v", partial), func(t *testing.T) {
 			e := newFaultEnv(t, core.Options{})
 			e.ops(30)
-			rule := faultRule{at: []int{1}, err: errFaultENOSPC, partial: partial}
+			rule := crashtest.Rule{At: []int{1}, Err: errFaultENOSPC, Partial: partial}
 
-			e.f.fail(faultAppend, rule)
+			e.f.Fail(crashtest.Append, rule)
 			err := e.db.Tables.Recs.Insert("lost", modelRec{Name: "lost", Tags: []string{"x"}})
 			if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, errFaultENOSPC) {
 				t.Fatalf("auto-commit with a failed Append: %v, want an error matching ENOSPC", err)
 			}
 			e.verify("failed auto-commit Append")
 
-			e.f.fail(faultAppend, rule)
+			e.f.Fail(crashtest.Append, rule)
 			if err := e.db.Update(faultTx("lost", 1)); !errors.Is(err, syscall.ENOSPC) {
 				t.Fatalf("Update with a failed Append: %v, want an error matching ENOSPC", err)
 			}
 			e.verify("failed Update Append")
 
-			e.f.fail(faultAppend, rule)
+			e.f.Fail(crashtest.Append, rule)
 			tx, err := e.db.Begin()
 			if err != nil {
 				t.Fatal(err)
@@ -391,7 +181,7 @@ func TestFaultAppend(t *testing.T) {
 				t.Fatalf("Tx.Commit with a failed Append: %v, want an error matching ENOSPC", err)
 			}
 			e.verify("failed Tx.Commit Append")
-			if n := e.f.injectedCount(faultAppend); n != 3 {
+			if n := e.f.Injected(crashtest.Append); n != 3 {
 				t.Fatalf("%d Append failures injected, want 3", n)
 			}
 
@@ -414,12 +204,12 @@ func TestFaultSyncAlways(t *testing.T) {
 	t.Run("Sequential", func(t *testing.T) {
 		e := newFaultEnv(t, core.Options{})
 		e.ops(30)
-		e.f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
+		e.f.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errFaultEIO})
 		if err := e.db.Update(faultTx("lost", 1)); !errors.Is(err, syscall.EIO) {
 			t.Fatalf("Update with a failed Sync: %v, want an error matching EIO", err)
 		}
 		e.verify("failed Sync")
-		e.f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
+		e.f.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errFaultEIO})
 		if err := e.db.Tables.Nums.Push(99); !errors.Is(err, syscall.EIO) {
 			t.Fatalf("auto-commit with a failed Sync: %v, want an error matching EIO", err)
 		}
@@ -435,14 +225,12 @@ func TestFaultSyncAlways(t *testing.T) {
 		// behind one sync; that sync fails. Every commit it covered (and
 		// any appended meanwhile) must fail and vanish; the others must stay.
 		e := newFaultEnv(t, core.Options{})
-		e.f.mu.Lock()
-		e.f.syncDelay = 200 * time.Microsecond
-		e.f.mu.Unlock()
+		e.f.SetSyncDelay(200 * time.Microsecond)
 		const workers, each = 6, 10
 		for round := range 3 {
 			// One failure per round: a second one could hit the sync that
 			// makes the first one's cut durable, which rightly poisons.
-			e.f.fail(faultSync, faultRule{at: []int{3}, err: errFaultEIO})
+			e.f.Fail(crashtest.Sync, crashtest.Rule{At: []int{3}, Err: errFaultEIO})
 			var mu sync.Mutex
 			var acked, failed []int
 			var wg sync.WaitGroup
@@ -471,7 +259,7 @@ func TestFaultSyncAlways(t *testing.T) {
 				t.FailNow()
 			}
 			if len(failed) == 0 {
-				t.Fatalf("round %d: no commit failed, but %d syncs failed", round, e.f.injectedCount(faultSync))
+				t.Fatalf("round %d: no commit failed, but %d syncs failed", round, e.f.Injected(crashtest.Sync))
 			}
 			present := map[int]bool{}
 			for _, v := range e.db.Tables.Nums.Slice() {
@@ -498,7 +286,7 @@ func TestFaultSyncAlways(t *testing.T) {
 			}
 			e.verify(fmt.Sprintf("round %d: concurrent commits with a failed sync", round))
 			e.crashCheck(fmt.Sprintf("round %d: after concurrent commits with a failed sync", round))
-			t.Logf("round %d: %d acknowledged, %d failed, %d syncs", round, len(acked), len(failed), e.f.count(faultSync))
+			t.Logf("round %d: %d acknowledged, %d failed, %d syncs", round, len(acked), len(failed), e.f.Count(crashtest.Sync))
 		}
 		e.reopen("after concurrent commits with failed syncs")
 	})
@@ -511,11 +299,11 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 	e := newFaultEnv(t, core.Options{})
 	e.db.Close()
 	e.sizer = true
-	e.f = newFaultBackend(e.f.mem.Reopen())
+	e.f = e.f.Reopen()
 	e.open()
 	e.ops(20)
 
-	e.f.fail(faultSync, faultRule{at: []int{1, 2, 3}, err: errFaultEIO, durable: true})
+	e.f.Fail(crashtest.Sync, crashtest.Rule{At: []int{1, 2, 3}, Err: errFaultEIO, Durable: true})
 	for i := range 5 {
 		key := fmt.Sprint("durable", i)
 		if err := e.db.Update(faultTx(key, i)); err != nil {
@@ -523,17 +311,15 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 		}
 		applyFaultTx(&e.m, key, i)
 	}
-	if n := e.f.injectedCount(faultSync); n != 3 {
+	if n := e.f.Injected(crashtest.Sync); n != 3 {
 		t.Fatalf("%d sync failures injected, want 3", n)
 	}
 	e.verify("syncs that failed but made everything durable")
 	e.crashCheck("syncs that failed but made everything durable")
 
 	// Concurrent commits sharing syncs that fail but make them durable.
-	e.f.mu.Lock()
-	e.f.syncDelay = 200 * time.Microsecond
-	e.f.mu.Unlock()
-	e.f.fail(faultSync, faultRule{from: 1, err: errFaultEIO, durable: true})
+	e.f.SetSyncDelay(200 * time.Microsecond)
+	e.f.Fail(crashtest.Sync, crashtest.Rule{From: 1, Err: errFaultEIO, Durable: true})
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -564,10 +350,8 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 	e.crashCheck("concurrent commits whose failed syncs made them durable")
 
 	// A failed sync that made nothing durable still fails its commit.
-	e.f.mu.Lock()
-	e.f.syncDelay = 0
-	e.f.mu.Unlock()
-	e.f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
+	e.f.SetSyncDelay(0)
+	e.f.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errFaultEIO})
 	if err := e.db.Update(faultTx("lost", 999)); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("commit whose sync failed and made nothing durable: %v, want an error matching EIO", err)
 	}
@@ -579,23 +363,23 @@ func TestFaultSyncDurableAnyway(t *testing.T) {
 func TestFaultPoisoned(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		arm   func(f *faultBackend)
+		arm   func(f *crashtest.Disk)
 		cause error
 	}{
 		// The sync fails, and so does cutting the failed commit off the log.
-		{"TruncateFails", func(f *faultBackend) {
-			f.fail(faultSync, faultRule{at: []int{1}, err: errFaultEIO})
-			f.fail(faultTruncate, faultRule{from: 1, err: errFaultENOSPC})
+		{"TruncateFails", func(f *crashtest.Disk) {
+			f.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errFaultEIO})
+			f.Fail(crashtest.Truncate, crashtest.Rule{From: 1, Err: errFaultENOSPC})
 		}, syscall.EIO},
 		// The sync fails, and so does the sync that makes the cut durable.
-		{"CutSyncFails", func(f *faultBackend) {
-			f.fail(faultSync, faultRule{from: 1, err: errFaultEIO})
+		{"CutSyncFails", func(f *crashtest.Disk) {
+			f.Fail(crashtest.Sync, crashtest.Rule{From: 1, Err: errFaultEIO})
 		}, syscall.EIO},
 		// An append writes half the record and fails, and cutting the half
 		// record off fails too: reopening finds it as a torn tail.
-		{"AppendAndTruncateFail", func(f *faultBackend) {
-			f.fail(faultAppend, faultRule{at: []int{1}, err: errFaultENOSPC, partial: true})
-			f.fail(faultTruncate, faultRule{from: 1, err: errFaultEIO})
+		{"AppendAndTruncateFail", func(f *crashtest.Disk) {
+			f.Fail(crashtest.Append, crashtest.Rule{At: []int{1}, Err: errFaultENOSPC, Partial: true})
+			f.Fail(crashtest.Truncate, crashtest.Rule{From: 1, Err: errFaultEIO})
 		}, syscall.ENOSPC},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -620,13 +404,13 @@ func TestFaultPoisoned(t *testing.T) {
 			poisoned("Begin", err)
 			poisoned("Compact", e.db.Compact())
 			e.verify("writes refused")
-			e.f.heal()
+			e.f.Heal()
 			poisoned("auto-commit after the disk recovered", e.db.Tables.Nums.Push(1))
 			e.db.Close() // its error is not specified here
 
 			// Reopen: the failed commit may not have been cut, but then it is
 			// there whole.
-			e.f = newFaultBackend(e.f.mem.Reopen())
+			e.f = e.f.Reopen()
 			e.open()
 			got := modelViewDump(t, e.db)
 			withLost := e.m.clone()
@@ -646,14 +430,14 @@ func TestFaultPoisoned(t *testing.T) {
 }
 
 func TestFaultCompact(t *testing.T) {
-	for _, kind := range []faultKind{faultInstall, faultCreate} {
+	for _, kind := range []crashtest.Kind{crashtest.Install, crashtest.Create} {
 		for _, mode := range []core.SyncMode{core.SyncAlways, core.SyncNever} {
-			t.Run(fmt.Sprintf("%s/sync=%d", faultNames[kind], mode), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/sync=%d", kind, mode), func(t *testing.T) {
 				e := newFaultEnv(t, core.Options{Sync: mode})
 				e.ops(60)
-				e.f.fail(kind, faultRule{at: []int{1}, err: errFaultENOSPC})
+				e.f.Fail(kind, crashtest.Rule{At: []int{1}, Err: errFaultENOSPC})
 				if err := e.db.Compact(); !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("Compact with a failed %s: %v, want an error matching ENOSPC", faultNames[kind], err)
+					t.Fatalf("Compact with a failed %s: %v, want an error matching ENOSPC", kind, err)
 				}
 				if n := e.db.Stats().Compactions; n != 0 {
 					t.Fatalf("Stats().Compactions = %d after a failed compaction", n)
@@ -667,12 +451,12 @@ func TestFaultCompact(t *testing.T) {
 				e.reopen("after a failed compaction")
 
 				// Fail again, then compact for real.
-				e.f.fail(kind, faultRule{at: []int{1}, err: errFaultENOSPC})
+				e.f.Fail(kind, crashtest.Rule{At: []int{1}, Err: errFaultENOSPC})
 				if err := e.db.Compact(); !errors.Is(err, syscall.ENOSPC) {
-					t.Fatalf("second Compact with a failed %s: %v", faultNames[kind], err)
+					t.Fatalf("second Compact with a failed %s: %v", kind, err)
 				}
 				e.ops(10)
-				e.f.heal()
+				e.f.Heal()
 				if err := e.db.Compact(); err != nil {
 					t.Fatalf("Compact after the fault was removed: %v", err)
 				}
@@ -694,7 +478,7 @@ func TestFaultCompact(t *testing.T) {
 func TestFaultInstallAfterSnapshot(t *testing.T) {
 	e := newFaultEnv(t, core.Options{})
 	e.ops(60)
-	e.f.fail(faultInstall, faultRule{at: []int{1}, err: errFaultENOSPC, installed: true})
+	e.f.Fail(crashtest.Install, crashtest.Rule{At: []int{1}, Err: errFaultENOSPC, Installed: true})
 	err := e.db.Compact()
 	t.Logf("Compact with an Install that failed after writing the snapshot: %v", err)
 	if err != nil && !errors.Is(err, syscall.ENOSPC) {
@@ -709,11 +493,33 @@ func TestFaultInstallAfterSnapshot(t *testing.T) {
 		t.Fatalf("second Compact: %v", err)
 	}
 	e.verify("second compaction")
-	if ids, _ := e.f.mem.Segments(); len(ids) != 2 {
+	if ids, _ := e.f.Segments(); len(ids) != 2 {
 		t.Fatalf("segments after a successful compaction: %v, want the snapshot and the active one", ids)
 	}
 	e.crashCheck("second compaction")
 	e.reopen("second compaction")
+}
+
+// TestCrashDuringInstallRemovals: a power loss while Install removes the
+// segments a snapshot replaced may bring any of them back; every such image
+// opens with the state as it was.
+func TestCrashDuringInstallRemovals(t *testing.T) {
+	e := newFaultEnv(t, core.Options{})
+	e.ops(40)
+	must(t, e.db.Compact())
+	e.ops(40)
+	hooked := 0
+	e.f.SetBeforeRemove(func(id uint64) {
+		hooked++
+		e.crashCheck(fmt.Sprintf("crash before segment %d is removed", id))
+	})
+	must(t, e.db.Compact()) // removes the first snapshot and the segment after it
+	e.f.SetBeforeRemove(nil)
+	if hooked < 2 {
+		t.Fatalf("the second compaction removed %d segments, want 2", hooked)
+	}
+	e.crashCheck("after the removals")
+	e.reopen("after the removals")
 }
 
 func TestFaultSyncIntervalPoisons(t *testing.T) {
@@ -722,7 +528,7 @@ func TestFaultSyncIntervalPoisons(t *testing.T) {
 	// The background sync fails: the commits it covered were already
 	// acknowledged, so they cannot be undone, and the database must refuse
 	// further writes.
-	e.f.fail(faultSync, faultRule{from: 1, err: errFaultEIO})
+	e.f.Fail(crashtest.Sync, crashtest.Rule{From: 1, Err: errFaultEIO})
 	var err error
 	i := 0
 	refused := func() bool {
@@ -746,9 +552,9 @@ func TestFaultSyncIntervalPoisons(t *testing.T) {
 	if err := e.db.Compact(); !errors.Is(err, core.ErrPoisoned) {
 		t.Fatalf("Compact on a poisoned database: %v", err)
 	}
-	e.f.heal()
+	e.f.Heal()
 	e.db.Close()
-	e.f = newFaultBackend(e.f.mem.Reopen())
+	e.f = e.f.Reopen()
 	e.open()
 	e.verify("reopened after poisoning")
 	e.ops(10)
@@ -760,7 +566,7 @@ func TestFaultSyncIntervalPoisons(t *testing.T) {
 // compaction seals that segment and Install removes it in between, the sync
 // fails ("segment does not exist") and poisons a healthy database.
 func TestFaultSyncIntervalCompaction(t *testing.T) {
-	f := newFaultBackend(core.NewMemBackend())
+	f := crashtest.New()
 	db, err := core.Open[modelSchema](f, core.Options{Sync: core.SyncInterval, SyncInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -769,7 +575,7 @@ func TestFaultSyncIntervalCompaction(t *testing.T) {
 	// Hold the next background sync just before it reaches the backend.
 	entered, release := make(chan uint64, 1), make(chan struct{})
 	var first atomic.Bool
-	f.setBeforeSync(func(id uint64) {
+	f.SetBeforeSync(func(id uint64) {
 		if first.CompareAndSwap(false, true) {
 			entered <- id
 			<-release
@@ -815,14 +621,14 @@ func TestFaultSyncIntervalCompaction(t *testing.T) {
 }
 
 func TestGroupCommit(t *testing.T) {
-	f := newFaultBackend(core.NewMemBackend())
-	f.syncDelay = time.Millisecond
+	f := crashtest.New()
+	f.SetSyncDelay(time.Millisecond)
 	db, err := core.Open[modelSchema](f, core.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	syncs0, stats0 := f.count(faultSync), db.Stats()
+	syncs0, stats0 := f.Count(crashtest.Sync), db.Stats()
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
 	for g := range workers {
@@ -843,7 +649,7 @@ func TestGroupCommit(t *testing.T) {
 		t.FailNow()
 	}
 	commits := workers * each
-	syncs := f.count(faultSync) - syncs0
+	syncs := f.Count(crashtest.Sync) - syncs0
 	st := db.Stats()
 	t.Logf("%d commits, %d backend syncs, Stats: %d commits %d syncs", commits, syncs, st.Commits-stats0.Commits, st.Syncs-stats0.Syncs)
 	if syncs >= commits {
@@ -870,7 +676,7 @@ func TestGroupCommit(t *testing.T) {
 		}
 	}
 	check("memory", db)
-	crashed, err := core.Open[modelSchema](f.mem.Crash(rand.New(rand.NewPCG(1, 2))), core.Options{})
+	crashed, err := core.Open[modelSchema](f.Crash(rand.New(rand.NewPCG(1, 2))), core.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -883,14 +689,14 @@ func TestGroupCommit(t *testing.T) {
 // waiting forever for the lock; the open transaction then fails too (its
 // record follows the failed one), and the database goes on.
 func TestCommitAsync_WaitWhileNextTransactionIsOpen(t *testing.T) {
-	fb := newFaultBackend(core.NewMemBackend())
+	fb := crashtest.New()
 	db, err := core.Open[Schema](fb, core.Options{})
 	must(t, err)
 	defer db.Close()
 	tx1, err := db.Begin()
 	must(t, err)
 	must(t, tx1.Tables.Owner.Insert("first"))
-	fb.fail(faultSync, faultRule{at: []int{1}, err: errors.New("disk gone")})
+	fb.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errors.New("disk gone")})
 	wait1, err := tx1.CommitAsync()
 	must(t, err)
 	tx2, err := db.Begin()
@@ -907,7 +713,7 @@ func TestCommitAsync_WaitWhileNextTransactionIsOpen(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("waiting for the failed commit hung while the next transaction was open")
 	}
-	fb.heal()
+	fb.Heal()
 	if err := tx2.Commit(); err == nil {
 		t.Fatal("a commit after the failed one succeeded; it was appended after failed bytes")
 	}

@@ -17,6 +17,7 @@ const (
 	RecordSnapshot    = recordSnapshot    // [3, tableID, entry, ...]: compaction output
 	RecordSnapshotEnd = recordSnapshotEnd // [4, records, entries, ...]: a snapshot counts only with it
 	RecordCommitPart  = recordCommitPart  // [5, tableID, entry, ...]: the first records of a large transaction
+	RecordSynced      = recordSynced      // [6, offset]: the segment was durable up to offset when this was written
 )
 
 // LogRecord is one intact record of a log, as WalkLog finds it.
@@ -24,7 +25,7 @@ type LogRecord struct {
 	Segment uint64
 	Offset  int64 // of the record's header within its segment
 	Size    int64 // of the record, header included
-	Kind    int   // RecordSchema, RecordCommit, RecordSnapshot, RecordSnapshotEnd or RecordCommitPart
+	Kind    int   // RecordSchema, RecordCommit, RecordSnapshot, RecordSnapshotEnd, RecordCommitPart or RecordSynced
 	// Payload is the record's msgpack array [kind, ...]. It aliases the
 	// segment's bytes, which WalkLog never reuses, so it may be kept.
 	Payload []byte
@@ -96,8 +97,8 @@ func LogTables(b Backend) ([]TableSpec, error) {
 }
 
 // SnapshotSegment returns the current state of every table as the bytes of
-// one snapshot segment: a schema record, snapshot records and a
-// snapshot-end record, exactly what compaction writes. Storage holding only
+// one snapshot segment: a schema record, a synced record, snapshot records
+// and a snapshot-end record, exactly what compaction writes. Storage holding only
 // this segment (under any ID) opens with the same state: it is a
 // single-file backup that native folders and the browser's importLog
 // accept. Tables of the log that the schema lacks (kept by

@@ -2,15 +2,16 @@ package core
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 )
 
 // MemBackend keeps segments in memory. It is the "no I/O" mode: a database on
-// it is as fast as dbrs gets and is lost with the process. It also records
-// what was synced, so tests can simulate a crash (Crash) and count syncs.
-// The zero value is not usable; call NewMemBackend.
+// it is as fast as dbrs gets and is lost with the process, so every Sync is
+// trivially complete. It counts the calls it served (Stats). The zero value
+// is not usable; call NewMemBackend. (Tests simulate power losses on
+// core/internal/crashtest.Disk, whose crash model is as weak as the Backend
+// contract.)
 type MemBackend struct {
 	mu       sync.Mutex
 	segments map[uint64]*memSegment
@@ -24,8 +25,7 @@ type MemBackendStats struct {
 }
 
 type memSegment struct {
-	data   []byte
-	synced int // bytes of data known durable
+	data []byte
 }
 
 var _ Backend = (*MemBackend)(nil)
@@ -89,11 +89,6 @@ func (m *MemBackend) Create(id uint64) error {
 	if _, ok := m.segments[id]; ok {
 		return fmt.Errorf("dbrs: mem backend: segment %d exists", id)
 	}
-	// The ordering guarantee of Backend.Create: older segments are durable
-	// before the new one can hold anything.
-	for _, s := range m.segments {
-		s.synced = len(s.data)
-	}
 	m.segments[id] = &memSegment{}
 	return nil
 }
@@ -110,9 +105,6 @@ func (m *MemBackend) Append(id uint64, off int64, p []byte) error {
 		return fmt.Errorf("dbrs: mem backend: append at %d past end %d of segment %d", off, len(s.data), id)
 	}
 	s.data = append(s.data[:off], p...)
-	if s.synced > int(off) {
-		s.synced = int(off)
-	}
 	m.stats.Appends++
 	return nil
 }
@@ -121,11 +113,9 @@ func (m *MemBackend) Append(id uint64, off int64, p []byte) error {
 func (m *MemBackend) Sync(id uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, err := m.segment(id)
-	if err != nil {
+	if _, err := m.segment(id); err != nil {
 		return err
 	}
-	s.synced = len(s.data)
 	m.stats.Syncs++
 	return nil
 }
@@ -140,9 +130,6 @@ func (m *MemBackend) Truncate(id uint64, size int64) error {
 	}
 	if size < int64(len(s.data)) {
 		s.data = s.data[:size]
-	}
-	if s.synced > int(size) {
-		s.synced = int(size)
 	}
 	m.stats.Truncates++
 	return nil
@@ -162,7 +149,7 @@ func (m *MemBackend) Install(id uint64, chunks [][]byte, remove []uint64) error 
 	for _, c := range chunks {
 		data = append(data, c...)
 	}
-	m.segments[id] = &memSegment{data: data, synced: len(data)}
+	m.segments[id] = &memSegment{data: data}
 	for _, r := range remove {
 		delete(m.segments, r)
 	}
@@ -186,29 +173,7 @@ func (m *MemBackend) Reopen() *MemBackend {
 	defer m.mu.Unlock()
 	n := NewMemBackend()
 	for id, s := range m.segments {
-		n.segments[id] = &memSegment{data: slices.Clone(s.data), synced: len(s.data)}
-	}
-	return n
-}
-
-// Crash returns a new backend holding what a power loss would leave: every
-// synced byte, plus for each segment a random-length prefix of its unsynced
-// bytes, with the rest of them either dropped or (at random) replaced by
-// zeros as a preallocated file would show them.
-func (m *MemBackend) Crash(rng *rand.Rand) *MemBackend {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := NewMemBackend()
-	for id, s := range m.segments {
-		keep := s.synced
-		if unsynced := len(s.data) - s.synced; unsynced > 0 {
-			keep += rng.IntN(unsynced + 1)
-		}
-		data := slices.Clone(s.data[:keep])
-		if rng.IntN(2) == 0 {
-			data = append(data, make([]byte, len(s.data)-keep)...)
-		}
-		n.segments[id] = &memSegment{data: data, synced: len(data)}
+		n.segments[id] = &memSegment{data: slices.Clone(s.data)}
 	}
 	return n
 }

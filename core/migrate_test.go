@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 // Schema versions and upgrades (migrate.go): each kind of step, a failing
@@ -440,7 +441,7 @@ func TestUpgrade_ElementsAndTransformRaw(t *testing.T) {
 // mutating calls (Create, Append, Sync, Truncate, Install), every one
 // fails and changes nothing.
 type stopBackend struct {
-	*core.MemBackend
+	*crashtest.Disk
 	mu    sync.Mutex
 	calls int
 	limit int
@@ -462,56 +463,56 @@ func (s *stopBackend) Create(id uint64) error {
 	if err := s.step(); err != nil {
 		return err
 	}
-	return s.MemBackend.Create(id)
+	return s.Disk.Create(id)
 }
 
 func (s *stopBackend) Append(id uint64, off int64, p []byte) error {
 	if err := s.step(); err != nil {
 		return err
 	}
-	return s.MemBackend.Append(id, off, p)
+	return s.Disk.Append(id, off, p)
 }
 
 func (s *stopBackend) Sync(id uint64) error {
 	if err := s.step(); err != nil {
 		return err
 	}
-	return s.MemBackend.Sync(id)
+	return s.Disk.Sync(id)
 }
 
 func (s *stopBackend) Truncate(id uint64, size int64) error {
 	if err := s.step(); err != nil {
 		return err
 	}
-	return s.MemBackend.Truncate(id, size)
+	return s.Disk.Truncate(id, size)
 }
 
 func (s *stopBackend) Install(id uint64, chunks [][]byte, remove []uint64) error {
 	if err := s.step(); err != nil {
 		return err
 	}
-	return s.MemBackend.Install(id, chunks, remove)
+	return s.Disk.Install(id, chunks, remove)
 }
 
 // TestUpgrade_CrashAtEveryWrite stops the process at each write of an
-// upgrading open in turn, then crashes (MemBackend.Crash keeps a random
-// share of what was not synced). What is left must be the old database
+// upgrading open in turn, then crashes (crashtest's weak model keeps any
+// mix of what was not synced). What is left must be the old database
 // (version 1, old values, which the next open upgrades) or the new one
 // (version 2, which the next open does not upgrade again), never a mix.
 func TestUpgrade_CrashAtEveryWrite(t *testing.T) {
-	base := core.NewMemBackend()
+	base := crashtest.New()
 	fillV1(t, base)
 	rng := rand.New(rand.NewPCG(1, 2))
 	sawOld, sawNew := false, false
 	for limit := 0; ; limit++ {
-		sb := &stopBackend{MemBackend: base.Reopen(), limit: limit}
+		sb := &stopBackend{Disk: base.Reopen(), limit: limit}
 		db, err := core.Open[migV2](sb, core.Options{Version: 2, Upgrade: upgradeV2(new(int))})
 		if err == nil {
 			db.Close()
 		}
 		done := sb.calls <= limit // the open made all its writes
 		for range 4 {
-			crashed := sb.MemBackend.Crash(rng)
+			crashed := sb.Disk.Crash(rng)
 			old, oerr := core.Open[migV1](crashed.Reopen(), core.Options{Version: 1, ReadOnly: true})
 			switch {
 			case oerr == nil:

@@ -23,6 +23,7 @@ package core
 //	[3 snapshot, tableID, entry, tableID, entry, ...]
 //	[4 snapshot-end, records, entries, [tableID, count, ...]]
 //	[5 commit-part, tableID, entry, tableID, entry, ...]
+//	[6 synced, offset]                           a durability watermark
 //
 // An entry is itself a msgpack array [op, args...] whose meaning is defined by
 // the table kind (see each table's file). tableID is a uint that stays fixed
@@ -42,21 +43,54 @@ package core
 // torn tail; anywhere else (followed by a record that is not its commit) it
 // is corruption. One entry must fit in one record.
 //
-// A log segment holds schema and commit records and receives appends. A
-// snapshot segment is written by compaction: a schema record, snapshot records
-// (each at most SnapshotChunkSize, because IndexedDB values have a size limit),
-// then one snapshot-end record. A snapshot segment without its end record is
+// A log segment holds schema, synced and commit records and receives appends.
+// A snapshot segment is written by compaction: a schema record, a synced
+// record [6, 0], snapshot records (each at most SnapshotChunkSize, because
+// IndexedDB values have a size limit), then one snapshot-end record. A snapshot segment without its end record is
 // incomplete and is ignored. The state of the database is the newest complete
 // snapshot segment (or, if there is none, the first segment) followed by every
 // later log segment.
 //
-// Reading a segment has three outcomes at each position, decided by scan:
+// A synced record says that the bytes of its own segment before offset
+// were durable (a Sync covering them had returned) when the record was
+// appended; offset never exceeds the record's own position. The writer puts
+// one at the head of the first append after a sync moved the durable point
+// of the active segment (so at most one per group commit, and none while
+// nothing is synced), and one with offset 0 right after the schema record
+// of every segment it starts, snapshot segments included. An offset-0 record
+// claims nothing: it marks the log as one whose writer keeps watermarks.
+//
+// Reading a segment has three outcomes at each position, decided by scan
+// and settle:
 //   - a clean end: the rest of the segment is zero (or there is no rest);
-//   - a torn tail: the final record is short or its CRC does not match, and no
-//     valid record follows. Only the newest segment may end torn; it is cut
-//     back to the last whole record when opened for writing;
-//   - corruption: a damaged record that valid data follows, or any damage in an
-//     older segment. Opening fails with a *CorruptError; nothing is dropped.
+//   - a torn tail: damage (a short record, a CRC mismatch, a zero length
+//     prefix followed by data, ...) that nothing proves durable. Only the
+//     last segment that holds data (the newest, or an older one when every
+//     later segment is all zero: a crash right after Create) may end torn.
+//     It is cut back to the last whole record when opened for writing,
+//     intact records after the damage included, and counted in
+//     OpenStats.TornBytes;
+//   - corruption: damage in any other segment, or damage at offset D that an
+//     intact synced record after it proves durable (its offset is past D).
+//     Opening fails with a *CorruptError; nothing is dropped.
+//
+// Why a watermark: a power loss may persist a segment's dirty pages out of
+// order, so that a zero-filled page (preallocation) or stale bytes are
+// followed by a later record that did reach the disk. Only a record that
+// was written after a sync completed can prove that the damage lies in
+// bytes that were durable; without one, the damage is where the crash
+// stopped. Under SyncAlways every acknowledged commit is durable, so any
+// later group carries a watermark past it; a crash can only damage bytes
+// that no watermark covers. A bit flip in durable bytes below the newest
+// watermark is still reported as corruption.
+//
+// Logs written before synced records existed (no intact synced record in any
+// live segment) are read by the older rule: damage in the last segment is a
+// torn tail only if no intact record of any kind follows it. Every log that
+// this version writes holds a durable synced record in a live segment
+// (the one after the schema record of a segment created at open and of
+// every snapshot, or the one appended at the first open of an older log),
+// so it is never read by the older rule.
 //
 // The schema version (Options.Version, a uint) is the optional third element
 // of every schema record; a record without one is version 0, so logs
@@ -78,6 +112,10 @@ package core
 // ("unknown record kind"), and every log without one reads as before.
 // The schema version was added within it as well: older readers refuse a
 // schema record that carries one ("schema record has 3 elements").
+// synced records were added within it (2026-12) so that damage past the
+// durable point after a power loss is cut as a torn tail instead of being
+// reported as corruption: older readers refuse a log that holds one, and a
+// log without one reads exactly as before (see above).
 //
 // The constants below are part of the format and must never change.
 
@@ -92,6 +130,10 @@ const (
 	recordSnapshot    = 3
 	recordSnapshotEnd = 4
 	recordCommitPart  = 5
+	recordSynced      = 6
+
+	// recordKindMax is the highest kind this version knows.
+	recordKindMax = recordSynced
 )
 
 const (
@@ -109,6 +151,10 @@ const (
 	// CommitPartSize bounds the payload of each record of a transaction
 	// written as several (one larger than MaxRecordSize).
 	CommitPartSize = 16 << 20
+
+	// syncedRecordMax is the size of the largest framed synced record:
+	// header, fixarray, kind, and a uint64 offset.
+	syncedRecordMax = recordHeaderSize + 2 + 9
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -130,6 +176,35 @@ func frameRecord(buf []byte) {
 	binary.LittleEndian.PutUint32(buf[4:8], crc32.Checksum(payload, castagnoli))
 }
 
+// appendSynced appends a framed synced record [6, offset] to dst, built in
+// place (no allocation when dst has room).
+func appendSynced(dst []byte, offset int64) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, recordHeaderSize)...)
+	dst = appendUint(append(dst, 0x92, recordSynced), uint64(offset))
+	frameRecord(dst[start:])
+	return dst
+}
+
+// syncedRecordLen is the size of the framed synced record [6, offset].
+func syncedRecordLen(offset int64) int {
+	return recordHeaderSize + 2 + len(appendUint(make([]byte, 0, 9), uint64(offset)))
+}
+
+// parseSynced returns the offset of a synced record's payload, and false if
+// the payload is not exactly [6, uint].
+func parseSynced(payload []byte) (int64, bool) {
+	if len(payload) < 3 || payload[0] != 0x92 || payload[1] != recordSynced {
+		return 0, false
+	}
+	d := entryReader{b: payload[2:]}
+	off, err := d.DecodeUint(1<<63 - 1)
+	if err != nil || !d.done() {
+		return 0, false
+	}
+	return int64(off), true
+}
+
 // rawRecord is one intact record found by scan.
 type rawRecord struct {
 	offset  int64
@@ -141,11 +216,15 @@ type scanResult struct {
 	records []rawRecord
 	end     int64 // offset just past the last whole record: the logical end
 	torn    int64 // bytes after end that are not zero (a torn tail), 0 if clean
+	// damage is the first damaged record, nil if the segment ends cleanly.
+	// settle decides whether it is a torn tail or corruption.
+	damage *CorruptError
+	marked bool // an intact synced record precedes the damage
 }
 
-// scan splits a segment into records. newest says whether the segment may end
-// in a torn tail; in any other segment a damaged record is corruption.
-func scan(segment uint64, data []byte, newest bool) (scanResult, error) {
+// scan splits a segment into records, up to its clean end or its first
+// damage, which it describes without judging it (see settle).
+func scan(segment uint64, data []byte) scanResult {
 	var res scanResult
 	off := 0
 	for off < len(data) {
@@ -154,7 +233,7 @@ func scan(segment uint64, data []byte, newest bool) (scanResult, error) {
 		switch {
 		case len(rest) < recordHeaderSize:
 			if allZero(rest) {
-				return res, nil
+				return res
 			}
 			reason = "short record header"
 		default:
@@ -163,7 +242,7 @@ func scan(segment uint64, data []byte, newest bool) (scanResult, error) {
 			switch {
 			case n == 0:
 				if allZero(rest) {
-					return res, nil
+					return res
 				}
 				reason = "zero length prefix followed by data"
 			case n > MaxRecordSize:
@@ -173,33 +252,83 @@ func scan(segment uint64, data []byte, newest bool) (scanResult, error) {
 			case crc32.Checksum(rest[recordHeaderSize:recordHeaderSize+int(n)], castagnoli) != sum:
 				reason = "CRC mismatch"
 			default:
-				res.records = append(res.records, rawRecord{
-					offset:  int64(off),
-					payload: rest[recordHeaderSize : recordHeaderSize+int(n) : recordHeaderSize+int(n)],
-				})
+				payload := rest[recordHeaderSize : recordHeaderSize+int(n) : recordHeaderSize+int(n)]
+				res.records = append(res.records, rawRecord{offset: int64(off), payload: payload})
+				if !res.marked && recordKind(payload) == recordSynced {
+					res.marked = true
+				}
 				off += recordHeaderSize + int(n)
 				res.end = int64(off)
 				continue
 			}
 		}
-		// Damage at off: a torn tail only if this is the newest segment and
-		// nothing valid follows.
-		if !newest || validRecordAfter(data, off+1) {
-			return res, &CorruptError{Segment: segment, Offset: int64(off), Reason: reason}
-		}
-		res.torn = int64(len(data) - off)
-		return res, nil
+		res.damage = &CorruptError{Segment: segment, Offset: int64(off), Reason: reason}
+		return res
 	}
-	return res, nil
+	return res
+}
+
+// settle decides what the damage scan found in data is (record.go's rules):
+// nil for a clean end or a torn tail (then res.torn holds the bytes to
+// cut), or the *CorruptError. tail says the segment is the last one that
+// holds data; watermarked that the log keeps synced records (some live
+// segment holds one).
+func (res *scanResult) settle(data []byte, tail, watermarked bool) error {
+	if res.damage == nil {
+		return nil
+	}
+	d := int(res.damage.Offset)
+	proof, seen := syncedAfter(data, d)
+	switch {
+	case !tail:
+		return res.damage
+	case proof:
+		res.damage.Reason += ", below a later synced watermark"
+		return res.damage
+	case watermarked || res.marked || seen:
+	case validRecordAfter(data, d+1):
+		return res.damage
+	}
+	res.torn = int64(len(data) - d)
+	return nil
+}
+
+// syncedAfter looks for intact synced records after the damage at d. proof
+// reports one whose offset lies past d (and not past its own position):
+// the damage is in bytes that were durable. seen reports any intact synced
+// record. Candidates are tiny, so the search is linear in the bytes after
+// d. A synced record forged inside a value, with a CRC to match, can only
+// make Open report corruption (conservative), never drop data.
+func syncedAfter(data []byte, d int) (proof, seen bool) {
+	for p := d + 1; p+recordHeaderSize+3 <= len(data); p++ {
+		n := int(binary.LittleEndian.Uint32(data[p : p+4]))
+		if n < 3 || n > syncedRecordMax-recordHeaderSize || p+recordHeaderSize+n > len(data) {
+			continue
+		}
+		payload := data[p+recordHeaderSize : p+recordHeaderSize+n]
+		if payload[0] != 0x92 || payload[1] != recordSynced {
+			continue
+		}
+		w, ok := parseSynced(payload)
+		if !ok || crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(data[p+4:p+8]) {
+			continue
+		}
+		seen = true
+		if w > int64(d) && w <= int64(p) {
+			return true, true
+		}
+	}
+	return false, seen
 }
 
 // validRecordAfter reports whether an intact record starts anywhere at or
-// after from. It is the proof that damage before it is corruption, not a tail
-// torn by a crash. A candidate must start like a record ([kind, ...] with a
-// known kind) and be one well-formed msgpack value of the declared length
-// before its CRC is computed. The CRC work is bounded
-// (validScanBudget): past it the search answers true, so a crafted tail
-// makes Open report corruption (conservative) instead of taking hours.
+// after from. In a log without synced records it is the proof that damage
+// before it is corruption, not a tail torn by a crash. A candidate must
+// start like a record ([kind, ...] with a known kind) and be one well-formed
+// msgpack value of the declared length before its CRC is computed. The CRC
+// work is bounded (validScanBudget): past it the search answers true, so a
+// crafted tail makes Open report corruption (conservative) instead of
+// taking hours.
 func validRecordAfter(data []byte, from int) bool {
 	budget := validScanBudget
 	for p := from; p+recordHeaderSize < len(data); p++ {
@@ -208,7 +337,7 @@ func validRecordAfter(data []byte, from int) bool {
 			continue
 		}
 		payload := data[p+recordHeaderSize : p+recordHeaderSize+int(n)]
-		if k := recordKind(payload); k < recordSchema || k > recordCommitPart {
+		if k := recordKind(payload); k < recordSchema || k > recordKindMax {
 			continue
 		}
 		if budget -= len(payload); budget < 0 {
@@ -237,13 +366,14 @@ func allZero(b []byte) bool {
 }
 
 // TrimSegment returns data without what follows its last whole record: a
-// zero-filled tail, and, when newest, a torn tail. A segment whose damage
-// valid data follows (or, not newest, any damage) is returned whole, so
-// that opening it still reports the damage. Importers use it to store a
-// native segment file in a backend that cannot cut bytes in place.
+// zero-filled tail, and, when newest, a torn tail (judged by the segment's
+// own synced records, see record.go). A segment whose damage is corruption
+// (or, not newest, any damage) is returned whole, so that opening it still
+// reports the damage. Importers use it to store a native segment file in a
+// backend that cannot cut bytes in place.
 func TrimSegment(data []byte, newest bool) []byte {
-	res, err := scan(0, data, newest)
-	if err != nil {
+	res := scan(0, data)
+	if err := res.settle(data, newest, res.marked); err != nil {
 		return data
 	}
 	return data[:res.end]

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dbrs-db/dbrs/core"
@@ -31,6 +35,18 @@ func records(t *testing.T, data []byte) []int {
 		}
 		offs = append(offs, off)
 		off += 8 + n
+	}
+	return offs
+}
+
+// commits returns the offsets of the commit records in segment data.
+func commits(t *testing.T, data []byte) []int {
+	t.Helper()
+	var offs []int
+	for _, off := range records(t, data) {
+		if data[off+8]&0xf0 == 0x90 && data[off+9] == 2 {
+			offs = append(offs, off)
+		}
 	}
 	return offs
 }
@@ -138,8 +154,7 @@ func TestTornTail_ReadOnlyLeavesIt(t *testing.T) {
 func TestCorruptMiddleRecord(t *testing.T) {
 	mem, seg, _, _ := threeCommits(t)
 	data, _ := mem.ReadSegment(seg)
-	offs := records(t, data)
-	mid := offs[2] // the second commit; the third follows it
+	mid := commits(t, data)[1] // the second commit; the third follows it
 	cases := map[string]func([]byte){
 		"payload bit flip": func(d []byte) { d[mid+12] ^= 0x40 },
 		"crc bit flip":     func(d []byte) { d[mid+5] ^= 1 },
@@ -304,5 +319,201 @@ func TestTrimSegment(t *testing.T) {
 	}
 	if got := core.TrimSegment(torn, false); !bytes.Equal(got, torn) {
 		t.Fatal("damage in an older segment was trimmed away instead of kept for Open to report")
+	}
+}
+
+// pagesLost writes four commits of size bytes each under mode, then
+// returns the segment, the states after 0..4 commits, and the offsets of
+// the commit records.
+func pagesLost(t *testing.T, mode core.SyncMode, size int) (mem *core.MemBackend, seg uint64, states []map[string]any, offs []int) {
+	t.Helper()
+	mem = core.NewMemBackend()
+	db, err := core.Open[Schema](mem, core.Options{Sync: mode, CompactRatio: -1})
+	must(t, err)
+	states = append(states, dump(db.Tables))
+	for i := range 4 {
+		must(t, db.Tables.Users.Insert(fmt.Sprint(i), Account{Name: strings.Repeat(fmt.Sprint(i), size)}))
+		states = append(states, dump(db.Tables))
+	}
+	must(t, db.Close())
+	mem = mem.Reopen()
+	ids, _ := mem.Segments()
+	seg = ids[len(ids)-1]
+	data, _ := mem.ReadSegment(seg)
+	return mem, seg, states, commits(t, data)
+}
+
+// zeroPage returns data with the 4 KiB page holding offset off zeroed, and
+// the page's start.
+func zeroPage(data []byte, off int) ([]byte, int) {
+	d := bytes.Clone(data)
+	p := off &^ 4095
+	clear(d[p:min(p+4096, len(d))])
+	return d, p
+}
+
+// A power loss may persist a segment's pages out of order: a page of the
+// third of four unsynced commits never reached the disk (zeros, as a
+// preallocated file shows it), while the fourth did. Nothing proves the
+// lost page durable, so it is a torn tail: Open keeps the commits before it
+// and cuts the rest, and says so in OpenStats.
+func TestTornTail_PageLostOutOfOrder(t *testing.T) {
+	mem, seg, states, offs := pagesLost(t, core.SyncNever, 5000)
+	data, _ := mem.ReadSegment(seg)
+	d, p := zeroPage(data, offs[2])
+	if p+4096 > offs[3] {
+		t.Fatalf("page %d reaches the fourth commit (%d)", p, offs[3])
+	}
+	b := withSegment(t, mem, seg, d)
+	db, err := core.Open[Schema](b, core.Options{})
+	if err != nil {
+		t.Fatalf("Open after a page of unsynced commits was lost: %v", err)
+	}
+	want := 0 // the commits that end before the lost page
+	for want < 4 && offs[want]+8+int(binary.LittleEndian.Uint32(data[offs[want]:])) <= p {
+		want++
+	}
+	if want == 0 || want > 2 {
+		t.Fatalf("%d commits end before the lost page", want)
+	}
+	if got := dump(db.Tables); !reflect.DeepEqual(got, states[want]) {
+		t.Fatalf("state after the lost page is not the state after %d commits", want)
+	}
+	if st := db.OpenStats(); st.TornBytes != int64(len(d)-offs[want]) {
+		t.Fatalf("OpenStats.TornBytes = %d, want the %d bytes from commit %d on", st.TornBytes, len(d)-offs[want], want+1)
+	}
+	// The cut is durable and the log goes on.
+	must(t, db.Tables.Owner.Insert("after"))
+	after := dump(db.Tables)
+	must(t, db.Close())
+	db, err = core.Open[Schema](b.Reopen(), core.Options{})
+	must(t, err)
+	defer db.Close()
+	if got := dump(db.Tables); !reflect.DeepEqual(got, after) {
+		t.Fatalf("reopen after the cut: %v", got)
+	}
+	if n := db.OpenStats().TornBytes; n != 0 {
+		t.Fatalf("%d torn bytes after the cut", n)
+	}
+}
+
+// The same lost page under SyncAlways lies in bytes a later synced record
+// proves durable: a power loss cannot have lost it, so it is corruption,
+// reported where it starts.
+func TestCorruptPageBelowSyncedWatermark(t *testing.T) {
+	mem, seg, _, offs := pagesLost(t, core.SyncAlways, 10000)
+	data, _ := mem.ReadSegment(seg)
+	d, p := zeroPage(data, offs[2]+5000)
+	if p <= offs[2] || p+4096 >= offs[3]-syncedRecordSize {
+		t.Fatalf("page %d does not lie inside the third commit (%d..%d)", p, offs[2], offs[3])
+	}
+	b := withSegment(t, mem, seg, d)
+	_, err := core.Open[Schema](b, core.Options{})
+	var ce *core.CorruptError
+	if !errors.As(err, &ce) || ce.Segment != seg || ce.Offset != int64(offs[2]) {
+		t.Fatalf("Open = %v, want corruption at segment %d offset %d", err, seg, offs[2])
+	}
+	rep, err := core.Verify(b)
+	must(t, err)
+	if rep.Corrupt == nil || rep.Corrupt.Offset != int64(offs[2]) || rep.TornBytes != 0 {
+		t.Fatalf("Verify = %+v", rep)
+	}
+}
+
+// syncedRecordSize bounds a framed synced record [6, offset] of a small segment.
+const syncedRecordSize = 8 + 2 + 5
+
+// v1Schema is the schema of testdata/v1log, a log written before synced
+// records existed (segments 2, a snapshot, and 3).
+type v1Schema struct {
+	Owner core.Single[string]
+	Names core.List[string]
+	Count core.LookupTable[string, int]
+}
+
+func v1Log(t *testing.T) (*core.MemBackend, map[uint64][]byte) {
+	t.Helper()
+	mem := core.NewMemBackend()
+	segs := map[uint64][]byte{}
+	for _, id := range []uint64{2, 3} {
+		d, err := os.ReadFile(filepath.Join("testdata", "v1log", fmt.Sprintf("%d.seg", id)))
+		must(t, err)
+		segs[id] = d
+		must(t, mem.Install(id, [][]byte{d}, nil))
+	}
+	return mem, segs
+}
+
+func v1Check(t *testing.T, db *core.DB[v1Schema]) {
+	t.Helper()
+	owner, _ := db.Tables.Owner.Get()
+	var names []string
+	for i := range 8 {
+		names = append(names, fmt.Sprint("name", i))
+	}
+	count := map[string]int{}
+	for k, v := range db.Tables.Count.All() {
+		count[k] = v
+	}
+	if owner != "second" || !reflect.DeepEqual(db.Tables.Names.Slice(), names) || len(count) != 7 || count["k7"] != 7 || count["k0"] != 0 {
+		t.Fatalf("v1 log state: owner %q, names %v, count %v", owner, db.Tables.Names.Slice(), count)
+	}
+}
+
+// A log written before synced records opens as before, and its damage is
+// judged by the older rule: damage followed by an intact record is
+// corruption, since nothing says where the durable point was.
+func TestOldLog_OpensAsBefore(t *testing.T) {
+	mem, segs := v1Log(t)
+	db, err := core.Open[v1Schema](mem.Reopen(), core.Options{ReadOnly: true})
+	must(t, err)
+	v1Check(t, db)
+	must(t, db.Close())
+
+	d := bytes.Clone(segs[3])
+	first := commits(t, d)[0]
+	binary.LittleEndian.PutUint32(d[first:], 0) // a zero length prefix, valid records after it
+	b := withSegment(t, mem, 3, d)
+	if _, err := core.Open[v1Schema](b, core.Options{}); !errors.Is(err, core.ErrCorrupt) {
+		t.Fatalf("Open of a damaged old log = %v, want ErrCorrupt", err)
+	}
+	d = bytes.Clone(segs[3])
+	last := commits(t, d)[len(commits(t, d))-1]
+	tb := withSegment(t, mem, 3, d[:last+5])
+	db, err = core.Open[v1Schema](tb, core.Options{ReadOnly: true})
+	if err != nil || db.OpenStats().TornBytes != 5 {
+		t.Fatalf("Open of an old log with a torn last record: %v", err)
+	}
+	db.Close()
+
+	// Opened for writing, the old log is marked (a synced record [6, 0],
+	// synced by the open): from then on a lost page is a torn tail, even
+	// when the page lost is the one that held the first commit and its
+	// watermark.
+	up := mem.Reopen()
+	db, err = core.Open[v1Schema](up, core.Options{Sync: core.SyncNever})
+	must(t, err)
+	v1Check(t, db)
+	for i := range 3 {
+		must(t, db.Tables.Owner.Insert(strings.Repeat(fmt.Sprint(i), 5000)))
+	}
+	must(t, db.Close())
+	up = up.Reopen()
+	data, _ := up.ReadSegment(3)
+	offs := records(t, data)
+	marker := slices.IndexFunc(offs, func(off int) bool { return bytes.Equal(data[off+8:off+11], []byte{0x92, 0x06, 0x00}) })
+	if marker < 0 || offs[marker] != len(segs[3]) {
+		t.Fatalf("no synced record [6, 0] at the end of the old log (offset %d)", len(segs[3]))
+	}
+	d = bytes.Clone(data)
+	lost := offs[marker+1] // the first commit's synced record, then the commit
+	clear(d[lost : lost+4096])
+	db, err = core.Open[v1Schema](withSegment(t, up, 3, d), core.Options{})
+	if err != nil {
+		t.Fatalf("Open of an upgraded old log with a lost page: %v", err)
+	}
+	defer db.Close()
+	if db.OpenStats().TornBytes == 0 {
+		t.Fatal("no torn tail reported")
 	}
 }

@@ -3,13 +3,12 @@ package core
 import (
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // LogReport describes a log as Verify or Repair found it.
 type LogReport struct {
 	Segments  int           // live segments: the newest complete snapshot and later
-	Records   int64         // intact records in them, up to any damage
+	Records   int64         // intact records in them, up to any damage (synced records are not counted)
 	Bytes     int64         // bytes of those records
 	TornBytes int64         // bytes of a torn tail at the end of the newest segment
 	Corrupt   *CorruptError // the first damage found, nil if none
@@ -35,12 +34,6 @@ type liveSegment struct {
 	size int64 // bytes read
 }
 
-// segData is one live segment and its bytes.
-type segData struct {
-	id   uint64
-	data []byte
-}
-
 // snapshotState reports whether a segment's records make it a snapshot
 // segment, and whether that snapshot is complete (has its end record).
 func snapshotState(records []rawRecord) (snapshot, complete bool) {
@@ -55,51 +48,21 @@ func snapshotState(records []rawRecord) (snapshot, complete bool) {
 	return snapshot, complete
 }
 
-// chooseLive reads the segments of b that Open replays, oldest first: from
-// the newest complete snapshot (or the first segment) on, skipping an
-// incomplete snapshot while the segments it replaces remain. An incomplete
-// snapshot whose sources are gone is the damage it returns.
-func chooseLive(b Backend) ([]segData, *CorruptError, error) {
-	ids, err := b.Segments()
-	if err != nil {
-		return nil, nil, err
-	}
-	var live []segData
-	for i := len(ids) - 1; i >= 0; i-- {
-		data, err := b.ReadSegment(ids[i])
-		if err != nil {
-			return nil, nil, err
-		}
-		res, _ := scan(ids[i], data, i == len(ids)-1)
-		snapshot, complete := snapshotState(res.records)
-		if snapshot && !complete {
-			if err := incompleteSnapshot(&segmentInfo{id: ids[i], scan: res}, ids[:i]); err != nil {
-				var ce *CorruptError
-				errors.As(err, &ce)
-				return nil, ce, nil
-			}
-			continue
-		}
-		live = append(live, segData{ids[i], data})
-		if complete {
-			break
-		}
-	}
-	slices.Reverse(live)
-	return live, nil, nil
-}
-
-// walkLive calls fn for every intact record of the live segments, in log
-// order, up to the first damage, which it returns with the report: framing
-// and CRCs (scan), a payload that is not one msgpack record of a known kind,
-// and commit-part records not followed by their commit (a run of them at
-// the end of the newest segment is a torn tail). It returns an error only
-// when b or fn fails.
+// walkLive calls fn for every intact record of the live segments (readLog),
+// in log order, up to the first damage, which it returns with the report:
+// framing and CRCs that are not a torn tail (record.go), a payload that is
+// not one msgpack record of a known kind, and commit-part records not
+// followed by their commit (a run of them ending the last segment is a torn
+// tail). It returns an error only when b or fn fails.
 func walkLive(b Backend, fn func(seg uint64, r rawRecord, kind int) error) (LogReport, []liveSegment, error) {
 	var rep LogReport
-	live, ce, err := chooseLive(b)
-	if err != nil || ce != nil {
-		rep.Corrupt = ce
+	live, _, _, err := readLog(b)
+	if err != nil {
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			rep.Corrupt = ce
+			return rep, nil, nil
+		}
 		return rep, nil, err
 	}
 	segs := make([]liveSegment, len(live))
@@ -107,12 +70,8 @@ func walkLive(b Backend, fn func(seg uint64, r rawRecord, kind int) error) (LogR
 		segs[i] = liveSegment{id: s.id, size: int64(len(s.data))}
 	}
 	rep.Segments = len(live)
-	for i, s := range live {
-		newest := i == len(live)-1
-		res, err := scan(s.id, s.data, newest)
-		if err == nil {
-			err = cutUncommitted(s.id, &res, newest)
-		}
+	for _, s := range live {
+		res := s.scan
 		for j, r := range res.records {
 			kind := recordKind(r.payload)
 			if kind == recordCommitPart && j+1 < len(res.records) {
@@ -121,7 +80,7 @@ func walkLive(b Backend, fn func(seg uint64, r rawRecord, kind int) error) (LogR
 					return rep, segs, nil
 				}
 			}
-			if n, cerr := checkMsgpack(r.payload); cerr != nil || n != len(r.payload) || kind < recordSchema || kind > recordCommitPart {
+			if n, cerr := checkMsgpack(r.payload); cerr != nil || n != len(r.payload) || kind < recordSchema || kind > recordKindMax {
 				rep.Corrupt = &CorruptError{Segment: s.id, Offset: r.offset, Reason: "intact record with a malformed payload"}
 				return rep, segs, nil
 			}
@@ -130,12 +89,14 @@ func walkLive(b Backend, fn func(seg uint64, r rawRecord, kind int) error) (LogR
 					return rep, segs, err
 				}
 			}
-			rep.Records++
+			if kind != recordSynced {
+				rep.Records++
+			}
 			rep.Bytes += int64(recordHeaderSize + len(r.payload))
 		}
-		rep.TornBytes = res.torn
+		rep.TornBytes += res.torn
 		var ce *CorruptError
-		if errors.As(err, &ce) {
+		if errors.As(s.err, &ce) {
 			rep.Corrupt = ce
 			return rep, segs, nil
 		}

@@ -26,21 +26,21 @@ func TestVerify_CleanLog(t *testing.T) {
 func TestRepair_CorruptMiddleRecord(t *testing.T) {
 	mem, seg, _, _ := threeCommits(t)
 	data, _ := mem.ReadSegment(seg)
-	offs := records(t, data)
+	mid := commits(t, data)[1] // the second commit; the third follows it
 	d := bytes.Clone(data)
-	d[offs[2]+12] ^= 0x40 // the second commit; the third follows it
+	d[mid+12] ^= 0x40
 	b := withSegment(t, mem, seg, d)
 	if _, err := core.Open[Schema](b, core.Options{}); !errors.Is(err, core.ErrCorrupt) {
 		t.Fatalf("Open = %v, want ErrCorrupt", err)
 	}
 	rep, err := core.Verify(b)
 	must(t, err)
-	if rep.Corrupt == nil || rep.Corrupt.Offset != int64(offs[2]) || rep.Records != 2 {
+	if rep.Corrupt == nil || rep.Corrupt.Offset != int64(mid) || rep.Records != 2 {
 		t.Fatalf("Verify = %+v", rep)
 	}
 	rep, err = core.Repair(b)
 	must(t, err)
-	if !reflect.DeepEqual(rep.CutSegments, []uint64{seg}) || rep.CutBytes != int64(len(data)-offs[2]) {
+	if !reflect.DeepEqual(rep.CutSegments, []uint64{seg}) || rep.CutBytes != int64(len(data)-mid) {
 		t.Fatalf("Repair = %+v", rep)
 	}
 	db, err := core.Open[Schema](b, core.Options{})

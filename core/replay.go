@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -17,8 +18,10 @@ type segmentInfo struct {
 	id       uint64
 	data     []byte
 	scan     scanResult
-	snapshot bool // holds snapshot records
-	complete bool // ends with snapshot-end
+	snapshot bool  // holds snapshot records
+	complete bool  // ends with snapshot-end
+	tail     bool  // no later segment holds data: it may end torn
+	err      error // its damage, when that is corruption (settle)
 }
 
 // recordKind peeks at the kind of a record payload without decoding it.
@@ -34,21 +37,75 @@ func recordKind(payload []byte) int {
 	return -1
 }
 
-func readSegment(b Backend, id uint64, newest bool) (*segmentInfo, error) {
+// readSegment reads a segment that is not the last to hold data (a sealed
+// one, for compaction): any damage in it is corruption.
+func readSegment(b Backend, id uint64) (*segmentInfo, error) {
 	data, err := b.ReadSegment(id)
 	if err != nil {
 		return nil, fmt.Errorf("dbrs: read segment %d: %w", id, err)
 	}
-	res, err := scan(id, data, newest)
-	if err != nil {
+	res := scan(id, data)
+	if err := res.settle(data, false, true); err != nil {
 		return nil, err
 	}
-	if err := cutUncommitted(id, &res, newest); err != nil {
+	if err := cutUncommitted(id, &res, false); err != nil {
 		return nil, err
 	}
 	si := &segmentInfo{id: id, data: data, scan: res}
 	si.snapshot, si.complete = snapshotState(res.records)
 	return si, nil
+}
+
+// readLog reads the segments that Open replays, oldest first: the newest
+// complete snapshot (or the first segment) and every later one, skipping
+// an incomplete snapshot while the segments it replaces remain (an
+// incomplete snapshot whose sources are gone is the error it returns, a
+// *CorruptError). stale lists the segments that state no longer needs.
+// Each segment's damage is settled by record.go's rules: the last segment
+// that holds data may end torn; an error found in a segment is left in its
+// err, with the records before the damage, so that Verify can report them.
+// watermarked says whether some live segment holds a synced record.
+func readLog(b Backend) (live []*segmentInfo, stale []uint64, watermarked bool, err error) {
+	ids, err := b.Segments()
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("dbrs: list segments: %w", err)
+	}
+	tail := true // no segment after this one holds a non-zero byte
+	for i := len(ids) - 1; i >= 0; i-- {
+		data, err := b.ReadSegment(ids[i])
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("dbrs: read segment %d: %w", ids[i], err)
+		}
+		si := &segmentInfo{id: ids[i], data: data, scan: scan(ids[i], data), tail: tail}
+		if tail && !allZero(data) {
+			tail = false
+		}
+		si.snapshot, si.complete = snapshotState(si.scan.records)
+		if si.snapshot && !si.complete {
+			// An unfinished compaction, if the segments it was replacing
+			// are still there; without them it is a snapshot that lost
+			// its end, and skipping it would silently drop the state.
+			if err := incompleteSnapshot(si, ids[:i]); err != nil {
+				return nil, nil, false, err
+			}
+			stale = append(stale, si.id)
+			continue
+		}
+		live = append(live, si)
+		if si.complete {
+			stale = append(stale, ids[:i]...)
+			break
+		}
+	}
+	slices.Reverse(live)
+	watermarked = slices.ContainsFunc(live, func(si *segmentInfo) bool { return si.scan.marked })
+	for _, si := range live {
+		si.err = si.scan.settle(si.data, si.tail, watermarked)
+		if si.err == nil {
+			si.err = cutUncommitted(si.id, &si.scan, si.tail)
+		}
+	}
+	return live, stale, watermarked, nil
 }
 
 // incompleteSnapshot returns nil if the snapshot segment si, which has no
@@ -88,34 +145,16 @@ func cutUncommitted(id uint64, res *scanResult, newest bool) error {
 
 func (e *engine) load() error {
 	start := time.Now()
-	ids, err := e.b.Segments()
+	live, stale, watermarked, err := readLog(e.b)
 	if err != nil {
-		return fmt.Errorf("dbrs: list segments: %w", err)
+		return err
 	}
-	// Read from the newest back to the newest complete snapshot.
-	var live []*segmentInfo
-	for i := len(ids) - 1; i >= 0; i-- {
-		si, err := readSegment(e.b, ids[i], i == len(ids)-1)
-		if err != nil {
-			return err
-		}
-		if si.snapshot && !si.complete {
-			// An unfinished compaction, if the segments it was replacing
-			// are still there; without them it is a snapshot that lost
-			// its end, and skipping it would silently drop the state.
-			if err := incompleteSnapshot(si, ids[:i]); err != nil {
-				return err
-			}
-			e.stale = append(e.stale, si.id)
-			continue
-		}
-		live = append(live, si)
-		if si.complete {
-			e.stale = append(e.stale, ids[:i]...)
-			break
+	for _, si := range live {
+		if si.err != nil {
+			return si.err
 		}
 	}
-	slices.Reverse(live)
+	e.stale = stale
 
 	r := newReplayer(e)
 	r.borrow = true
@@ -144,7 +183,9 @@ func (e *engine) load() error {
 	var newest *segmentInfo
 	if len(live) > 0 {
 		newest = live[len(live)-1]
-		e.openStats.TornBytes = newest.scan.torn
+	}
+	for _, si := range live {
+		e.openStats.TornBytes += si.scan.torn // only the last segment with data may be torn
 	}
 	if e.opts.ReadOnly {
 		if newest != nil {
@@ -153,18 +194,23 @@ func (e *engine) load() error {
 		e.openStats.Duration = time.Since(start)
 		return nil
 	}
-	if newest != nil && newest.scan.torn > 0 {
-		if err := e.b.Truncate(newest.id, newest.scan.end); err != nil {
-			return fmt.Errorf("dbrs: cut torn tail of segment %d: %w", newest.id, err)
+	for _, si := range live {
+		if si.scan.torn == 0 {
+			continue
 		}
-		if err := e.b.Sync(newest.id); err != nil {
-			return fmt.Errorf("dbrs: cut torn tail of segment %d: %w", newest.id, err)
+		if err := e.b.Truncate(si.id, si.scan.end); err != nil {
+			return fmt.Errorf("dbrs: cut torn tail of segment %d: %w", si.id, err)
+		}
+		if err := e.b.Sync(si.id); err != nil {
+			return fmt.Errorf("dbrs: cut torn tail of segment %d: %w", si.id, err)
 		}
 	}
 	switch {
 	case newest == nil || newest.complete:
 		next := uint64(1)
-		if len(ids) > 0 {
+		if ids, err := e.b.Segments(); err != nil {
+			return fmt.Errorf("dbrs: list segments: %w", err)
+		} else if len(ids) > 0 {
 			next = ids[len(ids)-1] + 1
 		}
 		if err := e.startSegmentLocked(next); err != nil {
@@ -172,15 +218,27 @@ func (e *engine) load() error {
 		}
 	default:
 		e.active = newest.id
-		if added > 0 || len(newest.scan.records) == 0 {
-			if err := e.appendSchemaLocked(); err != nil {
+		fresh := len(newest.scan.records) == 0
+		if added > 0 || fresh {
+			if err := e.appendSchemaLocked(fresh); err != nil {
 				return err
+			}
+		}
+		if !watermarked && !fresh {
+			// A log written before synced records: mark it, so that from
+			// now on damage past the durable point reads as a torn tail.
+			if err := e.appendRecordLocked(appendSynced(nil, 0)); err != nil {
+				return fmt.Errorf("dbrs: write synced record: %w", err)
 			}
 		}
 	}
 	if err := e.b.Sync(e.active); err != nil {
 		return fmt.Errorf("dbrs: sync segment %d: %w", e.active, err)
 	}
+	// The first commit will carry this point: everything before it was
+	// read back and has just been synced.
+	e.wm.written = -1
+	e.wm.advance(e.active, e.segSize[e.active])
 	e.openStats.Duration = time.Since(start)
 	return nil
 }
@@ -217,7 +275,7 @@ func (e *engine) bindSchemaTables() int {
 }
 
 // startSegmentLocked creates segment id, makes it active and writes its
-// schema record.
+// schema record and the synced record that marks the log as watermarked.
 func (e *engine) startSegmentLocked(id uint64) error {
 	if err := e.b.Create(id); err != nil {
 		return fmt.Errorf("dbrs: create segment %d: %w", id, err)
@@ -225,7 +283,8 @@ func (e *engine) startSegmentLocked(id uint64) error {
 	e.active = id
 	e.segs = append(e.segs, id)
 	e.segSize[id] = 0
-	return e.appendSchemaLocked()
+	e.wm.written = 0
+	return e.appendSchemaLocked(true)
 }
 
 // schemaRecord encodes the schema record: every table's ID, name and kind,
@@ -249,13 +308,34 @@ func schemaRecordOf(tables []*tableInfo, version uint64) []byte {
 	return appendRecord(nil, b)
 }
 
-func (e *engine) appendSchemaLocked() error {
+// appendSchemaLocked appends a schema record to the active segment,
+// followed, when the segment starts with it (first), by a synced record
+// [6, 0] (record.go).
+func (e *engine) appendSchemaLocked(first bool) error {
 	rec := e.schemaRecord()
-	if err := e.b.Append(e.active, e.segSize[e.active], rec); err != nil {
+	if first {
+		rec = appendSynced(rec, 0)
+	}
+	if err := e.appendRecordLocked(rec); err != nil {
 		return fmt.Errorf("dbrs: write schema record: %w", err)
 	}
-	e.grewLocked(e.active, int64(len(rec)))
-	e.records++
+	return nil
+}
+
+// appendRecordLocked appends whole records to the active segment. e.mu is
+// held.
+func (e *engine) appendRecordLocked(recs []byte) error {
+	if err := e.b.Append(e.active, e.segSize[e.active], recs); err != nil {
+		return err
+	}
+	e.grewLocked(e.active, int64(len(recs)))
+	for p := recs; len(p) >= recordHeaderSize; {
+		n := recordHeaderSize + int(binary.LittleEndian.Uint32(p))
+		if recordKind(p[recordHeaderSize:n]) != recordSynced {
+			e.records++
+		}
+		p = p[n:]
+	}
 	return nil
 }
 
@@ -321,7 +401,9 @@ func (r *replayer) segment(si *segmentInfo) error {
 		if err != nil {
 			return err
 		}
-		r.records++
+		if kind != recordSynced { // bookkeeping, not counted (Stats.Records)
+			r.records++
+		}
 		if i == 0 && hints != nil {
 			r.sizeTables(hints) // the schema record has bound the IDs
 		}
@@ -449,6 +531,11 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 	case recordSnapshotEnd:
 		if _, err := checkMsgpack(rec.payload); err != nil {
 			return 0, r.bad(seg, rec, "", err)
+		}
+		return 0, nil
+	case recordSynced:
+		if _, ok := parseSynced(rec.payload); !ok {
+			return 0, r.bad(seg, rec, "", fmt.Errorf("malformed synced record"))
 		}
 		return 0, nil
 	default:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 // next waits for the next change, or fails after a deadline.
@@ -102,17 +103,17 @@ func TestSubscribe_SlowSubscriberAndClose(t *testing.T) {
 // A commit whose sync fails is never delivered; the next durable one is,
 // with its own sequence number.
 func TestSubscribe_FailedCommitIsNotDelivered(t *testing.T) {
-	fb := newFaultBackend(core.NewMemBackend())
+	fb := crashtest.New()
 	db, err := core.Open[Schema](fb, core.Options{})
 	must(t, err)
 	defer db.Close()
 	ch := make(chan core.Change, 10)
 	db.Subscribe(func(c core.Change) { ch <- c })
-	fb.fail(faultSync, faultRule{at: []int{1}, err: errors.New("disk gone")})
+	fb.Fail(crashtest.Sync, crashtest.Rule{At: []int{1}, Err: errors.New("disk gone")})
 	if err := db.Tables.Owner.Insert("lost"); err == nil {
 		t.Fatal("the commit whose sync failed succeeded")
 	}
-	fb.heal()
+	fb.Heal()
 	must(t, db.Tables.Owner.Insert("kept"))
 	if c := next(t, ch); c.Seq != 2 || !reflect.DeepEqual(c.Tables, []string{"Owner"}) {
 		t.Fatalf("first delivered change %+v, want the second commit", c)

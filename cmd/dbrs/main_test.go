@@ -335,9 +335,12 @@ func TestDumpRecords(t *testing.T) {
 		must(t, json.Unmarshal(sc.Bytes(), &rec))
 		recs = append(recs, rec)
 	}
-	// A schema record, then one commit per auto-committed operation.
-	if len(recs) != 14 || recs[0].Kind != "schema" || len(recs[0].Tables) != 8 || recs[1].Kind != "commit" ||
-		recs[1].Entries[0].Table != "Owner" || string(recs[1].Entries[0].Entry) != `[1,"parth <admin> & co"]` {
+	// A schema record and the synced record that follows it, then one
+	// commit per auto-committed operation, each after a synced record
+	// (every one is synced before the next, under SyncAlways).
+	if len(recs) != 28 || recs[0].Kind != "schema" || len(recs[0].Tables) != 8 || recs[1].Kind != "synced" ||
+		string(recs[1].Payload) != "[6,0]" || recs[2].Kind != "synced" || recs[3].Kind != "commit" ||
+		recs[3].Entries[0].Table != "Owner" || string(recs[3].Entries[0].Entry) != `[1,"parth <admin> & co"]` {
 		t.Fatalf("dump --records --json: %d records: %+v", len(recs), recs)
 	}
 	for i := 1; i < len(recs); i++ {
@@ -460,9 +463,18 @@ func TestVerify_BadEntry(t *testing.T) {
 	_, err = core.WalkLog(nb, func(r core.LogRecord) error { recs = append(recs, r); return nil })
 	must(t, err)
 	must(t, nb.Close())
-	var seg []byte
-	for _, i := range []int{0, 2, 1} {
-		seg = append(seg, frameRecord(recs[i].Payload)...)
+	var commits []core.LogRecord
+	for _, r := range recs {
+		if r.Kind == core.RecordCommit {
+			commits = append(commits, r)
+		}
+	}
+	if len(commits) != 2 {
+		t.Fatalf("%d commit records, want the push and the removal", len(commits))
+	}
+	seg := frameRecord(recs[0].Payload) // the schema record
+	for _, r := range []core.LogRecord{commits[1], commits[0]} {
+		seg = append(seg, frameRecord(r.Payload)...)
 	}
 	must(t, os.WriteFile(segFile(t, dir), seg, 0o600))
 	dbrs(t, "verify", dir).want(t, exitNo, "damage:     none", "replay:     failed: dbrs: bad table entry")

@@ -13,7 +13,7 @@ import (
 // Reading record payloads (the format is in core/record.go): a schema
 // record [1, [[tableID, name, kind], ...]]; a commit or snapshot record
 // [kind, tableID, entry, tableID, entry, ...]; a snapshot-end record
-// [4, records, entries, ...].
+// [4, records, entries, ...]; a synced record [6, offset].
 
 // kindNames names the record kinds.
 var kindNames = map[int]string{
@@ -22,6 +22,7 @@ var kindNames = map[int]string{
 	core.RecordSnapshot:    "snapshot",
 	core.RecordSnapshotEnd: "snapshot-end",
 	core.RecordCommitPart:  "commit-part",
+	core.RecordSynced:      "synced",
 }
 
 // schemaTable is one table of a schema record.
