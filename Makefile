@@ -165,7 +165,7 @@ reliability-kill:
 
 reliability-crash: SHELL := /bin/bash
 reliability-crash:
-	$(call run-figures,$(GO) test -count=1 -v -timeout 60m -run Crash ./core -args -dbrs.crashes=$(CRASHES),reliability:|crashes|violations)
+	$(call run-figures,$(GO) test -count=1 -v -timeout 60m -run Crash ./core -args -dbrs.crashes=$(CRASHES),reliability:)
 
 reliability-flip: SHELL := /bin/bash
 reliability-flip:

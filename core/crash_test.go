@@ -345,7 +345,7 @@ func TestCrash(t *testing.T) {
 	t.Run("SyncNever", func(t *testing.T) {
 		total.add(crashRounds(t, core.Options{Sync: core.SyncNever}, n-n/2-n/4))
 	})
-	t.Logf("simulated crashes: %d, violations: %d (torn tails cut: %d)", total.crashes, total.violations, total.torn)
+	t.Logf("reliability: crash: %d simulated crashes under the weak crash model (SyncAlways, SyncInterval and SyncNever), %d torn tails cut, %d violations", total.crashes, total.torn, total.violations)
 }
 
 // crashTally counts what crashRounds saw.
