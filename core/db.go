@@ -143,6 +143,7 @@ type engine struct {
 	lastCommitNanos             atomic.Int64
 
 	seq            uint64 // commits appended since open (e.mu)
+	follow         followState
 	subs           subscriptions
 	lastCompactErr atomic.Pointer[string]
 	openStats      OpenStats
@@ -374,6 +375,10 @@ func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
 		return nil, ErrTxClosed
 	}
 	e := tx.db.e
+	if e.opts.ReadOnly { // a scratch transaction (follow.go)
+		e.rollbackAndUnlock(tx.t)
+		return nil, ErrReadOnly
+	}
 	start := time.Now()
 	empty := tx.t.w.n == 0
 	pc, err := e.commitLocked(tx.t)
