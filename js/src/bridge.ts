@@ -62,9 +62,10 @@
 //     fails with code 'Closed'.
 //
 //  6. Consistency. The state that read() observes changes only inside a
-//     call to exec, apply, rollback or commit, or inside a JS event callback
-//     that Go registered itself (an IDB completion whose failure undoes a
-//     commit, design §4.3; multi-tab replication, later). Never during a
+//     call to exec, apply, rollback, commit or applyCommit, or inside a JS
+//     event callback that Go registered itself (an IDB completion whose
+//     failure undoes a commit, design §4.3; a follower's catchUp or promote
+//     settling, FollowBridge). Never during a
 //     read() or stats() call, and never while JS code runs. So a run of read() calls in one synchronous JS
 //     turn, with no write calls between them, sees one consistent state;
 //     db.view() relies on this and needs no bridge call of its own.
