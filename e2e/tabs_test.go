@@ -201,6 +201,31 @@ await tabs.a.db.tables.kv.insert('after', 1);
 await waitFor(() => tabs.b.db.tables.kv.get('after') === 1, 'a commit after the hostile messages');
 return null;`, nil)
 	requireEqualTabs(t, b, "two", "a", "b")
+
+	// A request sent again (as a tab does to a new leader) is applied once:
+	// a copy that arrives while it runs is dropped, and one that arrives
+	// after it was applied is answered from __dbrs.requests.
+	var dup struct {
+		Replies []bool `json:"replies"`
+		Count   int    `json:"count"`
+	}
+	b.js(t, `const ch = new BroadcastChannel('dbrs:two');
+const replies = [];
+ch.onmessage = (e) => { if (e.data?.t === 'res' && e.data.to === 'retrier') replies.push(e.data.ok); };
+const args = new Uint8Array([0x91, 0xa3, 0x64, 0x75, 0x70]); // ['dup']
+const req = { v: 1, t: 'req', from: 'retrier', id: 1, ops: [{ table: 'log', op: 'push', args }], tx: false, base: null, reads: [] };
+ch.postMessage(req);
+ch.postMessage(req);
+await waitFor(() => replies.length >= 1, 'the first answer');
+ch.postMessage(req);
+await waitFor(() => replies.length >= 2, 'the answer to the copy sent after it was applied');
+await waitFor(() => tabs.b.db.tables.log.all().includes('dup'), 'the push in the follower');
+ch.close();
+return { replies, count: tabs.a.db.tables.log.all().filter((x) => x === 'dup').length };`, &dup)
+	if len(dup.Replies) < 2 || slices.Contains(dup.Replies, false) || dup.Count != 1 {
+		t.Fatalf("a request sent three times: replies %v, pushed %d times; want ok replies and one push", dup.Replies, dup.Count)
+	}
+	requireEqualTabs(t, b, "two", "a", "b")
 }
 
 // streams starts, in each of the tabs ids, a stream of writes in the
