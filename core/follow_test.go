@@ -216,3 +216,40 @@ func TestFollow_ReservedTableIsKept(t *testing.T) {
 	must(t, db.Compact())
 	must(t, db.Close())
 }
+
+// FuzzApplyCommit feeds a follower arbitrary commit bytes at its position:
+// it must refuse them with an error or apply them, never panic, and a
+// follower whose commit was refused half applied must then ask for a
+// reopen instead of applying more.
+func FuzzApplyCommit(f *testing.F) {
+	mem := core.NewMemBackend()
+	leader, err := core.Open[Schema](mem, core.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var seeds [][]byte
+	leader.Tap(func(c core.Committed) { seeds = append(seeds, c.Record) })
+	must(f, leader.Tables.Owner.Insert("a"))
+	must(f, leader.Tables.Users.Insert("u", Account{Name: "U"}))
+	must(f, leader.Tables.Tags.Insert("t", 1))
+	must(f, leader.Close())
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		follower, err := core.Open[Schema](mem.Reopen(), core.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer follower.Close()
+		pos := follower.Position()
+		_, err = follower.ApplyCommit(pos.Segment, pos.Offset, data)
+		if err != nil && follower.Position() != pos {
+			t.Fatalf("a refused commit moved the position from %+v to %+v", pos, follower.Position())
+		}
+		if err == nil && !pos.Before(follower.Position()) {
+			t.Fatal("an applied commit did not move the position")
+		}
+	})
+}
