@@ -102,7 +102,7 @@ wasm-test:
 # go.dev/issue/75804, fixed in 1.27);
 # FUZZTIME=5m for a real run.
 fuzz:
-	for target in FuzzOpenSegment FuzzEntry FuzzValidRaw FuzzDecodeInto; do \
+	for target in FuzzOpenSegment FuzzEntry FuzzValidRaw FuzzDecodeInto FuzzApplyCommit; do \
 	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./core || exit 1; \
 	done
 

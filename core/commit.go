@@ -168,8 +168,11 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	e.commits.Add(1)
 	e.seq++
 	var change *Change
-	if e.hasSubscribers() {
+	if tap := e.tapping(); tap || e.hasSubscribers() {
 		c := e.changeOf(e.seq, t.touched)
+		if tap { // rec aliases the write buffer: copy it for the followers
+			c.shipped = &Committed{Change: c, Segment: e.active, Offset: start, End: start + int64(len(rec)), Record: slices.Clone(rec)}
+		}
 		change = &c
 	}
 	e.maybeKickCompaction()

@@ -164,6 +164,7 @@ type engine struct {
 	rawVersion bool
 
 	seq            uint64 // commits appended since open (e.mu)
+	follow         followState
 	subs           subscriptions
 	lastCompactErr atomic.Pointer[string]
 	openStats      OpenStats
@@ -429,6 +430,10 @@ func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
 		return nil, ErrTxClosed
 	}
 	e := tx.db.e
+	if e.opts.ReadOnly { // a scratch transaction (follow.go)
+		e.rollbackAndUnlock(tx.t)
+		return nil, ErrReadOnly
+	}
 	start := time.Now()
 	empty := tx.t.w.n == 0
 	pc, err := e.commitLocked(tx.t)

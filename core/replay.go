@@ -655,7 +655,7 @@ func (r *replayer) schema(seg uint64, rec rawRecord) error {
 		t := e.byName[entry.Name]
 		switch {
 		case t == nil:
-			if !e.opts.KeepUnknownTables {
+			if !e.opts.KeepUnknownTables && !isReservedTable(entry.Name) {
 				return fmt.Errorf("%w: the log holds table %q (%s), which the schema lacks; set Options.KeepUnknownTables to keep it", ErrUnknownTable, entry.Name, entry.Kind)
 			}
 			t = &tableInfo{name: entry.Name, kind: entry.Kind, opaque: true}

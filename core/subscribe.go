@@ -13,6 +13,8 @@ type Change struct {
 	Seq uint64
 	// Tables names the tables the commit wrote, sorted.
 	Tables []string
+
+	shipped *Committed // for the tap (follow.go), when one is set
 }
 
 // Subscribe calls fn with every commit that becomes durable from now on,
@@ -113,6 +115,12 @@ func (s *subscriber) poke() {
 // publish hands a durable commit to every subscriber. Callers publish in
 // commit order (under e.mu or e.smu), which the queues keep.
 func (e *engine) publish(c Change) {
+	if c.shipped != nil {
+		if e.follow.tap != nil {
+			e.follow.tap(*c.shipped)
+		}
+		c.shipped = nil
+	}
 	e.subs.mu.Lock()
 	defer e.subs.mu.Unlock()
 	for _, s := range e.subs.subs {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -831,5 +832,42 @@ return null;`, nil)
 	b.waitReady(t)
 	if again := b.demoState(t); !reflect.DeepEqual(again, got) {
 		t.Fatalf("after starting over and a reload the demo shows %+v, want %+v", again, got)
+	}
+}
+
+// TestDemo_TwoTabsSideBySide opens the demo in two same-origin frames side
+// by side: the first leads, the second follows; a board added in either
+// shows in both, without a reload.
+func TestDemo_TwoTabsSideBySide(t *testing.T) {
+	b := tabsPage(t)
+	var got struct {
+		Roles  []string `json:"roles"`
+		Boards []string `json:"boards"`
+	}
+	b.jsTimeout(t, 60*time.Second, `
+const frames = [0, 1].map(() => {
+  const f = document.createElement('iframe');
+  f.src = '/?seed=0&db=e2e-demo-tabs';
+  f.style.width = '640px'; f.style.height = '800px';
+  document.body.appendChild(f);
+  return f;
+});
+const doc = (i) => frames[i].contentDocument;
+for (const i of [0, 1]) await waitFor(() => doc(i)?.body?.dataset.ready === 'true', 'demo ' + i + ' ready', 30000);
+const add = (i, title) => {
+  const input = doc(i).querySelector('[data-testid=board-title-input]');
+  input.value = title;
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  doc(i).querySelector('[data-testid=add-board]').click();
+};
+const boards = (i) => [...doc(i).querySelectorAll('[data-testid=board-item] [data-testid=board-select]')].map((e) => e.textContent).sort();
+add(1, 'From the follower');
+await waitFor(() => boards(0).includes('From the follower'), 'the follower\'s board in the leader');
+add(0, 'From the leader');
+await waitFor(() => boards(1).includes('From the leader') && boards(1).includes('From the follower'), 'both boards in the follower');
+const roles = frames.map((f) => f.contentWindow.dbrsDemo.db.stats().role);
+return { roles, boards: boards(1) };`, &got)
+	if !slices.Equal(got.Roles, []string{"leader", "follower"}) || len(got.Boards) != 2 {
+		t.Fatalf("demo in two tabs: %+v", got)
 	}
 }

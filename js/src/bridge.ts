@@ -62,9 +62,10 @@
 //     fails with code 'Closed'.
 //
 //  6. Consistency. The state that read() observes changes only inside a
-//     call to exec, apply, rollback or commit, or inside a JS event callback
-//     that Go registered itself (an IDB completion whose failure undoes a
-//     commit, design §4.3; multi-tab replication, later). Never during a
+//     call to exec, apply, rollback, commit or applyCommit, or inside a JS
+//     event callback that Go registered itself (an IDB completion whose
+//     failure undoes a commit, design §4.3; a follower's catchUp or promote
+//     settling, FollowBridge). Never during a
 //     read() or stats() call, and never while JS code runs. So a run of read() calls in one synchronous JS
 //     turn, with no write calls between them, sees one consistent state;
 //     db.view() relies on this and needs no bridge call of its own.
@@ -207,6 +208,58 @@ export interface BridgeOpenOptions {
    * names and values).
    */
   onUpgrade?: (id: number, from: number, to: number, tables: BridgeTable[]) => void;
+  /**
+   * Open read-only, to follow another tab that writes (follower.ts): the
+   * IndexedDB database must exist, nothing is written to it, and begin
+   * starts a scratch transaction whose ops can only be rolled back.
+   */
+  follower?: boolean;
+}
+
+/** A durable commit of a leader, as shipped(h) returns it. */
+export interface ShippedCommit {
+  /** Where its records start in the log, and where they end. */
+  segment: number;
+  offset: number;
+  end: number;
+  /** Its framed records, as they lie in the log. */
+  record: Uint8Array;
+  /** The tables it wrote, sorted. */
+  tables: string[];
+}
+
+/** What catchUp and promote did: the tables of each commit applied, or a reopen. */
+export interface CatchUpResult {
+  /** The database was opened again from IndexedDB: any table may have changed. */
+  reopened: boolean;
+  /** Per commit applied, in log order, the tables it wrote. */
+  changes: string[][];
+}
+
+/**
+ * Following between tabs (platform/wasm/follower.go). Optional in Bridge:
+ * without it (the unit tests' fake bridge) open() works one tab at a time.
+ */
+export interface FollowBridge {
+  /** Makes the leader keep each durable commit's records for shipped(h). */
+  tap(h: number): undefined | BridgeError;
+  /**
+   * The tapped commits not yet taken, oldest first. A commit is here before
+   * its Promise settles.
+   */
+  shipped(h: number): ShippedCommit[] | BridgeError;
+  /**
+   * Applies a shipped commit to a follower; returns the tables it wrote, or
+   * an Error: 'Duplicate' (applied already), 'Gap' (commits were missed:
+   * catchUp), 'Corrupt', 'BadEntry', 'BadValue', 'MustReopen'.
+   */
+  applyCommit(h: number, segment: number, offset: number, record: Uint8Array): string[] | BridgeError;
+  /** [segment, offset]: the end of the log as the handle has it. */
+  position(h: number): [number, number] | BridgeError;
+  /** Reads what a follower missed from IndexedDB (reopening after a compaction). */
+  catchUp(h: number): Promise<CatchUpResult>;
+  /** Catches up and reopens for writing; call only while holding the database's Web Lock. */
+  promote(h: number): Promise<CatchUpResult>;
 }
 
 /**
@@ -288,7 +341,18 @@ export type BridgeErrorCode =
    * this origin last saw of the database (the browser deleted or replaced
    * its store). See open()'s acceptLoss.
    */
-  | 'Lost';
+  | 'Lost'
+  /** core.ErrGap: a shipped commit does not follow the follower's position (follower.go). */
+  | 'Gap'
+  /** core.ErrDuplicate: a shipped commit was applied already. */
+  | 'Duplicate'
+  /** core.ErrMustReopen: the follower must reopen to follow the log. */
+  | 'MustReopen'
+  /**
+   * Raised by the shim: a follower's transaction read a table that the
+   * leader changed meanwhile, more times in a row than it retries.
+   */
+  | 'Conflict';
 
 /** The shape of every Error the bridge returns or rejects with. */
 export interface BridgeError extends Error {
@@ -305,7 +369,7 @@ export interface BridgeError extends Error {
 export type BridgeResult = Uint8Array | number | boolean | null;
 
 /** The object dbrs.wasm installs as globalThis.__dbrs. */
-export interface Bridge {
+export interface Bridge extends Partial<FollowBridge> {
   /** Protocol version; this file describes 2. The shim refuses any other. */
   readonly protocol: number;
 
@@ -477,7 +541,7 @@ export interface Bridge {
  * The object dbrs.wasm installs as globalThis.__dbrs: the asynchronous
  * half of the bridge, and stats. wasm.ts adds the exports to make a Bridge.
  */
-export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable' | 'compact' | 'stats' | 'close' | 'exportLog' | 'importLog' | 'deleteDatabase' | 'upgradeStep'> & {
+export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable' | 'compact' | 'stats' | 'close' | 'exportLog' | 'importLog' | 'deleteDatabase' | 'upgradeStep'> & Partial<FollowBridge> & {
   /** Set by wasm.ts: Go calls it once per commit, in commit order, when the commit is durable (error null) or failed. */
   onSettle?: (h: number, seq: number, error: Error | null) => void;
 };

@@ -8,10 +8,11 @@
 // memory before the call returns.
 
 import type { Bridge, BridgeResult, BridgeTable } from './bridge.js';
-import { decode } from './codec.js';
+import { decode, encode } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 import { loadBridge } from './load.js';
 import { acquireTabLock, type Release } from './tablock.js';
+import { before, MAX_TX_RUNS, REQUESTS_TABLE, Tabs, tabsSupported, type Op, type Pos, type TabHost } from './follower.js';
 import { makeTables, TABLE_KINDS, type Host, type Scope, type TableSpec } from './tables.js';
 import type { TableChecks } from './checks.js';
 import { clearMarker, readMarker, writeMarker } from './marker.js';
@@ -45,12 +46,37 @@ function isBusy(r: unknown): boolean {
   return r instanceof Error && (r as { code?: unknown }).code === 'Busy';
 }
 
-class Database<S extends Schema> implements DB<S>, Host {
+/** Ops whose outcome depends on the state they find: a follower's transaction counts them as reads. */
+const STATEFUL_OPS = new Set(['pop', 'insertAt', 'setAt', 'removeAt', 'remove', 'clearKey']);
+
+/** The msgpack array of ops' raw results (bridge.ts: a raw value, or nil). */
+function resultsArray(parts: (Uint8Array | null)[]): Uint8Array {
+  const n = parts.length;
+  const head = n < 16 ? [0x90 | n] : n < 1 << 16 ? [0xdc, n >> 8, n & 0xff] : [0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  let size = head.length;
+  for (const p of parts) size += p ? p.length : 1;
+  const out = new Uint8Array(size);
+  out.set(head);
+  let at = head.length;
+  for (const p of parts) {
+    if (p) {
+      out.set(p, at);
+      at += p.length;
+    } else {
+      out[at++] = 0xc0;
+    }
+  }
+  return out;
+}
+
+class Database<S extends Schema> implements DB<S>, Host, TabHost {
   readonly name: string;
   readonly tables: Tables<S>;
 
-  private readonly b: Bridge;
-  private readonly h: number;
+  readonly b: Bridge;
+  readonly h: number;
+  /** The other tabs (follower.ts); null when opened exclusive. */
+  private readonly tabs: Tabs | null;
   private readonly defs: TableSpec[];
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
@@ -68,8 +94,9 @@ class Database<S extends Schema> implements DB<S>, Host {
 
   private readonly releaseLock: Release;
 
-  constructor(b: Bridge, h: number, name: string, defs: TableSpec[], releaseLock: Release) {
+  constructor(b: Bridge, h: number, name: string, defs: TableSpec[], releaseLock: Release, tabs: Tabs | null = null) {
     this.releaseLock = releaseLock;
+    this.tabs = tabs;
     this.b = b;
     this.h = h;
     this.name = name;
@@ -101,10 +128,19 @@ class Database<S extends Schema> implements DB<S>, Host {
       throw toDbrsError(e);
     }
     if (r instanceof Error) throw toDbrsError(r);
+    scope.ops?.push({ table, op, args: args.slice() });
     return r;
   }
 
   exec(table: string, op: string, args: Uint8Array): Promise<unknown> {
+    if (this.following()) {
+      return new Promise((resolve, reject) => {
+        this.checkWritable(`${table}.${op}`);
+        const p = this.tabs!.forward([{ table, op, args: args.slice() }], false, []).then((bytes) => (decode(bytes) as unknown[])[0]);
+        this.track(p);
+        p.then(resolve, (e: unknown) => reject(toDbrsError(e)));
+      });
+    }
     return new Promise((resolve, reject) => {
       this.checkWritable(`${table}.${op}`);
       this.submit({
@@ -121,6 +157,7 @@ class Database<S extends Schema> implements DB<S>, Host {
             reject(toDbrsError(r));
             return true;
           }
+          this.noteAppended([table]);
           this.track(r.then(
             (bytes) => {
               this.notify([table]);
@@ -146,7 +183,174 @@ class Database<S extends Schema> implements DB<S>, Host {
       if (typeof fn !== 'function') throw new TypeError('dbrs: transaction needs a callback');
       this.checkWritable('transaction');
       const f = fn as unknown as (tx: TxTables<S>) => R;
-      this.submit({ run: () => this.runTx(f, resolve, reject), fail: reject });
+      if (this.following()) this.submit({ run: () => this.runFollowerTx(f, resolve, reject, 1), fail: reject });
+      else this.submit({ run: () => this.runTx(f, resolve, reject), fail: reject });
+    });
+  }
+
+  /** This tab follows another: its writes go to the leader (follower.ts). */
+  private following(): boolean {
+    return this.tabs !== null && this.tabs.role !== 'leader';
+  }
+
+  /**
+   * A follower's transaction (follower.ts, "Invariants"): fn runs against a
+   * scratch transaction on this tab's state, its ops are recorded and
+   * rolled back, and the leader runs them if nothing fn read changed
+   * meanwhile; else fn runs again, up to MAX_TX_RUNS times.
+   */
+  private runFollowerTx<R>(fn: (tx: TxTables<S>) => R, resolve: (r: R) => void, reject: (e: unknown) => void, runs: number): boolean {
+    let r: null | Error;
+    try {
+      r = this.b.begin(this.h);
+    } catch (e) {
+      reject(toDbrsError(e));
+      return true;
+    }
+    if (isBusy(r)) return false;
+    if (r instanceof Error) {
+      reject(toDbrsError(r));
+      return true;
+    }
+    const scope: Scope = { active: true, written: new Set(), read: new Set(), ops: [] };
+    const tx = makeTables(this, this.defs, 'tx', scope) as TxTables<S>;
+    this.running = 'tx';
+    let result: R;
+    try {
+      result = fn(tx);
+    } catch (e) {
+      this.endTx(scope);
+      this.rollback();
+      reject(e);
+      return true;
+    }
+    this.endTx(scope);
+    this.rollback();
+    if (isThenable(result)) {
+      Promise.resolve(result).then(undefined, () => {});
+      reject(new TypeError('dbrs: the transaction callback returned a Promise; it must be synchronous (no async, no await). The transaction was rolled back.'));
+      return true;
+    }
+    const ops = scope.ops!;
+    if (ops.length === 0) {
+      resolve(result);
+      return true;
+    }
+    const reads = new Set(scope.read);
+    for (const o of ops) if (STATEFUL_OPS.has(o.op)) reads.add(o.table);
+    this.track(this.tabs!.forward(ops, true, [...reads]).then(() => resolve(result), (e: unknown) => {
+      if (e instanceof DbrsError && e.code === 'Conflict' && runs < MAX_TX_RUNS && this.state === 'open') {
+        this.submit({ run: () => this.runFollowerTx(fn, resolve, reject, runs + 1), fail: reject });
+      } else {
+        reject(e);
+      }
+    }));
+    return true;
+  }
+
+  // ------------------------------------------------------------ TabHost
+
+  tableNames(): string[] {
+    return this.defs.map((d) => d.name);
+  }
+
+  /**
+   * Leader: the commits appended since it began to lead (durable or not),
+   * newest last, each with the position after it and the tables it wrote;
+   * and the position before the oldest kept. runOps checks a follower's
+   * transaction against them.
+   */
+  private appended: { end: Pos; tables: string[] }[] = [];
+  private appendedSince: Pos = [0, 0];
+
+  startLeading(): void {
+    const p = this.b.position!(this.h);
+    this.appended = [];
+    this.appendedSince = p instanceof Error ? [Number.MAX_SAFE_INTEGER, 0] : p;
+  }
+
+  /** Notes a commit just appended (leader among tabs). */
+  private noteAppended(tables: string[]): void {
+    if (!this.tabs || this.tabs.role !== 'leader') return;
+    const p = this.b.position!(this.h);
+    if (p instanceof Error) return;
+    this.appended.push({ end: p, tables });
+    if (this.appended.length > 4096) this.appendedSince = this.appended.splice(0, 1024).at(-1)!.end;
+  }
+
+  /** Whether a commit appended after base wrote a table in reads (true when base is older than what is kept). */
+  private conflicts(base: Pos, reads: string[]): boolean {
+    if (before(base, this.appendedSince)) return true;
+    return this.appended.some((c) => before(base, c.end) && c.tables.some((t) => reads.includes(t)));
+  }
+
+  runOps(ops: Op[], from: string, id: number, base: Pos | null, reads: string[]): Promise<{ results: Uint8Array; pos: Pos }> {
+    return new Promise((resolve, reject) => {
+      this.checkWritable('a write from another tab');
+      for (const o of ops) {
+        if (!this.defs.some((d) => d.name === o.table)) throw new DbrsError('UnknownTable', `dbrs: another tab wrote table "${o.table}", which this tab's schema lacks`);
+      }
+      this.submit({
+        run: () => {
+          // Checked as the transaction begins: every commit before it is
+          // appended by now, and none can come between.
+          if (base && reads.length > 0 && this.conflicts(base, reads)) {
+            reject(new DbrsError('Conflict', 'dbrs: the transaction read a table that another tab changed meanwhile'));
+            return true;
+          }
+          let r: null | Error;
+          try {
+            r = this.b.begin(this.h);
+          } catch (e) {
+            reject(toDbrsError(e));
+            return true;
+          }
+          if (isBusy(r)) return false;
+          if (r instanceof Error) {
+            reject(toDbrsError(r));
+            return true;
+          }
+          const parts: (Uint8Array | null)[] = [];
+          const written = new Set<string>();
+          for (const o of ops) {
+            const x = this.b.apply(this.h, o.table, o.op, o.args);
+            if (x instanceof Error) {
+              this.rollback();
+              reject(toDbrsError(x));
+              return true;
+            }
+            parts.push(x instanceof Uint8Array ? x.slice() : null);
+            written.add(o.table);
+          }
+          const results = resultsArray(parts);
+          const rec = this.b.apply(this.h, REQUESTS_TABLE, 'insert', encode([from, [id, results]]));
+          if (rec instanceof Error) {
+            this.rollback();
+            reject(toDbrsError(rec));
+            return true;
+          }
+          let c: Promise<void> | Error;
+          try {
+            c = this.b.commit(this.h);
+          } catch (e) {
+            reject(toDbrsError(e));
+            return true;
+          }
+          if (c instanceof Error) {
+            reject(toDbrsError(c));
+            return true;
+          }
+          const p = this.b.position!(this.h);
+          const pos: Pos = p instanceof Error ? [0, 0] : p;
+          this.noteAppended([...written]);
+          this.track(c.then(() => {
+            this.notify([...written]);
+            resolve({ results, pos });
+          }, (e: unknown) => reject(toDbrsError(e))));
+          return true;
+        },
+        fail: reject,
+      });
     });
   }
 
@@ -194,6 +398,7 @@ class Database<S extends Schema> implements DB<S>, Host {
       return true;
     }
     const written = [...scope.written!];
+    if (written.length > 0) this.noteAppended(written);
     this.track(c.then(() => {
       if (written.length > 0) this.notify(written);
       resolve(result);
@@ -209,7 +414,8 @@ class Database<S extends Schema> implements DB<S>, Host {
    * order, so listeners hear of them in that order. A listener that throws
    * is reported on the console and does not stop the others.
    */
-  private notify(tables: string[]): void {
+  notify(tables: string[]): void {
+    this.tabs?.ship(); // the other tabs hear of a commit before this tab's own callers
     if (!this.marked) {
       this.marked = true;
       this.mark();
@@ -333,6 +539,12 @@ class Database<S extends Schema> implements DB<S>, Host {
     for (const f of ['records', 'logBytes', 'liveBytes', 'compactions', 'commits', 'lastCommitMs']) {
       if (typeof o[f] !== 'number') o[f] = 0;
     }
+    const t = this.tabs;
+    o.role = !t ? 'exclusive' : t.role === 'leader' ? 'leader' : 'follower';
+    o.lagMs = t && t.role !== 'leader' ? t.lagMs : 0;
+    o.behindCommits = t && t.role !== 'leader' ? t.behind : 0;
+    o.badMessages = t ? t.badMessages : 0;
+    o.unansweredWrites = t ? t.unanswered : 0;
     return o as Stats;
   }
 
@@ -342,9 +554,11 @@ class Database<S extends Schema> implements DB<S>, Host {
       return Promise.reject(new DbrsError('Busy', 'dbrs: close() inside a transaction or view callback'));
     }
     this.state = 'closing';
+    this.tabs?.leave();
     this.closing = (async () => {
       try {
         await this.queueEmpty();
+        if (this.tabs) await this.tabs.drain(5000);
         await Promise.allSettled([...this.inflight]);
         await this.b.close(this.h);
       } catch (e) {
@@ -352,6 +566,7 @@ class Database<S extends Schema> implements DB<S>, Host {
       } finally {
         this.state = 'closed';
         this.releaseLock();
+        this.tabs?.close(); // the lock goes only once the log is closed
       }
     })();
     return this.closing;
@@ -429,9 +644,12 @@ class Database<S extends Schema> implements DB<S>, Host {
  * Rejects with DbrsError: 'Schema' (bad schema, or a table kind that
  * differs from the stored one), 'UnknownTable' (the stored log has a table
  * the schema lacks), 'Version' (stored at a newer OpenOptions.version),
- * 'BadEntry' (also: an upgrade left a value that does not fit), 'Corrupt', 'Locked' (already open in this page, or
- * in another tab or worker: see OpenOptions.lockTimeoutMs), an
- * IndexedDB code, or 'Internal' (dbrs.wasm could not be loaded).
+ * 'BadEntry' (also: an upgrade left a value that does not fit), 'Corrupt',
+ * 'Locked' (already open in this page; or, with exclusive, open in another
+ * tab or worker, and without it, held by an exclusive tab: see
+ * OpenOptions), an IndexedDB code, or 'Internal' (dbrs.wasm could not be
+ * loaded). Without exclusive, the first tab to open a database leads and
+ * the others follow it (follower.ts); only the leader runs an upgrade.
  */
 export async function open<S extends Schema>(name: string, schema: S, options: OpenOptions = {}): Promise<DB<S>> {
   if (typeof name !== 'string' || name === '') throw new TypeError('dbrs: open needs a database name');
@@ -457,41 +675,71 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
     throw new TypeError('dbrs: upgrade must be a function, given with a version');
   }
   const b = await loadBridge(options);
-  const up = upgrade ? upgrader(b, upgrade, defs) : undefined;
-  const release = await acquireTabLock(name, options.lockTimeoutMs ?? 0);
+  const tables = defs.map((d) => ({ name: d.name, kind: d.kind }));
+  const keepUnknownTables = options.keepUnknownTables === true;
+  const versioned = version !== undefined ? { version } : {};
+  if (options.exclusive === true || !tabsSupported(b)) {
+    const up = upgrade ? upgrader(b, upgrade, defs) : undefined;
+    const release = await acquireTabLock(name, options.lockTimeoutMs ?? 0);
+    let h: number;
+    try {
+      h = await b.open(name, tables, { durability, keepUnknownTables, ...versioned, ...(up ? { onUpgrade: up.onUpgrade } : {}) });
+    } catch (e) {
+      release();
+      if (up?.failure) throw up.failure.error; // the upgrade function's own error
+      throw toDbrsError(e);
+    }
+    await checkLost(b, h, name, options, release);
+    return new Database<S>(b, h, name, defs, release);
+  }
+  // Tabs (follower.ts): lead, or follow the tab that does.
+  const tabs = await Tabs.join(name, options.lockTimeoutMs || 10000);
+  const follower = tabs.role === 'follower';
+  const up = upgrade && !follower ? upgrader(b, upgrade, defs) : undefined;
   let h: number;
-  const marker = readMarker(name);
   try {
-    h = await b.open(name, defs.map((d) => ({ name: d.name, kind: d.kind })), {
+    h = await b.open(name, [...tables, { name: REQUESTS_TABLE, kind: 'lookup_table' }], {
       durability,
-      keepUnknownTables: options.keepUnknownTables === true,
-      ...(version !== undefined ? { version } : {}),
+      keepUnknownTables,
+      follower,
+      ...versioned,
       ...(up ? { onUpgrade: up.onUpgrade } : {}),
     });
   } catch (e) {
-    release();
+    tabs.close();
     if (up?.failure) throw up.failure.error; // the upgrade function's own error
     throw toDbrsError(e);
   }
-  if (marker !== undefined) {
-    const lost = lostSince(b, h, marker);
-    if (lost && options.acceptLoss !== true) {
-      try {
-        await b.close(h);
-        // An empty store that this open just made would hide the loss
-        // from the next one: remove it. A store that is only behind keeps
-        // what it has, for an export.
-        if (lost === 'empty') await b.deleteDatabase(name);
-      } catch {
-        // The refusal below is what matters.
-      } finally {
-        release();
-      }
-      throw new DbrsError('Lost', `dbrs: IndexedDB has ${lost === 'empty' ? 'no data' : 'an older log'} for database "${name}", which this origin last saw at log segment ${marker}: the browser deleted or replaced its storage. Restore an export with importLog(), or open with { acceptLoss: true } to start over.`);
+  if (!follower) await checkLost(b, h, name, options, () => tabs.close());
+  const db = new Database<S>(b, h, name, defs, () => {}, tabs);
+  tabs.start(db);
+  return db;
+}
+
+/**
+ * Rejects with 'Lost' (after closing handle h and calling release) when
+ * IndexedDB lost what the marker says this origin saw of database name
+ * (marker.ts), unless options.acceptLoss.
+ */
+async function checkLost(b: Bridge, h: number, name: string, options: OpenOptions, release: () => void): Promise<void> {
+  const marker = readMarker(name);
+  if (marker === undefined) return;
+  const lost = lostSince(b, h, marker);
+  if (lost && options.acceptLoss !== true) {
+    try {
+      await b.close(h);
+      // An empty store that this open just made would hide the loss
+      // from the next one: remove it. A store that is only behind keeps
+      // what it has, for an export.
+      if (lost === 'empty') await b.deleteDatabase(name);
+    } catch {
+      // The refusal below is what matters.
+    } finally {
+      release();
     }
-    if (lost) clearMarker(name);
+    throw new DbrsError('Lost', `dbrs: IndexedDB has ${lost === 'empty' ? 'no data' : 'an older log'} for database "${name}", which this origin last saw at log segment ${marker}: the browser deleted or replaced its storage. Restore an export with importLog(), or open with { acceptLoss: true } to start over.`);
   }
-  return new Database<S>(b, h, name, defs, release);
+  if (lost) clearMarker(name);
 }
 
 /**

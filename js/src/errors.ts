@@ -12,6 +12,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'NotFound', 'Index', 'Empty', 'ReadOnly', 'Closed', 'TxClosed', 'Busy', 'Locked',
   'Quota', 'Abort', 'IDBUnknown', 'IDB', 'Corrupt', 'BadEntry', 'Schema',
   'UnknownTable', 'BadValue', 'TooLarge', 'Poisoned', 'Internal', 'Lost', 'Version',
+  'Gap', 'Duplicate', 'MustReopen', 'Conflict',
 ]);
 
 /**

@@ -27,6 +27,7 @@ export type {
   Change,
   Subscribable,
   Stats,
+  TabRole,
   Segment,
   LoadOptions,
   OpenOptions,

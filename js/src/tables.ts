@@ -17,6 +17,8 @@ export interface Scope {
   read?: Set<string>;
   /** Tables written in this scope (a transaction's). */
   written?: Set<string>;
+  /** A follower's transaction: its ops, in order, for the leader to run (follower.ts). */
+  ops?: { table: string; op: string; args: Uint8Array }[];
 }
 
 /** What the database gives its tables. */

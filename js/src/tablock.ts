@@ -2,8 +2,10 @@
 //
 // Two tabs that opened the same database would each append to the same
 // IndexedDB segments and destroy each other's commits. open() therefore
-// takes an exclusive Web Lock named "dbrs:<name>" and holds it until
-// close(); deleteDatabase() and importLog() take it for their duration.
+// with { exclusive: true } takes an exclusive Web Lock named "dbrs:<name>"
+// and holds it until close(); deleteDatabase() and importLog() take it for
+// their duration. Without exclusive, tabs share the database: the one that
+// holds the same lock writes, and the others follow it (follower.ts).
 // Where the Web Locks API is missing (Node, very old browsers) there is no
 // lock and one opener per database is the caller's job.
 

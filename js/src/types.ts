@@ -334,9 +334,27 @@ export interface Stats {
   commits: number;
   /** Append-to-durable time of the most recent durable commit, in ms. */
   lastCommitMs: number;
-  /** Further numeric fields the engine reports. */
-  readonly [extra: string]: number;
+  /**
+   * This tab's part (README "Tabs"): 'leader' writes the database, a
+   * 'follower' applies the leader's commits and forwards its writes to it,
+   * 'exclusive' was opened with { exclusive: true } (or where Web Locks or
+   * BroadcastChannel are missing).
+   */
+  role: TabRole;
+  /**
+   * Follower: milliseconds from the leader's commit becoming durable to
+   * this tab applying it, for the most recent commit applied (0 on a
+   * leader).
+   */
+  lagMs: number;
+  /** Follower: commits the leader has shipped that this tab has not applied yet (0 on a leader). */
+  behindCommits: number;
+  /** Further fields the engine reports (numbers). */
+  readonly [extra: string]: number | string;
 }
+
+/** A tab's part in a database open in several tabs. */
+export type TabRole = 'leader' | 'follower' | 'exclusive';
 
 /** One log segment, as exportLog returns and importLog accepts. */
 export interface Segment {
@@ -385,11 +403,19 @@ export interface OpenOptions extends LoadOptions {
    */
   keepUnknownTables?: boolean;
   /**
-   * One tab (or worker) at a time may have a database open: open() takes an
-   * exclusive Web Lock named "dbrs:<name>" until close(). With 0 (the
-   * default) open() rejects at once with 'Locked' when another tab holds
-   * it; otherwise it waits up to this many milliseconds for that tab to
-   * close the database (or to be closed).
+   * Several tabs may have a database open (README "Tabs"): the first to
+   * open it writes (the leader), the others follow it. With exclusive
+   * true, one tab (or worker) at a time: open() takes the Web Lock
+   * "dbrs:<name>" until close(), and rejects with 'Locked' when another
+   * tab holds it (see lockTimeoutMs). Default false.
+   */
+  exclusive?: boolean;
+  /**
+   * With exclusive: 0 (the default) rejects at once with 'Locked' when
+   * another tab holds the database; otherwise open() waits up to this many
+   * milliseconds for that tab to close it. Without exclusive: how long a
+   * new tab waits for the leader to answer before it rejects with 'Locked'
+   * (default 10000).
    */
   lockTimeoutMs?: number;
   /**

@@ -7,7 +7,7 @@
 // the rest of the shim does not know which protocol serves it.
 
 import { decode } from './codec.js';
-import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, GoBridge, UpgradeStep } from './bridge.js';
+import type { Bridge, BridgeError, BridgeOpenOptions, BridgeResult, BridgeSegment, BridgeTable, CatchUpResult, GoBridge, ShippedCommit, UpgradeStep } from './bridge.js';
 import { OP_CODES } from './ops.js';
 
 /** The exports of dbrs.wasm that protocol 2 uses. */
@@ -193,6 +193,16 @@ export class WasmBridge implements Bridge {
       this.pending.delete(h);
     }
   }
+
+  // Following between tabs (bridge.ts, FollowBridge): straight to Go.
+  tap(h: number): undefined | BridgeError { return this.raw.tap!(h); }
+  shipped(h: number): ShippedCommit[] | BridgeError { return this.raw.shipped!(h); }
+  applyCommit(h: number, segment: number, offset: number, record: Uint8Array): string[] | BridgeError {
+    return this.raw.applyCommit!(h, segment, offset, record);
+  }
+  position(h: number): [number, number] | BridgeError { return this.raw.position!(h); }
+  catchUp(h: number): Promise<CatchUpResult> { return this.raw.catchUp!(h); }
+  promote(h: number): Promise<CatchUpResult> { return this.raw.promote!(h); }
 
   exportLog(h: number): Promise<BridgeSegment[]> { return this.raw.exportLog(h); }
   importLog(name: string, segments: BridgeSegment[]): Promise<void> { return this.raw.importLog(name, segments); }

@@ -75,6 +75,7 @@ type handle struct {
 	kinds   map[string]string // table name → kind
 	order   []string          // table names in the order open was given them
 	settle  settler           // protocol 2 commits
+	follow  *followHandle     // following between tabs (follower.go)
 	openDur time.Duration
 
 	// Used on the JS thread only.
@@ -108,6 +109,7 @@ func NewBridge() *Bridge {
 	for name, f := range methods {
 		o.Set(name, f)
 	}
+	b.installFollow(o)
 	b.wake = js.FuncOf(func(js.Value, []js.Value) any {
 		b.wakeQueued.Store(false)
 		return nil
@@ -166,6 +168,7 @@ func (b *Bridge) open(args []js.Value) any {
 	opts := arg(args, 2)
 	var idbOpts IDBOptions
 	var copts core.Options
+	follower := false
 	if opts.Type() == js.TypeObject {
 		switch d := opts.Get("durability"); {
 		case d.IsUndefined() || d.IsNull():
@@ -179,7 +182,9 @@ func (b *Bridge) open(args []js.Value) any {
 		if err := upgradeOptions(opts, &copts); err != nil {
 			return rejected(err)
 		}
+		follower = opts.Get("follower").Truthy() // read-only: see follower.go
 	}
+	idbOpts.ReadOnly = follower
 	if err := b.reserve(name); err != nil {
 		return rejected(err)
 	}
@@ -195,12 +200,14 @@ func (b *Bridge) open(args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
+		copts.ReadOnly = follower
 		db, err := core.OpenDynamic(be, specs, copts)
 		if err != nil {
 			_ = be.Close()
 			return nil, err
 		}
-		h := &handle{name: name, db: db, backend: be, kinds: map[string]string{}, openDur: time.Since(start)}
+		h := &handle{name: name, db: db, backend: be, kinds: map[string]string{}, openDur: time.Since(start),
+			follow: &followHandle{follower: follower, specs: specs, idbOpts: idbOpts, opts: copts}}
 		for _, s := range specs {
 			h.kinds[s.Name] = s.Kind
 			h.order = append(h.order, s.Name)

@@ -198,7 +198,11 @@ func (h *handle) tryBegin() (*core.Tx[core.Dynamic], error) {
 	if h.tx != nil {
 		return nil, errTxOpen
 	}
-	tx, ok, err := h.db.TryBegin()
+	tryBegin := h.db.TryBegin
+	if h.follow.follower {
+		tryBegin = h.db.TryBeginScratch // its ops go to the leader (follower.go)
+	}
+	tx, ok, err := tryBegin()
 	switch {
 	case !ok:
 		return nil, errBusy

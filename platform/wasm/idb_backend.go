@@ -119,6 +119,13 @@ type IDBOptions struct {
 	// Durability is the durability hint of the transactions that Sync
 	// issues. The zero value is DurabilityStrict.
 	Durability Durability
+	// ReadOnly opens for reading only, as a follower tab does
+	// (platform/wasm/follower.go): the open creates nothing (a missing
+	// database fails with core.ErrNotExist), Create, Append, Truncate and
+	// Install fail with core.ErrReadOnly, and every ReadSegment and
+	// Segments reads IndexedDB as it is now, which another tab's writer
+	// keeps changing.
+	ReadOnly bool
 }
 
 // IDBStats counts what an IDBBackend did. Tests use it to check group
@@ -179,6 +186,8 @@ type IDBBackend struct {
 	stats  IDBStats
 
 	ftx flushTx // the lean write path of flushes (idb_flush.go)
+
+	readOnly bool // IDBOptions.ReadOnly: never writes
 }
 
 var _ core.Backend = (*IDBBackend)(nil)
@@ -233,6 +242,11 @@ func OpenIDB(ctx context.Context, name string, opts IDBOptions) (*IDBBackend, er
 	if err != nil {
 		return nil, err
 	}
+	if opts.ReadOnly {
+		if err := mustExist(name); err != nil {
+			return nil, err
+		}
+	}
 	req, err := factory.Open(ctx, name, idbVersion, func(db *idb.Database, oldVersion, _ uint) error {
 		if oldVersion < 1 {
 			_, err := db.CreateObjectStore(chunkStore, idb.ObjectStoreOptions{})
@@ -263,6 +277,7 @@ func OpenIDB(ctx context.Context, name string, opts IDBOptions) (*IDBBackend, er
 		db:         db,
 		jsDB:       jsDB,
 		segs:       map[uint64]*idbSegment{},
+		readOnly:   opts.ReadOnly,
 	}
 	sizes, err := b.scanSizes(ctx)
 	if err != nil {
@@ -430,7 +445,9 @@ func (b *IDBBackend) Segments() ([]uint64, error) {
 	}
 	ids := make([]uint64, 0, len(b.segs))
 	for id := range b.segs {
-		ids = append(ids, id)
+		if !b.readOnly {
+			ids = append(ids, id)
+		}
 	}
 	b.mu.Unlock()
 
@@ -478,6 +495,9 @@ func (b *IDBBackend) Create(id uint64) error {
 	if b.closed {
 		return core.ErrClosed
 	}
+	if b.readOnly {
+		return core.ErrReadOnly
+	}
 	if _, ok := b.segs[id]; ok {
 		return fmt.Errorf("dbrs: IndexedDB backend %q: segment %d exists", b.name, id)
 	}
@@ -491,6 +511,9 @@ func (b *IDBBackend) Create(id uint64) error {
 func (b *IDBBackend) Append(id uint64, off int64, p []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.readOnly {
+		return core.ErrReadOnly
+	}
 	s, err := b.segment(id)
 	if err != nil {
 		return err
@@ -763,6 +786,9 @@ func chunkLen(v js.Value) (int64, error) {
 func (b *IDBBackend) Truncate(id uint64, size int64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.readOnly {
+		return core.ErrReadOnly
+	}
 	s, err := b.segment(id)
 	if err != nil {
 		return err
@@ -792,6 +818,9 @@ func (b *IDBBackend) Truncate(id uint64, size int64) error {
 // the removals happen with it or not at all. Removed segments lose their
 // buffered bytes; a Sync waiting for them fails.
 func (b *IDBBackend) Install(id uint64, chunks [][]byte, remove []uint64) error {
+	if b.readOnly {
+		return core.ErrReadOnly
+	}
 	if id > maxSafeInteger {
 		return fmt.Errorf("dbrs: IndexedDB backend %q: segment ID %d exceeds 2^53-1", b.name, id)
 	}
@@ -867,6 +896,7 @@ func (b *IDBBackend) ReadSegment(id uint64) ([]byte, error) {
 		return nil, core.ErrClosed
 	}
 	s, known := b.segs[id]
+	known = known && !b.readOnly // another tab writes: IndexedDB is the truth
 	var (
 		flushed  int64
 		inflight []byte // aliases s.inflight, which nobody modifies

@@ -49,9 +49,19 @@ class App {
     this.render();
     this.stats.refresh();
     // The stats change with every durable commit (and compaction follows a
-    // commit): refresh on each one instead of polling.
-    this.unsubscribe = model.db.subscribe(() => this.stats.refresh());
+    // commit): refresh on each one instead of polling. The board too: in
+    // another tab (js/README.md, "Tabs"), or in this one when it follows,
+    // a commit arrives without a call here.
+    this.unsubscribe = model.db.subscribe(() => {
+      // This tab's own writes rendered when they were made (or, in a
+      // follower tab, render when they resolve): render for the others'.
+      if (this.ownWrites === 0) this.render();
+      this.stats.refresh();
+    });
   }
+
+  /** Writes of this tab not yet settled. */
+  private ownWrites = 0;
 
   destroy(): void {
     this.unsubscribe();
@@ -78,12 +88,17 @@ class App {
       return Promise.resolve();
     }
     this.render();
+    this.ownWrites++;
     return p.then(
       () => {
+        this.ownWrites--;
+        // A follower tab (js/README.md, "Tabs") sees its write only now.
+        if (this.db.stats().role === 'follower') this.render();
         this.stats.record(performance.now() - t0);
         this.stats.refresh();
       },
       (e: unknown) => {
+        this.ownWrites--;
         this.showError(e);
         this.render();
         this.stats.refresh();

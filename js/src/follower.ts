@@ -1,0 +1,623 @@
+// Tabs: one database open in several tabs, each live.
+//
+// The first tab to open a database takes its Web Lock "dbrs:<name>" and
+// writes it: the leader. The others open it read-only and follow: the
+// followers. They talk over a BroadcastChannel named "dbrs:<name>" (every
+// same-origin tab, iframe and worker that opens the database joins it):
+//
+//   hello   {t, from}                       a tab that opens asks who leads
+//   leader  {t, from, segment, offset}      the leader answers (and says so
+//                                           when it takes over); its position
+//   commit  {t, from, segment, offset, end, record, tables, at}
+//                                           one durable commit: its framed
+//                                           records and where they lie in
+//                                           the log; `at` is when it became
+//                                           durable (ms since the epoch)
+//   req     {t, from, id, ops, tx, base, reads}
+//                                           a follower's write: ops
+//                                           [{table, op, args}], run by the
+//                                           leader as one transaction
+//   res     {t, from, to, id, ok, results | code+message, pos}
+//                                           its outcome, sent after the
+//                                           commit's own `commit` message
+//
+// Every message also has v: 1. A message of another shape is counted
+// (stats().badMessages), reported on the console and dropped.
+//
+// Invariants:
+//   - A follower applies commits in log order, each once: the bridge
+//     refuses a commit at or before its position ('Duplicate', ignored) and
+//     one past it ('Gap': it catches up from IndexedDB first). Messages are
+//     handled one at a time, in arrival order, so a `res` is handled after
+//     the `commit` before it; and a `res` waits until the follower has
+//     reached its `pos`. So a follower's write resolves after the follower
+//     reads it (read-your-writes).
+//   - Subscriptions fire on a follower once per commit applied, in log
+//     order; after a reopen (a compaction moved the log) once, naming every
+//     table.
+//   - A request is applied at most once. Requests carry (from, id), ids
+//     growing per tab. The leader writes, in the same transaction as the
+//     request's ops, [id, results] under `from` in the hidden table
+//     "__dbrs.requests" (core keeps tables named "__dbrs.*" whatever the
+//     schema). A tab re-sends its unanswered requests to each new leader,
+//     which answers a request whose id is at or below the stored one from
+//     the stored results instead of running it again.
+//   - A follower's transaction callback runs against a scratch transaction
+//     on the follower's own state: its reads see the follower's state (as
+//     of the commits applied so far) plus its own writes. Its ops are
+//     recorded and rolled back, then the leader runs them, in one
+//     transaction, only if no commit after the follower's position wrote a
+//     table the callback read; otherwise the follower catches up and runs
+//     the callback again (at most MAX_TX_RUNS times, then 'Conflict').
+//     So a follower's transaction is serializable, and its callback may run
+//     more than once.
+//   - When the leader closes or dies, its Web Lock is released and one
+//     waiting follower gets it: it reads what it missed from IndexedDB,
+//     reopens for writing, says `leader`, and runs its own unanswered
+//     requests; the others re-send theirs to it.
+
+import type { Bridge, BridgeError, CatchUpResult } from './bridge.js';
+import { decode, encode } from './codec.js';
+import { DbrsError, toDbrsError } from './errors.js';
+
+/** The hidden table of applied requests: from → [id, results]. */
+export const REQUESTS_TABLE = '__dbrs.requests';
+
+/** How often a follower's transaction may be re-run after conflicts. */
+export const MAX_TX_RUNS = 20;
+
+/** A log position: [segment, offset]. */
+export type Pos = [number, number];
+
+/** pos a is before pos b. */
+export function before(a: Pos, b: Pos): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+export interface Op {
+  table: string;
+  op: string;
+  args: Uint8Array;
+}
+
+export type Msg =
+  | { v: 1; t: 'hello'; from: string }
+  | { v: 1; t: 'leader'; from: string; segment: number; offset: number }
+  | { v: 1; t: 'commit'; from: string; segment: number; offset: number; end: number; record: Uint8Array; tables: string[]; at: number }
+  | { v: 1; t: 'req'; from: string; id: number; ops: Op[]; tx: boolean; base: Pos | null; reads: string[] }
+  | { v: 1; t: 'res'; from: string; to: string; id: number; ok: boolean; results?: Uint8Array; code?: string; message?: string; pos: Pos };
+
+const isNat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isStr = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length < 256;
+const isStrs = (x: unknown): x is string[] => Array.isArray(x) && x.length < 1 << 16 && x.every((s) => typeof s === 'string');
+const isPos = (x: unknown): x is Pos => Array.isArray(x) && x.length === 2 && isNat(x[0]) && isNat(x[1]);
+
+/**
+ * Returns m as a Msg if it has one of the shapes above, else a string that
+ * says what is wrong with it. It never throws (a hostile message may be
+ * anything structured clone can carry).
+ */
+export function parseMessage(m: unknown): Msg | string {
+  try {
+    if (typeof m !== 'object' || m === null) return 'not an object';
+    const o = m as Record<string, unknown>;
+    if (o.v !== 1) return `version ${String(o.v)}`;
+    if (!isStr(o.from)) return 'no sender';
+    switch (o.t) {
+      case 'hello':
+        return { v: 1, t: 'hello', from: o.from };
+      case 'leader':
+        if (!isNat(o.segment) || !isNat(o.offset)) return 'leader: bad position';
+        return { v: 1, t: 'leader', from: o.from, segment: o.segment, offset: o.offset };
+      case 'commit':
+        if (!isNat(o.segment) || !isNat(o.offset) || !isNat(o.end) || o.end <= o.offset) return 'commit: bad position';
+        if (!(o.record instanceof Uint8Array) || o.record.length !== o.end - o.offset) return 'commit: record does not span its position';
+        if (!isStrs(o.tables) || typeof o.at !== 'number') return 'commit: bad tables or time';
+        return { v: 1, t: 'commit', from: o.from, segment: o.segment, offset: o.offset, end: o.end, record: o.record, tables: o.tables, at: o.at };
+      case 'req': {
+        if (!isNat(o.id) || o.id === 0 || typeof o.tx !== 'boolean' || !isStrs(o.reads)) return 'req: bad id, tx or reads';
+        if (o.base !== null && !isPos(o.base)) return 'req: bad base';
+        if (!Array.isArray(o.ops) || o.ops.length === 0) return 'req: no ops';
+        const ops: Op[] = [];
+        for (const x of o.ops as unknown[]) {
+          const op = x as Partial<Op> | null;
+          if (typeof op !== 'object' || op === null || !isStr(op.table) || !isStr(op.op) || !(op.args instanceof Uint8Array)) return 'req: bad op';
+          ops.push({ table: op.table, op: op.op, args: op.args });
+        }
+        return { v: 1, t: 'req', from: o.from, id: o.id, ops, tx: o.tx, base: o.base as Pos | null, reads: o.reads };
+      }
+      case 'res': {
+        if (!isStr(o.to) || !isNat(o.id) || typeof o.ok !== 'boolean' || !isPos(o.pos)) return 'res: bad fields';
+        if (o.ok && !(o.results instanceof Uint8Array)) return 'res: no results';
+        if (!o.ok && (typeof o.code !== 'string' || typeof o.message !== 'string')) return 'res: no error';
+        const r: Msg = { v: 1, t: 'res', from: o.from, to: o.to, id: o.id, ok: o.ok, pos: o.pos };
+        if (o.results instanceof Uint8Array) r.results = o.results;
+        if (typeof o.code === 'string') r.code = o.code;
+        if (typeof o.message === 'string') r.message = o.message;
+        return r;
+      }
+    }
+    return `unknown type ${String(o.t)}`;
+  } catch (e) {
+    return `unreadable: ${String(e)}`;
+  }
+}
+
+/** What the database gives its tab coordinator. */
+export interface TabHost {
+  readonly name: string;
+  readonly b: Bridge;
+  readonly h: number;
+  /** The schema's table names. */
+  tableNames(): string[];
+  /** Tells the listeners of a commit applied here that wrote tables. */
+  notify(tables: string[]): void;
+  /**
+   * Leader: runs a forwarded request's ops, and records [id, results]
+   * under `from` in REQUESTS_TABLE, as one transaction through the write
+   * queue; resolves, once durable and shipped, to the msgpack array of the
+   * ops' results and the position after the commit. When base is given,
+   * it first rejects with 'Conflict' if a commit appended after base (or
+   * before this tab led, which it cannot tell) wrote a table in reads.
+   */
+  runOps(ops: Op[], from: string, id: number, base: Pos | null, reads: string[]): Promise<{ results: Uint8Array; pos: Pos }>;
+  /** Leader: forgets the commits appended so far (they predate its lead, for runOps' check). */
+  startLeading(): void;
+}
+
+interface Pending {
+  msg: Extract<Msg, { t: 'req' }>;
+  resolve(results: Uint8Array): void;
+  reject(e: unknown): void;
+  /** Settles when it is answered. */
+  done: Promise<unknown>;
+}
+
+function ok<T>(r: T | BridgeError): T {
+  if (r instanceof Error) throw toDbrsError(r);
+  return r;
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function randomId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+interface LockManagerLike {
+  request(name: string, options: { signal?: AbortSignal }, cb: (lock: unknown) => Promise<void>): Promise<unknown>;
+}
+
+/** A request for the database's Web Lock, granted or waiting. */
+interface LockRequest {
+  /** Resolves when the lock is granted. */
+  granted: Promise<void>;
+  /** Lets the lock go once granted. */
+  release(): void;
+  /** Stops waiting for it. */
+  abort: AbortController;
+}
+
+/** Asks for the Web Lock "dbrs:<name>", waiting as long as another tab holds it. */
+function requestLock(locks: LockManagerLike, name: string): LockRequest {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const abort = new AbortController();
+  let granted!: () => void;
+  const grantedP = new Promise<void>((r) => (granted = r));
+  locks.request(`dbrs:${name}`, { signal: abort.signal }, () => {
+    granted();
+    return held;
+  }).catch((e: unknown) => {
+    if ((e as { name?: unknown })?.name !== 'AbortError') console.error(`dbrs: the Web Lock of database "${name}" failed`, e);
+  });
+  return { granted: grantedP, release, abort };
+}
+
+/** Says whether tabs can share a database here: Web Locks, BroadcastChannel and a bridge that follows. */
+export function tabsSupported(b: Bridge): boolean {
+  const g = globalThis as { navigator?: { locks?: unknown }; BroadcastChannel?: unknown };
+  return !!g.navigator?.locks && typeof g.BroadcastChannel === 'function' && typeof b.tap === 'function';
+}
+
+/**
+ * The tab's place among the tabs that have the database open. join() makes
+ * one: it decides whether this tab leads or follows, before the database
+ * is opened; start() begins the work once it is.
+ */
+export class Tabs {
+  readonly id: string;
+  role: 'leader' | 'follower' | 'promoting' | 'closed';
+  private host: TabHost | undefined;
+  private readonly ch: BroadcastChannel;
+  private readonly inbox: Msg[] = [];
+  private handling = false;
+  private leaderId: string | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly locks: LockManagerLike;
+  private readonly dbName: string;
+  private lock: LockRequest;
+  /** The Web Lock came to this follower: promote it when the inbox allows. */
+  private wantPromote = false;
+  /** Forwarded requests being run by this leader, as from + ' ' + id: a copy that arrives meanwhile is dropped. */
+  private readonly running = new Set<string>();
+  /** Follower stats. */
+  lagMs = 0;
+  badMessages = 0;
+  private closed = false;
+  private leaving = false;
+
+  private constructor(id: string, name: string, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number) {
+    this.id = id;
+    this.dbName = name;
+    this.locks = locks;
+    this.ch = ch;
+    this.role = role;
+    this.lock = lock;
+    this.inbox = inbox;
+    this.badMessages = bad;
+  }
+
+  /**
+   * Joins the tabs of database `name`: resolves to a leader once this tab
+   * holds the Web Lock, or to a follower once a leader has said `leader`.
+   * Rejects with 'Locked' when neither happens within waitMs.
+   */
+  static async join(name: string, waitMs: number): Promise<Tabs> {
+    const locks = (globalThis as unknown as { navigator: { locks: LockManagerLike } }).navigator.locks;
+    const ch = new BroadcastChannel(`dbrs:${name}`);
+    const inbox: Msg[] = [];
+    let bad = 0;
+    let tabs: Tabs | undefined;
+    let heard: (() => void) | undefined;
+    let leaderId: string | null = null;
+    ch.onmessage = (e: MessageEvent) => {
+      if (tabs) return tabs.receive(e.data);
+      const m = parseMessage(e.data);
+      if (typeof m === 'string') {
+        bad++;
+        return;
+      }
+      if (m.t === 'leader') {
+        leaderId = m.from;
+        heard?.();
+      }
+      inbox.push(m);
+    };
+    const lock = requestLock(locks, name);
+    const grantedP = lock.granted;
+    const heardP = new Promise<void>((r) => (heard = r));
+    const self = randomId();
+    const hello = () => ch.postMessage({ v: 1, t: 'hello', from: self });
+    hello();
+    const timer = setInterval(hello, 250);
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      grantedP.then(() => 'leader' as const),
+      heardP.then(() => 'follower' as const),
+      new Promise<'timeout'>((r) => (timeout = setTimeout(() => r('timeout'), waitMs))),
+    ]);
+    clearInterval(timer);
+    clearTimeout(timeout);
+    if (outcome === 'timeout') {
+      lock.abort.abort();
+      ch.close();
+      throw new DbrsError('Locked', `dbrs: database "${name}" is held by another tab or worker that does not answer (opened with { exclusive: true }?)`);
+    }
+    tabs = new Tabs(self, name, locks, ch, outcome, lock, inbox, bad);
+    tabs.leaderId = outcome === 'leader' ? self : leaderId;
+    return tabs;
+  }
+
+  /** Begins leading or following, once the database is open as host.h. */
+  start(host: TabHost): void {
+    this.host = host;
+    if (this.role === 'leader') {
+      host.startLeading();
+      ok(host.b.tap!(host.h));
+      this.announce();
+      this.inbox.length = 0; // requests sent before we led are sent again after `leader`
+    } else {
+      this.awaitLock();
+      void this.handle();
+    }
+  }
+
+  /** Promotes this follower when its lock request is granted. */
+  private awaitLock(): void {
+    const lock = this.lock;
+    void lock.granted.then(() => {
+      if (this.lock !== lock || this.closed) return;
+      this.wantPromote = true;
+      void this.handle();
+    });
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private receive(data: unknown): void {
+    if (this.closed) return;
+    const m = parseMessage(data);
+    if (typeof m === 'string') {
+      this.badMessages++;
+      console.warn(`dbrs: dropped a malformed message on the channel of database "${this.host?.name}": ${m}`);
+      return;
+    }
+    this.inbox.push(m);
+    void this.handle();
+  }
+
+  /** Handles the inbox, one message at a time, in arrival order. */
+  private async handle(): Promise<void> {
+    if (this.handling || !this.host) return;
+    this.handling = true;
+    try {
+      while ((this.inbox.length > 0 || this.wantPromote) && !this.closed) {
+        if (this.wantPromote) {
+          this.wantPromote = false;
+          await this.promote();
+          continue;
+        }
+        const m = this.inbox.shift()!;
+        try {
+          if (this.role === 'leader') await this.lead(m);
+          else if (this.role === 'follower') await this.follow(m);
+          // promoting: everything the old leader said is in IndexedDB, and
+          // requests will be sent again after our `leader`.
+        } catch (e) {
+          console.error('dbrs: handling a message from another tab failed', e);
+        }
+      }
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  private position(): Pos {
+    return ok(this.host!.b.position!(this.host!.h));
+  }
+
+  // ---------------------------------------------------------------- follower
+
+  private async follow(m: Msg): Promise<void> {
+    const host = this.host!;
+    switch (m.t) {
+      case 'commit': {
+        const r = host.b.applyCommit!(host.h, m.segment, m.offset, m.record);
+        if (!(r instanceof Error)) {
+          this.lagMs = Math.max(0, now() - m.at);
+          host.notify(r);
+          return;
+        }
+        if (r.code === 'Duplicate') return;
+        if (r.code !== 'Gap') {
+          this.badMessages++;
+          console.warn(`dbrs: a commit from the leader of "${host.name}" was refused (${r.code}: ${r.message}); reading IndexedDB instead`);
+        }
+        await this.catchUp();
+        return;
+      }
+      case 'leader': {
+        const changed = this.leaderId !== m.from;
+        this.leaderId = m.from;
+        if (before(this.position(), [m.segment, m.offset])) await this.catchUp();
+        if (changed) for (const p of this.pending.values()) this.ch.postMessage(p.msg);
+        return;
+      }
+      case 'res': {
+        if (m.to !== this.id) return;
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        if (before(this.position(), m.pos)) await this.catchUp();
+        this.pending.delete(m.id);
+        if (m.ok) p.resolve(m.results!);
+        else p.reject(new DbrsError(toCode(m.code!), m.message!));
+        return;
+      }
+    }
+  }
+
+  /** Reads what this follower missed from IndexedDB and tells the listeners. */
+  private async catchUp(): Promise<void> {
+    const host = this.host!;
+    let r: CatchUpResult;
+    try {
+      r = await host.b.catchUp!(host.h);
+    } catch (e) {
+      if ((e as { code?: unknown })?.code === 'Busy') return; // one is running
+      throw e;
+    }
+    this.report(r);
+  }
+
+  private report(r: CatchUpResult): void {
+    const host = this.host!;
+    if (r.reopened) host.notify(host.tableNames());
+    else for (const t of r.changes) host.notify(t);
+  }
+
+  /**
+   * Sends a write to the leader. Resolves to the msgpack array of the ops'
+   * results once the commit is durable and applied here.
+   */
+  forward(ops: Op[], tx: boolean, reads: string[]): Promise<Uint8Array> {
+    let p!: Pending;
+    const done = new Promise<Uint8Array>((resolve, reject) => {
+      const base = tx && reads.length > 0 ? this.position() : null;
+      const msg: Pending['msg'] = { v: 1, t: 'req', from: this.id, id: this.nextId++, ops, tx, base, reads };
+      p = { msg, resolve, reject, done: Promise.resolve() };
+    });
+    p.done = done.then(() => {}, () => {});
+    this.pending.set(p.msg.id, p);
+    if (this.role === 'follower' && this.leaderId) this.ch.postMessage(p.msg);
+    return done;
+  }
+
+  /** Forwarded requests not yet answered. */
+  get unanswered(): number {
+    return this.pending.size;
+  }
+
+  /** A closing leader stops serving requests (close() says it too). */
+  leave(): void {
+    this.leaving = true;
+  }
+
+  /** Commits received and not yet applied. */
+  get behind(): number {
+    return this.inbox.reduce((n, m) => n + (m.t === 'commit' ? 1 : 0), 0);
+  }
+
+  // ---------------------------------------------------------------- leader
+
+  /** Says that this tab leads, and where its log ends. */
+  private announce(): void {
+    const [segment, offset] = this.position();
+    this.ch.postMessage({ v: 1, t: 'leader', from: this.id, segment, offset });
+  }
+
+  /**
+   * Leader: broadcasts the commits that became durable since the last call.
+   * The database calls it before it tells its own listeners of a commit.
+   */
+  ship(): void {
+    if (this.role !== 'leader' || !this.host || this.closed) return;
+    const cs = this.host.b.shipped!(this.host.h);
+    if (cs instanceof Error) return;
+    const at = now();
+    for (const c of cs) {
+      this.ch.postMessage({ v: 1, t: 'commit', from: this.id, segment: c.segment, offset: c.offset, end: c.end, record: c.record, tables: c.tables, at });
+    }
+  }
+
+  private async lead(m: Msg): Promise<void> {
+    switch (m.t) {
+      case 'hello':
+        this.announce();
+        return;
+      case 'req':
+        // A leader that is closing leaves requests unanswered: their
+        // senders send them again to the next leader.
+        if (!this.leaving) this.serve(m, (res) => this.ch.postMessage(res));
+        return;
+      case 'commit':
+        if (m.from !== this.id) console.warn(`dbrs: another tab says it leads database "${this.host!.name}"; ignoring its commit`);
+        return;
+    }
+  }
+
+  /**
+   * Runs a forwarded request (at most once: see REQUESTS_TABLE) and hands
+   * its `res` to reply.
+   */
+  private serve(m: Pending['msg'], reply: (res: Extract<Msg, { t: 'res' }>) => void): void {
+    const host = this.host!;
+    const res = (fields: { ok: boolean; results?: Uint8Array; code?: string; message?: string }, pos: Pos) =>
+      reply({ v: 1, t: 'res', from: this.id, to: m.from, id: m.id, pos, ...fields });
+    const key = `${m.from} ${m.id}`;
+    if (this.running.has(key)) return; // a copy (sent again to a new leader): the first one answers
+    const done = this.applied(m.from);
+    if (done && done[0] >= m.id) {
+      res({ ok: true, results: done[1] }, this.position());
+      return;
+    }
+    this.running.add(key);
+    // Not awaited: requests queue in the database's FIFO write queue, and
+    // their answers go out as each becomes durable.
+    host.runOps(m.ops, m.from, m.id, m.base, m.reads).then(
+      ({ results, pos }) => {
+        this.running.delete(key);
+        res({ ok: true, results }, pos);
+      },
+      (e: unknown) => {
+        this.running.delete(key);
+        const d = toDbrsError(e);
+        res({ ok: false, code: d.code, message: d.message }, this.position());
+      },
+    );
+  }
+
+  /** The [id, results] stored for requests from `from`, if any. */
+  private applied(from: string): [number, Uint8Array] | undefined {
+    const host = this.host!;
+    const r = host.b.read(host.h, REQUESTS_TABLE, 'get', encode([from]));
+    if (!(r instanceof Uint8Array)) return undefined;
+    const v = decode(r) as unknown;
+    if (Array.isArray(v) && isNat(v[0]) && v[1] instanceof Uint8Array) return [v[0], v[1]];
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- failover
+
+  /** The Web Lock came to this follower: the leader closed or died. */
+  private async promote(): Promise<void> {
+    if (this.closed || this.role !== 'follower') return;
+    const host = this.host!;
+    this.role = 'promoting';
+    let r: CatchUpResult;
+    try {
+      r = await host.b.promote!(host.h);
+    } catch (e) {
+      console.error(`dbrs: this tab could not take over database "${host.name}"; letting another tab try`, e);
+      this.role = 'follower';
+      this.lock.release();
+      this.lock = requestLock(this.locks, this.dbName);
+      this.awaitLock();
+      return;
+    }
+    this.report(r);
+    ok(host.b.tap!(host.h));
+    this.role = 'leader';
+    this.leaderId = this.id;
+    host.startLeading();
+    this.inbox.length = 0;
+    this.announce();
+    for (const p of [...this.pending.values()].sort((a, b) => a.msg.id - b.msg.id)) {
+      this.pending.delete(p.msg.id);
+      this.serve(p.msg, (res) => {
+        if (res.ok) p.resolve(res.results!);
+        else p.reject(new DbrsError(toCode(res.code!), res.message!));
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /**
+   * Waits up to waitMs for this tab's forwarded requests to be answered,
+   * and rejects the rest with 'Closed' (the leader may still apply them).
+   */
+  async drain(waitMs: number): Promise<void> {
+    this.leaving = true;
+    if (this.pending.size > 0 && waitMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all([...this.pending.values()].map((p) => p.done)),
+        new Promise((r) => (timer = setTimeout(r, waitMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const p of this.pending.values()) {
+      p.reject(new DbrsError('Closed', `dbrs: database "${this.host?.name}" was closed before the leader answered; the write may or may not be applied`));
+    }
+    this.pending.clear();
+  }
+
+  /** Stops listening and lets the Web Lock go (or stops waiting for it). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.role = 'closed';
+    this.ch.close();
+    this.lock.abort.abort();
+    this.lock.release();
+  }
+}
+
+function toCode(code: string): DbrsError['code'] {
+  return toDbrsError(Object.assign(new Error('x'), { code })).code;
+}
