@@ -85,8 +85,10 @@ cross:
 	done
 
 # Native tests (core, native backend, e2e in headless Chromium), with -race.
+# The e2e package alone takes minutes on 2 cores (Chromium, npm installs of
+# the bundler tests), close to go test's default 10-minute limit.
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -tags dbrs_noreflect -run NoReflect ./core
 
 # The shim's unit tests and its compile-time type tests.
