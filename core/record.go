@@ -59,6 +59,9 @@ package core
 // nothing is synced), and one with offset 0 right after the schema record
 // of every segment it starts, snapshot segments included. An offset-0 record
 // claims nothing: it marks the log as one whose writer keeps watermarks.
+// A writable open whose newest segment ends with records that no synced
+// record covers syncs them and then appends one that does, so that what an
+// open has read is never again taken for a torn tail.
 //
 // Reading a segment has three outcomes at each position, decided by scan
 // and settle:

@@ -397,6 +397,29 @@ func TestTornTail_PageLostOutOfOrder(t *testing.T) {
 	}
 }
 
+// A writable open marks what it read as durable (a synced record, after
+// the sync that makes it so), so that damage found later in those bytes is
+// corruption, even when no commit followed that open: the unsynced commits
+// of SyncNever, lost at the second open below, would otherwise be cut as a
+// torn tail, silently and with every commit after them.
+func TestOpen_MarksWhatItReadDurable(t *testing.T) {
+	mem, seg, states, offs := pagesLost(t, core.SyncNever, 5000)
+	db, err := core.Open[Schema](mem, core.Options{}) // reads all four commits, marks them, writes nothing else
+	must(t, err)
+	if got := dump(db.Tables); !reflect.DeepEqual(got, states[4]) {
+		t.Fatal("the reopen does not hold the four commits")
+	}
+	must(t, db.Close())
+	mem = mem.Reopen()
+	data, _ := mem.ReadSegment(seg)
+	d, _ := zeroPage(data, offs[2])
+	_, err = core.Open[Schema](withSegment(t, mem, seg, d), core.Options{})
+	var ce *core.CorruptError
+	if !errors.As(err, &ce) || ce.Offset > int64(offs[2]) {
+		t.Fatalf("Open with a page of marked commits lost: %v, want a *CorruptError at the record holding the page", err)
+	}
+}
+
 // The same lost page under SyncAlways lies in bytes a later synced record
 // proves durable: a power loss cannot have lost it, so it is corruption,
 // reported where it starts.

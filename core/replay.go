@@ -235,12 +235,33 @@ func (e *engine) load() error {
 	if err := e.b.Sync(e.active); err != nil {
 		return fmt.Errorf("dbrs: sync segment %d: %w", e.active, err)
 	}
-	// The first commit will carry this point: everything before it was
-	// read back and has just been synced.
+	// Everything before this point was read back and has just been synced.
 	e.wm.written = -1
 	e.wm.advance(e.active, e.segSize[e.active])
+	if newest != nil && !newest.complete && endsUnmarked(newest) {
+		// Mark it now rather than at the first commit, which may never
+		// come: otherwise damage found at a later open in what this open
+		// read (a flipped bit, a lost page) would be cut as a torn tail,
+		// with every commit after it, instead of reported as corruption.
+		mark := e.wm.due(e.active)
+		if err := e.appendRecordLocked(appendSynced(nil, mark)); err != nil {
+			return fmt.Errorf("dbrs: write synced record: %w", err)
+		}
+		if err := e.b.Sync(e.active); err != nil {
+			return fmt.Errorf("dbrs: sync segment %d: %w", e.active, err)
+		}
+		e.wm.written = mark
+	}
 	e.openStats.Duration = time.Since(start)
 	return nil
+}
+
+// endsUnmarked reports whether records follow the last synced record of a
+// segment, so that no watermark covers them (a synced record written at
+// open or when the segment started covers everything before it).
+func endsUnmarked(si *segmentInfo) bool {
+	recs := si.scan.records
+	return len(recs) > 0 && recordKind(recs[len(recs)-1].payload) != recordSynced
 }
 
 // bindSchemaTables gives IDs to the schema tables the log did not have and
