@@ -141,8 +141,8 @@ reliability:
 reliability-summary: SHELL := /bin/bash
 reliability-summary:
 	@set -euo pipefail; \
-	  figures=$$(grep 'reliability:' $(RELLOG) | grep -vc 'reliability: run of' || true); \
-	  violations=$$(grep -oE '[0-9]+ violations' $(RELLOG) | awk '{s += $$1} END {print s + 0}'); \
+	  figures=$$(grep 'reliability:' $(RELLOG) | grep -vEc 'reliability: (run of|summary:)' || true); \
+	  violations=$$(grep 'reliability:' $(RELLOG) | grep -v 'reliability: summary:' | grep -oE '[0-9]+ violations' | awk '{s += $$1} END {print s + 0}'); \
 	  echo "reliability: summary: $$figures figures, $$violations violations" | tee -a $(RELLOG); \
 	  test "$$violations" -eq 0
 
