@@ -146,3 +146,37 @@ return { First: first, Second: second, Accepted: accepted, After: after, Healthy
 		t.Errorf("a healthy, compacted database: %q", got.Healthy)
 	}
 }
+
+// TestShim_LostAfterImportIsRefused: a log restored with importLog is
+// durable once importLog resolves, so a loss of it before any commit is
+// refused with 'Lost' as well (the marker is set by the import, not only
+// by the first commit after an open).
+func TestShim_LostAfterImportIsRefused(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got struct {
+		Restored float64
+		Lost     string
+	}
+	b.js(t, `
+const schema = { kv: dbrs.lookupTable() };
+let db = await dbrs.open('source', schema);
+await db.tables.kv.insert('a', 1);
+const backup = await db.exportLog();
+await db.close();
+await dbrs.importLog('restored', backup);
+db = await dbrs.open('restored', schema);
+const restored = db.tables.kv.get('a');
+await db.close();
+await new Promise((res, rej) => { const q = indexedDB.deleteDatabase('restored'); q.onsuccess = res; q.onerror = () => rej(q.error); });
+let lost = 'opened';
+try { const d = await dbrs.open('restored', schema); await d.close(); } catch (e) { lost = e.code ?? String(e); }
+return { Restored: restored, Lost: lost };`, &got)
+	if got.Restored != 1 {
+		t.Fatalf("the restored database reads a = %v, want 1", got.Restored)
+	}
+	if got.Lost != "Lost" {
+		t.Errorf("open after the restored store was deleted: %q, want Lost", got.Lost)
+	}
+}

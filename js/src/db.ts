@@ -784,7 +784,11 @@ export async function importLog(name: string, segments: Segment[], options: Load
   const release = await acquireTabLock(name);
   try {
     await b.importLog(name, segments);
-    clearMarker(name);
+    // The imported log is durable now: a loss from here on is a loss,
+    // even before the first commit records it (marker.ts).
+    const newest = segments.reduce((m, seg) => Math.max(m, seg.id), 0);
+    if (newest > 0) writeMarker(name, newest);
+    else clearMarker(name);
   } catch (e) {
     throw toDbrsError(e);
   } finally {
