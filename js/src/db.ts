@@ -200,37 +200,12 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
    * meanwhile; else fn runs again, up to MAX_TX_RUNS times.
    */
   private runFollowerTx<R>(fn: (tx: TxTables<S>) => R, resolve: (r: R) => void, reject: (e: unknown) => void, runs: number): boolean {
-    let r: null | Error;
-    try {
-      r = this.b.begin(this.h);
-    } catch (e) {
-      reject(toDbrsError(e));
-      return true;
-    }
-    if (isBusy(r)) return false;
-    if (r instanceof Error) {
-      reject(toDbrsError(r));
-      return true;
-    }
     const scope: Scope = { active: true, written: new Set(), read: new Set(), ops: [] };
-    const tx = makeTables(this, this.defs, 'tx', scope) as TxTables<S>;
-    this.running = 'tx';
-    let result: R;
-    try {
-      result = fn(tx);
-    } catch (e) {
-      this.endTx(scope);
-      this.rollback();
-      reject(e);
-      return true;
-    }
-    this.endTx(scope);
-    this.rollback();
-    if (isThenable(result)) {
-      Promise.resolve(result).then(undefined, () => {});
-      reject(new TypeError('dbrs: the transaction callback returned a Promise; it must be synchronous (no async, no await). The transaction was rolled back.'));
-      return true;
-    }
+    const ran = this.runInTx(fn, scope, reject);
+    if (ran === 'busy') return false;
+    if (ran === 'settled') return true;
+    this.rollback(); // the scratch transaction's ops go to the leader instead
+    const { result } = ran;
     const ops = scope.ops!;
     if (ops.length === 0) {
       resolve(result);
@@ -240,7 +215,9 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
     for (const o of ops) if (STATEFUL_OPS.has(o.op)) reads.add(o.table);
     this.track(this.tabs!.forward(ops, true, [...reads]).then(() => resolve(result), (e: unknown) => {
       if (e instanceof DbrsError && e.code === 'Conflict' && runs < MAX_TX_RUNS && this.state === 'open') {
-        this.submit({ run: () => this.runFollowerTx(fn, resolve, reject, runs + 1), fail: reject });
+        // This tab may have become the leader meanwhile: then it runs fn
+        // itself (forward would wait for a leader that is now this tab).
+        this.submit({ run: () => (this.following() ? this.runFollowerTx(fn, resolve, reject, runs + 1) : this.runTx(fn, resolve, reject)), fail: reject });
       } else {
         reject(e);
       }
@@ -354,20 +331,27 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
     });
   }
 
-  private runTx<R>(fn: (tx: TxTables<S>) => R, resolve: (r: R) => void, reject: (e: unknown) => void): boolean {
+  /**
+   * Begins a transaction and runs fn in it: the part a leader's and a
+   * follower's transaction share. It returns 'busy' when the engine holds
+   * its write lock (the job runs again later); 'settled' when it has
+   * rejected: the begin failed, or fn threw or returned a Promise (then the
+   * transaction is rolled back); or fn's result, with the transaction still
+   * open for the caller to commit or roll back.
+   */
+  private runInTx<R>(fn: (tx: TxTables<S>) => R, scope: Scope, reject: (e: unknown) => void): { result: R } | 'busy' | 'settled' {
     let r: null | Error;
     try {
       r = this.b.begin(this.h);
     } catch (e) {
       reject(toDbrsError(e));
-      return true;
+      return 'settled';
     }
-    if (isBusy(r)) return false;
+    if (isBusy(r)) return 'busy';
     if (r instanceof Error) {
       reject(toDbrsError(r));
-      return true;
+      return 'settled';
     }
-    const scope: Scope = { active: true, written: new Set() };
     const tx = makeTables(this, this.defs, 'tx', scope) as TxTables<S>;
     this.running = 'tx';
     let result: R;
@@ -377,15 +361,24 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
       this.endTx(scope);
       this.rollback();
       reject(e);
-      return true;
+      return 'settled';
     }
     this.endTx(scope);
     if (isThenable(result)) {
       this.rollback();
       Promise.resolve(result).then(undefined, () => {}); // its rejection is ours to report, not unhandled
       reject(new TypeError('dbrs: the transaction callback returned a Promise; it must be synchronous (no async, no await). The transaction was rolled back.'));
-      return true;
+      return 'settled';
     }
+    return { result };
+  }
+
+  private runTx<R>(fn: (tx: TxTables<S>) => R, resolve: (r: R) => void, reject: (e: unknown) => void): boolean {
+    const scope: Scope = { active: true, written: new Set() };
+    const ran = this.runInTx(fn, scope, reject);
+    if (ran === 'busy') return false;
+    if (ran === 'settled') return true;
+    const { result } = ran;
     let c: Promise<void> | Error;
     try {
       c = this.b.commit(this.h);
