@@ -306,17 +306,8 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
             reject(toDbrsError(rec));
             return true;
           }
-          let c: Promise<void> | Error;
-          try {
-            c = this.b.commit(this.h);
-          } catch (e) {
-            reject(toDbrsError(e));
-            return true;
-          }
-          if (c instanceof Error) {
-            reject(toDbrsError(c));
-            return true;
-          }
+          const c = this.commitOrReject(reject);
+          if (!c) return true;
           const p = this.b.position!(this.h);
           const pos: Pos = p instanceof Error ? [0, 0] : p;
           this.noteAppended([...written]);
@@ -373,23 +364,33 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
     return { result };
   }
 
+  /**
+   * Commits the open transaction: the Promise of its durability, or null
+   * when the commit failed at once and reject has been called.
+   */
+  private commitOrReject(reject: (e: unknown) => void): Promise<void> | null {
+    let c: Promise<void> | Error;
+    try {
+      c = this.b.commit(this.h);
+    } catch (e) {
+      reject(toDbrsError(e));
+      return null;
+    }
+    if (c instanceof Error) {
+      reject(toDbrsError(c));
+      return null;
+    }
+    return c;
+  }
+
   private runTx<R>(fn: (tx: TxTables<S>) => R, resolve: (r: R) => void, reject: (e: unknown) => void): boolean {
     const scope: Scope = { active: true, written: new Set() };
     const ran = this.runInTx(fn, scope, reject);
     if (ran === 'busy') return false;
     if (ran === 'settled') return true;
     const { result } = ran;
-    let c: Promise<void> | Error;
-    try {
-      c = this.b.commit(this.h);
-    } catch (e) {
-      reject(toDbrsError(e));
-      return true;
-    }
-    if (c instanceof Error) {
-      reject(toDbrsError(c));
-      return true;
-    }
+    const c = this.commitOrReject(reject);
+    if (!c) return true;
     const written = [...scope.written!];
     if (written.length > 0) this.noteAppended(written);
     this.track(c.then(() => {
