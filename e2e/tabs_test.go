@@ -375,6 +375,44 @@ return null;`, nil)
 	checkStreams(t, st, res, 40)
 }
 
+// TestTabs_FailoverAnswersEachRequest: a follower has two writes in
+// flight; the leader applies both but dies before it answers either. The
+// follower takes over and answers each from what the leader recorded:
+// each with its own result, neither applied twice.
+func TestTabs_FailoverAnswersEachRequest(t *testing.T) {
+	b := tabsPage(t, "a", "b")
+	b.js(t, `await openIn('a', 'inflight'); await openIn('b', 'inflight');
+await tabs.a.db.tables.log.push('x'); await tabs.a.db.tables.log.push('y');
+await waitFor(() => tabs.b.db.tables.log.len() === 2, 'the follower to read both pushes');
+// The leader still commits and broadcasts its commits, but its answers are lost.
+const ch = tabs.a.frame.contentWindow.BroadcastChannel.prototype, post = ch.postMessage;
+ch.postMessage = function (m) { if (m && m.t === 'res') return; return post.call(this, m); };
+const t = tabs.b;
+t.pops = [];
+t.db.tables.log.pop().then((v) => t.pops[0] = v, (e) => t.pops[0] = 'failed: ' + e.code);
+t.db.tables.log.pop().then((v) => t.pops[1] = v, (e) => t.pops[1] = 'failed: ' + e.code);
+await waitFor(() => tabs.a.db.tables.log.len() === 0 && t.db.tables.log.len() === 0, 'both pops applied and followed');
+if (t.pops.length !== 0) throw new Error('a pop was answered by a leader that cannot answer: ' + t.pops);
+tabs.a.frame.remove();
+return null;`, nil)
+	var pops []string
+	b.jsTimeout(t, 40*time.Second, `const t = tabs.b;
+await waitFor(() => t.pops[0] !== undefined && t.pops[1] !== undefined, 'both pops to resolve', 35000);
+return t.pops;`, &pops)
+	if !slices.Equal(pops, []string{"y", "x"}) {
+		t.Fatalf("the pops in flight resolved to %q, want [y x]", pops)
+	}
+	var role string
+	b.js(t, `return tabs.b.db.stats().role;`, &role)
+	if role != "leader" {
+		t.Fatalf("the follower is %s after the leader died, want leader", role)
+	}
+	st := requireEqualTabs(t, b, "inflight", "b")
+	if len(st.Log) != 0 {
+		t.Fatalf("log after two pops of two: %v", st.Log)
+	}
+}
+
 // TestTabs_Lag measures how long a commit made in one tab takes to be
 // readable in another: from the write's call in the leader to the
 // follower's subscriber reading the value, and the follower's own figure

@@ -12,7 +12,7 @@ import { decode, encode } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 import { loadBridge } from './load.js';
 import { acquireTabLock, type Release } from './tablock.js';
-import { before, MAX_TX_RUNS, REQUESTS_TABLE, Tabs, tabsSupported, type Op, type Pos, type TabHost } from './follower.js';
+import { appliedRequests, before, MAX_TX_RUNS, REQUESTS_TABLE, Tabs, tabsSupported, type Msg, type Pos, type TabHost } from './follower.js';
 import { makeTables, TABLE_KINDS, type Host, type Scope, type TableSpec } from './tables.js';
 import type { TableChecks } from './checks.js';
 import { clearMarker, readMarker, writeMarker } from './marker.js';
@@ -261,7 +261,8 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
     return this.appended.some((c) => before(base, c.end) && c.tables.some((t) => reads.includes(t)));
   }
 
-  runOps(ops: Op[], from: string, id: number, base: Pos | null, reads: string[]): Promise<{ results: Uint8Array; pos: Pos }> {
+  runOps(m: Extract<Msg, { t: 'req' }>): Promise<{ results: Uint8Array; pos: Pos }> {
+    const { ops, from, id, ack, base, reads } = m;
     return new Promise((resolve, reject) => {
       this.checkWritable('a write from another tab');
       for (const o of ops) {
@@ -300,7 +301,8 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
             written.add(o.table);
           }
           const results = resultsArray(parts);
-          const rec = this.b.apply(this.h, REQUESTS_TABLE, 'insert', encode([from, [id, results]]));
+          const applied = appliedRequests(this, from).with(id, results, ack);
+          const rec = this.b.apply(this.h, REQUESTS_TABLE, 'insert', encode([from, applied.value()]));
           if (rec instanceof Error) {
             this.rollback();
             reject(toDbrsError(rec));

@@ -13,10 +13,12 @@
 //                                           records and where they lie in
 //                                           the log; `at` is when it became
 //                                           durable (ms since the epoch)
-//   req     {t, from, id, ops, tx, base, reads}
+//   req     {t, from, id, ack, ops, tx, base, reads}
 //                                           a follower's write: ops
 //                                           [{table, op, args}], run by the
-//                                           leader as one transaction
+//                                           leader as one transaction; ack:
+//                                           every id of the sender below it
+//                                           has had its answer
 //   res     {t, from, to, id, ok, results | code+message, pos}
 //                                           its outcome, sent after the
 //                                           commit's own `commit` message
@@ -35,13 +37,17 @@
 //   - Subscriptions fire on a follower once per commit applied, in log
 //     order; after a reopen (a compaction moved the log) once, naming every
 //     table.
-//   - A request is applied at most once. Requests carry (from, id), ids
-//     growing per tab. The leader writes, in the same transaction as the
-//     request's ops, [id, results] under `from` in the hidden table
-//     "__dbrs.requests" (core keeps tables named "__dbrs.*" whatever the
-//     schema). A tab re-sends its unanswered requests to each new leader,
-//     which answers a request whose id is at or below the stored one from
-//     the stored results instead of running it again.
+//   - A request is applied at most once, and answered with its own
+//     results. Requests carry (from, id, ack), ids growing per tab. The
+//     leader records, in the same transaction as the request's ops, its
+//     id and results under `from` in the hidden table "__dbrs.requests"
+//     (core keeps tables named "__dbrs.*" whatever the schema), as an
+//     AppliedRequests window: the results of every applied request at or
+//     above the highest ack seen, and that ack as the window's floor. A
+//     tab re-sends its unanswered requests (all at or above its ack) to
+//     each new leader, which answers one found in the window from the
+//     stored results instead of running it again, and drops one below the
+//     floor (its sender has had that answer).
 //   - A follower's transaction callback runs against a scratch transaction
 //     on the follower's own state: its reads see the follower's state (as
 //     of the commits applied so far) plus its own writes. Its ops are
@@ -84,7 +90,7 @@ export type Msg =
   | { v: 1; t: 'hello'; from: string }
   | { v: 1; t: 'leader'; from: string; segment: number; offset: number }
   | { v: 1; t: 'commit'; from: string; segment: number; offset: number; end: number; record: Uint8Array; tables: string[]; at: number }
-  | { v: 1; t: 'req'; from: string; id: number; ops: Op[]; tx: boolean; base: Pos | null; reads: string[] }
+  | { v: 1; t: 'req'; from: string; id: number; ack: number; ops: Op[]; tx: boolean; base: Pos | null; reads: string[] }
   | { v: 1; t: 'res'; from: string; to: string; id: number; ok: boolean; results?: Uint8Array; code?: string; message?: string; pos: Pos };
 
 const isNat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -116,6 +122,9 @@ export function parseMessage(m: unknown): Msg | string {
         return { v: 1, t: 'commit', from: o.from, segment: o.segment, offset: o.offset, end: o.end, record: o.record, tables: o.tables, at: o.at };
       case 'req': {
         if (!isNat(o.id) || o.id === 0 || typeof o.tx !== 'boolean' || !isStrs(o.reads)) return 'req: bad id, tx or reads';
+        // A sender without ack (an older shim) is answered for its latest request only.
+        const ack = o.ack === undefined ? o.id : o.ack;
+        if (!isNat(ack) || ack > o.id) return 'req: bad ack';
         if (o.base !== null && !isPos(o.base)) return 'req: bad base';
         if (!Array.isArray(o.ops) || o.ops.length === 0) return 'req: no ops';
         const ops: Op[] = [];
@@ -124,7 +133,7 @@ export function parseMessage(m: unknown): Msg | string {
           if (typeof op !== 'object' || op === null || !isStr(op.table) || !isStr(op.op) || !(op.args instanceof Uint8Array)) return 'req: bad op';
           ops.push({ table: op.table, op: op.op, args: op.args });
         }
-        return { v: 1, t: 'req', from: o.from, id: o.id, ops, tx: o.tx, base: o.base as Pos | null, reads: o.reads };
+        return { v: 1, t: 'req', from: o.from, id: o.id, ack, ops, tx: o.tx, base: o.base as Pos | null, reads: o.reads };
       }
       case 'res': {
         if (!isStr(o.to) || !isNat(o.id) || typeof o.ok !== 'boolean' || !isPos(o.pos)) return 'res: bad fields';
@@ -143,6 +152,76 @@ export function parseMessage(m: unknown): Msg | string {
   }
 }
 
+/**
+ * The requests of one tab that a leader applied, as stored under the tab's
+ * id in REQUESTS_TABLE: msgpack [floor, [id, results, id, results, ...]].
+ * Invariant: every request of the tab below floor has been answered to it
+ * (floor is the highest ack seen), and every applied request at or above
+ * floor is in done, with its results. (An older shim stored [id, results]:
+ * read as floor id and that one request.)
+ */
+export class AppliedRequests {
+  constructor(
+    readonly floor: number,
+    readonly done: ReadonlyMap<number, Uint8Array>,
+  ) {}
+
+  static readonly none = new AppliedRequests(0, new Map());
+
+  /** Reads a stored window; a value of another shape reads as none (and says so). */
+  static decode(stored: Uint8Array | null): AppliedRequests {
+    if (stored === null) return AppliedRequests.none;
+    let v: unknown;
+    try {
+      v = decode(stored);
+    } catch {
+      v = undefined;
+    }
+    if (Array.isArray(v) && v.length === 2 && isNat(v[0])) {
+      if (v[1] instanceof Uint8Array) return new AppliedRequests(v[0], new Map([[v[0], v[1]]]));
+      const flat = v[1] as unknown;
+      if (Array.isArray(flat) && flat.length % 2 === 0) {
+        const done = new Map<number, Uint8Array>();
+        for (let i = 0; i < flat.length; i += 2) {
+          const id = flat[i] as unknown, r = flat[i + 1] as unknown;
+          if (!isNat(id) || !(r instanceof Uint8Array)) return AppliedRequests.malformed();
+          done.set(id, r);
+        }
+        return new AppliedRequests(v[0], done);
+      }
+    }
+    return AppliedRequests.malformed();
+  }
+
+  private static malformed(): AppliedRequests {
+    console.warn(`dbrs: an entry of ${REQUESTS_TABLE} is malformed; the requests it recorded may be applied again`);
+    return AppliedRequests.none;
+  }
+
+  /** Request id's stored results; 'gone' when its sender had its answer; 'run' when it was not applied. */
+  find(id: number): Uint8Array | 'gone' | 'run' {
+    const r = this.done.get(id);
+    if (r) return r;
+    return id < this.floor ? 'gone' : 'run';
+  }
+
+  /** The window after applying request id, with results, from a sender whose ack is ack. */
+  with(id: number, results: Uint8Array, ack: number): AppliedRequests {
+    const floor = Math.max(this.floor, ack);
+    const done = new Map<number, Uint8Array>();
+    for (const [k, r] of this.done) if (k >= floor) done.set(k, r);
+    done.set(id, results);
+    return new AppliedRequests(floor, done);
+  }
+
+  /** The stored form, for encode(). */
+  value(): [number, (number | Uint8Array)[]] {
+    const flat: (number | Uint8Array)[] = [];
+    for (const [k, r] of this.done) flat.push(k, r);
+    return [this.floor, flat];
+  }
+}
+
 /** What the database gives its tab coordinator. */
 export interface TabHost {
   readonly name: string;
@@ -153,14 +232,14 @@ export interface TabHost {
   /** Tells the listeners of a commit applied here that wrote tables. */
   notify(tables: string[]): void;
   /**
-   * Leader: runs a forwarded request's ops, and records [id, results]
-   * under `from` in REQUESTS_TABLE, as one transaction through the write
-   * queue; resolves, once durable and shipped, to the msgpack array of the
+   * Leader: runs a forwarded request's ops, and records its id and
+   * results in the AppliedRequests of `from` in REQUESTS_TABLE (pruned to
+   * ack), as one transaction through the write queue; resolves, once durable and shipped, to the msgpack array of the
    * ops' results and the position after the commit. When base is given,
    * it first rejects with 'Conflict' if a commit appended after base (or
    * before this tab led, which it cannot tell) wrote a table in reads.
    */
-  runOps(ops: Op[], from: string, id: number, base: Pos | null, reads: string[]): Promise<{ results: Uint8Array; pos: Pos }>;
+  runOps(m: Extract<Msg, { t: 'req' }>): Promise<{ results: Uint8Array; pos: Pos }>;
   /** Leader: forgets the commits appended so far (they predate its lead, for runOps' check). */
   startLeading(): void;
 }
@@ -448,7 +527,10 @@ export class Tabs {
     let p!: Pending;
     const done = new Promise<Uint8Array>((resolve, reject) => {
       const base = tx && reads.length > 0 ? this.position() : null;
-      const msg: Pending['msg'] = { v: 1, t: 'req', from: this.id, id: this.nextId++, ops, tx, base, reads };
+      const id = this.nextId++;
+      // pending is in id order: its first is the oldest unanswered.
+      const ack = this.pending.size > 0 ? this.pending.keys().next().value! : id;
+      const msg: Pending['msg'] = { v: 1, t: 'req', from: this.id, id, ack, ops, tx, base, reads };
       p = { msg, resolve, reject, done: Promise.resolve() };
     });
     p.done = done.then(() => {}, () => {});
@@ -520,15 +602,16 @@ export class Tabs {
       reply({ v: 1, t: 'res', from: this.id, to: m.from, id: m.id, pos, ...fields });
     const key = `${m.from} ${m.id}`;
     if (this.running.has(key)) return; // a copy (sent again to a new leader): the first one answers
-    const done = this.applied(m.from);
-    if (done && done[0] >= m.id) {
-      res({ ok: true, results: done[1] }, this.position());
+    const found = appliedRequests(host, m.from).find(m.id);
+    if (found === 'gone') return; // a stale copy: its sender had the answer
+    if (found !== 'run') {
+      res({ ok: true, results: found }, this.position());
       return;
     }
     this.running.add(key);
     // Not awaited: requests queue in the database's FIFO write queue, and
     // their answers go out as each becomes durable.
-    host.runOps(m.ops, m.from, m.id, m.base, m.reads).then(
+    host.runOps(m).then(
       ({ results, pos }) => {
         this.running.delete(key);
         res({ ok: true, results }, pos);
@@ -539,16 +622,6 @@ export class Tabs {
         res({ ok: false, code: d.code, message: d.message }, this.position());
       },
     );
-  }
-
-  /** The [id, results] stored for requests from `from`, if any. */
-  private applied(from: string): [number, Uint8Array] | undefined {
-    const host = this.host!;
-    const r = host.b.read(host.h, REQUESTS_TABLE, 'get', encode([from]));
-    if (!(r instanceof Uint8Array)) return undefined;
-    const v = decode(r) as unknown;
-    if (Array.isArray(v) && isNat(v[0]) && v[1] instanceof Uint8Array) return [v[0], v[1]];
-    return undefined;
   }
 
   // ---------------------------------------------------------------- failover
@@ -616,6 +689,12 @@ export class Tabs {
     this.lock.abort.abort();
     this.lock.release();
   }
+}
+
+/** The AppliedRequests of tab `from`, as host reads them now (inside a transaction: with its writes). */
+export function appliedRequests(host: Pick<TabHost, 'b' | 'h'>, from: string): AppliedRequests {
+  const r = host.b.read(host.h, REQUESTS_TABLE, 'get', encode([from]));
+  return AppliedRequests.decode(r instanceof Uint8Array ? r : null);
 }
 
 function toCode(code: string): DbrsError['code'] {
