@@ -413,6 +413,55 @@ return t.pops;`, &pops)
 	}
 }
 
+// TestTabs_NewerVersionTakesOver: tabs at schema version 1 share a
+// database; a tab that opens it at version 2 makes them close (each tells
+// its onVersionChange listeners), takes the lead and runs its upgrade.
+// Later tabs at version 2 follow it; a tab still at version 1 is refused.
+func TestTabs_NewerVersionTakesOver(t *testing.T) {
+	b := tabsPage(t, "a", "b", "c", "d", "e")
+	var got struct {
+		Role    string   `json:"role"`
+		KV      []string `json:"kv"`
+		Changes []any    `json:"changes"`
+		Closed  []string `json:"closed"`
+		Old     string   `json:"old"`
+		Follow  string   `json:"follow"`
+		FollowK []string `json:"followKV"`
+	}
+	b.jsTimeout(t, 60*time.Second, `await openIn('a', 'vers', { version: 1 }); await openIn('b', 'vers', { version: 1 });
+await tabs.b.db.tables.kv.insert('k', 7);
+for (const id of ['a', 'b']) { tabs[id].vc = []; tabs[id].db.onVersionChange((v) => tabs[id].vc.push(v)); }
+const role = await openIn('c', 'vers', { version: 2, upgrade: (u) => u.transform('kv', (v) => v * 10) });
+const closed = [];
+for (const id of ['a', 'b']) {
+  const code = () => { try { tabs[id].db.stats(); return 'open'; } catch (e) { return e.code; } };
+  try { await waitFor(() => code() !== 'open', 'tab ' + id + ' to close', 10000); } catch {}
+  closed.push(id + ' ' + code());
+}
+let old;
+try { await openIn('d', 'vers', { version: 1 }); old = 'opened'; } catch (e) { old = e.code; }
+const follow = await openIn('e', 'vers', { version: 2 });
+return { role, kv: dump(tabs.c.db).kv, changes: [tabs.a.vc, tabs.b.vc], closed, old, follow, followKV: dump(tabs.e.db).kv };`, &got)
+	if got.Role != "leader" {
+		t.Fatalf("the tab at version 2 opened as %s, want leader", got.Role)
+	}
+	if !slices.Equal(got.KV, []string{"k=70"}) || !slices.Equal(got.FollowK, []string{"k=70"}) {
+		t.Fatalf("after the upgrade: leader reads %v, follower %v; want [k=70]", got.KV, got.FollowK)
+	}
+	if fmt.Sprint(got.Changes) != "[[2] [2]]" {
+		t.Fatalf("onVersionChange calls of the version-1 tabs: %v, want [[2] [2]]", got.Changes)
+	}
+	if !slices.Equal(got.Closed, []string{"a Closed", "b Closed"}) {
+		t.Fatalf("the version-1 tabs after the upgrade: %v, want both Closed", got.Closed)
+	}
+	if got.Old != "Version" {
+		t.Fatalf("a tab opening at version 1 after the upgrade: %s, want Version", got.Old)
+	}
+	if got.Follow != "follower" {
+		t.Fatalf("a second tab at version 2 opened as %s, want follower", got.Follow)
+	}
+}
+
 // TestTabs_Lag measures how long a commit made in one tab takes to be
 // readable in another: from the write's call in the leader to the
 // follower's subscriber reading the value, and the follower's own figure

@@ -89,6 +89,7 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
   /** Listeners of every durable commit, and of the commits that write one table. */
   private readonly listeners = new Set<(change: Change<S>) => void>();
   private readonly tableListeners = new Map<string, Set<() => void>>();
+  private readonly versionListeners = new Set<(version: number) => void>();
   /** The lost-database marker has been brought up to date this session. */
   private marked = false;
 
@@ -431,6 +432,18 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
     return () => { this.listeners.delete(l); };
   }
 
+  onVersionChange(listener: (version: number) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('dbrs: onVersionChange needs a listener function');
+    const l = (v: number) => listener(v);
+    this.versionListeners.add(l);
+    return () => { this.versionListeners.delete(l); };
+  }
+
+  versionChange(version: number): void {
+    for (const l of [...this.versionListeners]) call(() => l(version));
+    this.close().catch((e: unknown) => console.error(`dbrs: closing database "${this.name}" for version ${version} failed`, e));
+  }
+
   subscribeTable(table: string, listener: () => void): () => void {
     let set = this.tableListeners.get(table);
     if (!set) this.tableListeners.set(table, (set = new Set()));
@@ -689,7 +702,7 @@ export async function open<S extends Schema>(name: string, schema: S, options: O
     return new Database<S>(b, h, name, defs, release);
   }
   // Tabs (follower.ts): lead, or follow the tab that does.
-  const tabs = await Tabs.join(name, options.lockTimeoutMs || 10000);
+  const tabs = await Tabs.join(name, options.lockTimeoutMs || 10000, version ?? null);
   const follower = tabs.role === 'follower';
   const up = upgrade && !follower ? upgrader(b, upgrade, defs) : undefined;
   let h: number;

@@ -5,9 +5,13 @@
 // followers. They talk over a BroadcastChannel named "dbrs:<name>" (every
 // same-origin tab, iframe and worker that opens the database joins it):
 //
-//   hello   {t, from}                       a tab that opens asks who leads
-//   leader  {t, from, segment, offset}      the leader answers (and says so
+//   hello   {t, from, version}              a tab that opens asks who leads
+//   leader  {t, from, segment, offset, version}
+//                                           the leader answers (and says so
 //                                           when it takes over); its position
+//   versionchange {t, from, version}        a tab that opens at a newer
+//                                           schema version asks the tabs at
+//                                           an older one to close
 //   commit  {t, from, segment, offset, end, record, tables, at}
 //                                           one durable commit: its framed
 //                                           records and where they lie in
@@ -23,7 +27,9 @@
 //                                           its outcome, sent after the
 //                                           commit's own `commit` message
 //
-// Every message also has v: 1. A message of another shape is counted
+// version is the tab's OpenOptions.version, or null when it gave none (an
+// older shim sends none: read as null). Every message also has v: 1. A
+// message of another shape is counted
 // (stats().badMessages), reported on the console and dropped.
 //
 // Invariants:
@@ -61,6 +67,14 @@
 //     waiting follower gets it: it reads what it missed from IndexedDB,
 //     reopens for writing, says `leader`, and runs its own unanswered
 //     requests; the others re-send theirs to it.
+//   - Tabs that follow one leader run one schema version. A tab that opens
+//     at a newer version than the leader's does not follow: it says
+//     `versionchange` (again each time a leader at an older version
+//     speaks) and waits for the Web Lock, to lead and upgrade. Every tab
+//     at an older version, or at none, that hears it stops waiting for the
+//     lock at once (so none of them can take over), tells its
+//     onVersionChange listeners, and closes. A tab that opens at an older
+//     version than the leader's is refused with 'Version'.
 
 import type { Bridge, BridgeError, CatchUpResult } from './bridge.js';
 import { decode, encode } from './codec.js';
@@ -87,8 +101,9 @@ export interface Op {
 }
 
 export type Msg =
-  | { v: 1; t: 'hello'; from: string }
-  | { v: 1; t: 'leader'; from: string; segment: number; offset: number }
+  | { v: 1; t: 'hello'; from: string; version: number | null }
+  | { v: 1; t: 'leader'; from: string; segment: number; offset: number; version: number | null }
+  | { v: 1; t: 'versionchange'; from: string; version: number }
   | { v: 1; t: 'commit'; from: string; segment: number; offset: number; end: number; record: Uint8Array; tables: string[]; at: number }
   | { v: 1; t: 'req'; from: string; id: number; ack: number; ops: Op[]; tx: boolean; base: Pos | null; reads: string[] }
   | { v: 1; t: 'res'; from: string; to: string; id: number; ok: boolean; results?: Uint8Array; code?: string; message?: string; pos: Pos };
@@ -109,12 +124,17 @@ export function parseMessage(m: unknown): Msg | string {
     const o = m as Record<string, unknown>;
     if (o.v !== 1) return `version ${String(o.v)}`;
     if (!isStr(o.from)) return 'no sender';
+    const version = o.version ?? null;
+    if (version !== null && !isNat(version)) return 'bad version';
     switch (o.t) {
       case 'hello':
-        return { v: 1, t: 'hello', from: o.from };
+        return { v: 1, t: 'hello', from: o.from, version };
       case 'leader':
         if (!isNat(o.segment) || !isNat(o.offset)) return 'leader: bad position';
-        return { v: 1, t: 'leader', from: o.from, segment: o.segment, offset: o.offset };
+        return { v: 1, t: 'leader', from: o.from, segment: o.segment, offset: o.offset, version };
+      case 'versionchange':
+        if (version === null) return 'versionchange: no version';
+        return { v: 1, t: 'versionchange', from: o.from, version };
       case 'commit':
         if (!isNat(o.segment) || !isNat(o.offset) || !isNat(o.end) || o.end <= o.offset) return 'commit: bad position';
         if (!(o.record instanceof Uint8Array) || o.record.length !== o.end - o.offset) return 'commit: record does not span its position';
@@ -242,6 +262,16 @@ export interface TabHost {
   runOps(m: Extract<Msg, { t: 'req' }>): Promise<{ results: Uint8Array; pos: Pos }>;
   /** Leader: forgets the commits appended so far (they predate its lead, for runOps' check). */
   startLeading(): void;
+  /** A tab opened the database at a newer schema version: tell the listeners, then close. */
+  versionChange(version: number): void;
+}
+
+/**
+ * Says whether a tab at version `mine` must give way to one at `theirs`:
+ * theirs is newer, or mine is none.
+ */
+export function olderThan(mine: number | null, theirs: number): boolean {
+  return mine === null || mine < theirs;
 }
 
 interface Pending {
@@ -329,9 +359,14 @@ export class Tabs {
   badMessages = 0;
   private closed = false;
   private leaving = false;
+  /** OpenOptions.version, or null. */
+  readonly version: number | null;
+  /** A tab at a newer version asked this one to close. */
+  private givingWay = false;
 
-  private constructor(id: string, name: string, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number) {
+  private constructor(id: string, name: string, version: number | null, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number) {
     this.id = id;
+    this.version = version;
     this.dbName = name;
     this.locks = locks;
     this.ch = ch;
@@ -342,18 +377,26 @@ export class Tabs {
   }
 
   /**
-   * Joins the tabs of database `name`: resolves to a leader once this tab
-   * holds the Web Lock, or to a follower once a leader has said `leader`.
-   * Rejects with 'Locked' when neither happens within waitMs.
+   * Joins the tabs of database `name` at schema version `version` (null:
+   * none): resolves to a leader once this tab holds the Web Lock, or to a
+   * follower once a leader at the same version (or at none) has said
+   * `leader`. A leader at an older version is asked to close
+   * (`versionchange`) and this tab waits for the lock. Rejects with
+   * 'Version' when the leader is at a newer version, and with 'Locked'
+   * when nothing decides within waitMs.
    */
-  static async join(name: string, waitMs: number): Promise<Tabs> {
+  static async join(name: string, waitMs: number, version: number | null = null): Promise<Tabs> {
     const locks = (globalThis as unknown as { navigator: { locks: LockManagerLike } }).navigator.locks;
     const ch = new BroadcastChannel(`dbrs:${name}`);
     const inbox: Msg[] = [];
     let bad = 0;
     let tabs: Tabs | undefined;
-    let heard: (() => void) | undefined;
+    let heard: ((v: 'follower' | 'newer') => void) | undefined;
     let leaderId: string | null = null;
+    let leaderVersion: number | null = null;
+    /** The version of the last leader asked to close, for the error if it does not. */
+    let older: number | null = null;
+    const self = randomId();
     ch.onmessage = (e: MessageEvent) => {
       if (tabs) return tabs.receive(e.data);
       const m = parseMessage(e.data);
@@ -362,32 +405,44 @@ export class Tabs {
         return;
       }
       if (m.t === 'leader') {
+        if (version !== null && m.version !== null && m.version < version) {
+          older = m.version;
+          ch.postMessage({ v: 1, t: 'versionchange', from: self, version });
+          return;
+        }
         leaderId = m.from;
-        heard?.();
+        leaderVersion = m.version;
+        heard?.(version !== null && m.version !== null && m.version > version ? 'newer' : 'follower');
       }
       inbox.push(m);
     };
     const lock = requestLock(locks, name);
     const grantedP = lock.granted;
-    const heardP = new Promise<void>((r) => (heard = r));
-    const self = randomId();
-    const hello = () => ch.postMessage({ v: 1, t: 'hello', from: self });
+    const heardP = new Promise<'follower' | 'newer'>((r) => (heard = r));
+    const hello = () => ch.postMessage({ v: 1, t: 'hello', from: self, version });
     hello();
     const timer = setInterval(hello, 250);
     let timeout: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
       grantedP.then(() => 'leader' as const),
-      heardP.then(() => 'follower' as const),
+      heardP,
       new Promise<'timeout'>((r) => (timeout = setTimeout(() => r('timeout'), waitMs))),
     ]);
     clearInterval(timer);
     clearTimeout(timeout);
-    if (outcome === 'timeout') {
+    if (outcome === 'timeout' || outcome === 'newer') {
       lock.abort.abort();
+      lock.release();
       ch.close();
+      if (outcome === 'newer') {
+        throw new DbrsError('Version', `dbrs: database "${name}" is open in another tab at schema version ${leaderVersion}, newer than this page's ${version}; reload this page to run the newer code`);
+      }
+      if (older !== null) {
+        throw new DbrsError('Locked', `dbrs: database "${name}" is open in another tab at schema version ${older}, which did not close for this page's version ${version}`);
+      }
       throw new DbrsError('Locked', `dbrs: database "${name}" is held by another tab or worker that does not answer (opened with { exclusive: true }?)`);
     }
-    tabs = new Tabs(self, name, locks, ch, outcome, lock, inbox, bad);
+    tabs = new Tabs(self, name, version, locks, ch, outcome, lock, inbox, bad);
     tabs.leaderId = outcome === 'leader' ? self : leaderId;
     return tabs;
   }
@@ -426,8 +481,25 @@ export class Tabs {
       console.warn(`dbrs: dropped a malformed message on the channel of database "${this.host?.name}": ${m}`);
       return;
     }
+    if (m.t === 'versionchange') {
+      this.giveWay(m.version);
+      return;
+    }
     this.inbox.push(m);
     void this.handle();
+  }
+
+  /**
+   * A tab opened the database at a newer version: unless this one is at
+   * that version or newer, stop waiting for the lock now (no tab at an old
+   * version may take over), and close.
+   */
+  private giveWay(version: number): void {
+    if (this.givingWay || this.closed || !olderThan(this.version, version)) return;
+    this.givingWay = true;
+    this.wantPromote = false;
+    if (this.role !== 'leader') this.lock.abort.abort();
+    this.host?.versionChange(version);
   }
 
   /** Handles the inbox, one message at a time, in arrival order. */
@@ -559,7 +631,7 @@ export class Tabs {
   /** Says that this tab leads, and where its log ends. */
   private announce(): void {
     const [segment, offset] = this.position();
-    this.ch.postMessage({ v: 1, t: 'leader', from: this.id, segment, offset });
+    this.ch.postMessage({ v: 1, t: 'leader', from: this.id, segment, offset, version: this.version });
   }
 
   /**
@@ -629,6 +701,10 @@ export class Tabs {
   /** The Web Lock came to this follower: the leader closed or died. */
   private async promote(): Promise<void> {
     if (this.closed || this.role !== 'follower') return;
+    if (this.givingWay) {
+      this.lock.release(); // granted before the abort: pass it on
+      return;
+    }
     const host = this.host!;
     this.role = 'promoting';
     let r: CatchUpResult;

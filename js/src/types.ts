@@ -428,7 +428,10 @@ export interface OpenOptions extends LoadOptions {
    * The schema version, a non-negative integer (default 0). Opening a
    * database stored at a newer version rejects with 'Version'; one stored
    * at an older version runs `upgrade` first. A new database is created at
-   * this version without running `upgrade`.
+   * this version without running `upgrade`. Among tabs (README "Tabs"),
+   * a tab that opens at a newer version than the leading tab's asks every
+   * tab at an older version to close (DB.onVersionChange), then leads and
+   * upgrades; one that opens at an older version rejects with 'Version'.
    */
   version?: number;
   /**
@@ -523,6 +526,15 @@ export interface DB<S extends Schema> {
    * table query read. Returns the function that stops it.
    */
   liveQuery<R>(query: (view: ViewTables<S>) => SyncResult<R>, listener: (result: R) => void): () => void;
+  /**
+   * Calls listener when another tab opens this database at a newer schema
+   * version (OpenOptions.version; a tab opened without one gives way to
+   * any). Right after the listeners, this database closes, so that the
+   * other tab can upgrade it: its writes already made still commit, later
+   * calls fail with 'Closed'. A page usually reloads here, to run the
+   * newer code. Returns the function that unsubscribes.
+   */
+  onVersionChange(listener: (version: number) => void): () => void;
   /** Compacts the log now. Resolves when the compacted log is durable. */
   compact(): Promise<void>;
   /** Current statistics. Synchronous. */

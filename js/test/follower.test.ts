@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppliedRequests, before, parseMessage, tabsSupported } from '../src/follower.js';
+import { AppliedRequests, before, olderThan, parseMessage, tabsSupported } from '../src/follower.js';
 import { decode, encode } from '../src/codec.js';
 import { FakeBridge } from './fake-bridge.js';
 
@@ -10,6 +10,9 @@ test('parseMessage accepts every message shape of the tab protocol', () => {
   const good: unknown[] = [
     { v: 1, t: 'hello', from: 'a' },
     { v: 1, t: 'leader', from: 'a', segment: 1, offset: 40 },
+    { v: 1, t: 'leader', from: 'a', segment: 1, offset: 40, version: 3 },
+    { v: 1, t: 'hello', from: 'a', version: null },
+    { v: 1, t: 'versionchange', from: 'c', version: 2 },
     { v: 1, t: 'commit', from: 'a', segment: 1, offset: 40, end: 44, record: rec, tables: ['users'], at: 1.5 },
     { v: 1, t: 'req', from: 'b', id: 1, ops: [{ table: 'users', op: 'insert', args: rec }], tx: true, base: [1, 40], reads: ['users'] },
     { v: 1, t: 'req', from: 'b', id: 2, ops: [{ table: 'users', op: 'clear', args: rec }], tx: false, base: null, reads: [] },
@@ -33,6 +36,9 @@ test('parseMessage refuses hostile messages with a reason, never a throw', () =>
     { v: 1, t: 'hello' },
     { v: 1, t: 'nope', from: 'a' },
     { v: 1, t: 'leader', from: 'a', segment: -1, offset: 0 },
+    { v: 1, t: 'hello', from: 'a', version: -1 },
+    { v: 1, t: 'hello', from: 'a', version: '2' },
+    { v: 1, t: 'versionchange', from: 'c' },
     { v: 1, t: 'commit', from: 'a', segment: 1, offset: 40, end: 48, record: rec, tables: [], at: 0 }, // record shorter than its span
     { v: 1, t: 'commit', from: 'a', segment: 1, offset: 40, end: 44, record: [1, 2, 3, 4], tables: [], at: 0 },
     { v: 1, t: 'commit', from: 'a', segment: 1.5, offset: 40, end: 44, record: rec, tables: [], at: 0 },
@@ -113,4 +119,11 @@ test('applied requests read the older one-request form and refuse malformed entr
   }
   assert.equal(warned.length, 4);
   assert.deepEqual(decode(encode(AppliedRequests.none.value())), [0, []]);
+});
+
+test('a tab gives way to a newer version, and a tab without one to any', () => {
+  assert.ok(olderThan(1, 2));
+  assert.ok(olderThan(null, 0));
+  assert.ok(!olderThan(2, 2));
+  assert.ok(!olderThan(3, 2));
 });
