@@ -462,6 +462,31 @@ return { role, kv: dump(tabs.c.db).kv, changes: [tabs.a.vc, tabs.b.vc], closed, 
 	}
 }
 
+// TestTabs_ClosedFollowerLeavesNoRecord: the leader records a follower's
+// writes in the hidden table __dbrs.requests until that follower closes;
+// then it drops the record, in a commit that no subscriber hears of.
+func TestTabs_ClosedFollowerLeavesNoRecord(t *testing.T) {
+	b := tabsPage(t, "a", "b")
+	var got struct {
+		Before  float64 `json:"before"`
+		After   float64 `json:"after"`
+		Changes int     `json:"changes"`
+	}
+	b.jsTimeout(t, 40*time.Second, `await openIn('a', 'bye'); await openIn('b', 'bye');
+const a = tabs.a.db, records = () => a.b.read(a.h, '__dbrs.requests', 'len', Uint8Array.of(0x90));
+for (let i = 0; i < 3; i++) await tabs.b.db.tables.kv.insert('k' + i, i);
+const before = records(), changes = tabs.a.changes.length;
+await tabs.b.db.close();
+await waitFor(() => records() === 0, 'the leader to drop the closed tab\'s record', 30000);
+return { before, after: records(), changes: tabs.a.changes.length - changes };`, &got)
+	if got.Before != 1 || got.After != 0 {
+		t.Fatalf("request records: %v while the follower was open, %v after it closed; want 1, then 0", got.Before, got.After)
+	}
+	if got.Changes != 0 {
+		t.Fatalf("dropping the record fired %d change callbacks, want none", got.Changes)
+	}
+}
+
 // TestTabs_Lag measures how long a commit made in one tab takes to be
 // readable in another: from the write's call in the leader to the
 // follower's subscriber reading the value, and the follower's own figure

@@ -418,6 +418,7 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
       this.mark();
     }
     const order = this.defs.map((d) => d.name).filter((n) => tables.includes(n));
+    if (order.length === 0) return; // a commit of hidden tables only
     const change = { tables: order } as Change<S>;
     for (const l of [...this.listeners]) call(() => l(change));
     for (const t of order) {
@@ -437,6 +438,13 @@ class Database<S extends Schema> implements DB<S>, Host, TabHost {
     const l = (v: number) => listener(v);
     this.versionListeners.add(l);
     return () => { this.versionListeners.delete(l); };
+  }
+
+  forget(from: string): void {
+    if (this.b.read(this.h, REQUESTS_TABLE, 'has', encode([from])) !== true) return;
+    this.exec(REQUESTS_TABLE, 'remove', encode([from])).catch((e: unknown) => {
+      console.warn(`dbrs: dropping the request record of a closed tab of "${this.name}" failed`, e);
+    });
   }
 
   versionChange(version: number): void {

@@ -26,6 +26,9 @@
 //   res     {t, from, to, id, ok, results | code+message, pos}
 //                                           its outcome, sent after the
 //                                           commit's own `commit` message
+//   bye     {t, from}                       a follower that wrote closes:
+//                                           the leader drops its record
+//                                           in "__dbrs.requests"
 //
 // version is the tab's OpenOptions.version, or null when it gave none (an
 // older shim sends none: read as null). Every message also has v: 1. A
@@ -104,6 +107,7 @@ export type Msg =
   | { v: 1; t: 'hello'; from: string; version: number | null }
   | { v: 1; t: 'leader'; from: string; segment: number; offset: number; version: number | null }
   | { v: 1; t: 'versionchange'; from: string; version: number }
+  | { v: 1; t: 'bye'; from: string }
   | { v: 1; t: 'commit'; from: string; segment: number; offset: number; end: number; record: Uint8Array; tables: string[]; at: number }
   | { v: 1; t: 'req'; from: string; id: number; ack: number; ops: Op[]; tx: boolean; base: Pos | null; reads: string[] }
   | { v: 1; t: 'res'; from: string; to: string; id: number; ok: boolean; results?: Uint8Array; code?: string; message?: string; pos: Pos };
@@ -135,6 +139,8 @@ export function parseMessage(m: unknown): Msg | string {
       case 'versionchange':
         if (version === null) return 'versionchange: no version';
         return { v: 1, t: 'versionchange', from: o.from, version };
+      case 'bye':
+        return { v: 1, t: 'bye', from: o.from };
       case 'commit':
         if (!isNat(o.segment) || !isNat(o.offset) || !isNat(o.end) || o.end <= o.offset) return 'commit: bad position';
         if (!(o.record instanceof Uint8Array) || o.record.length !== o.end - o.offset) return 'commit: record does not span its position';
@@ -264,6 +270,8 @@ export interface TabHost {
   startLeading(): void;
   /** A tab opened the database at a newer schema version: tell the listeners, then close. */
   versionChange(version: number): void;
+  /** Leader: drops the AppliedRequests of tab `from`, which closed. */
+  forget(from: string): void;
 }
 
 /**
@@ -661,6 +669,9 @@ export class Tabs {
       case 'commit':
         if (m.from !== this.id) console.warn(`dbrs: another tab says it leads database "${this.host!.name}"; ignoring its commit`);
         return;
+      case 'bye':
+        if (!this.leaving) this.host!.forget(m.from);
+        return;
     }
   }
 
@@ -759,6 +770,9 @@ export class Tabs {
   /** Stops listening and lets the Web Lock go (or stops waiting for it). */
   close(): void {
     if (this.closed) return;
+    // drain() has answered or rejected every request: none will be sent
+    // again, so the leader may drop this tab's record of them.
+    if (this.role === 'follower' && this.nextId > 1) this.ch.postMessage({ v: 1, t: 'bye', from: this.id });
     this.closed = true;
     this.role = 'closed';
     this.ch.close();

@@ -13,6 +13,7 @@ test('parseMessage accepts every message shape of the tab protocol', () => {
     { v: 1, t: 'leader', from: 'a', segment: 1, offset: 40, version: 3 },
     { v: 1, t: 'hello', from: 'a', version: null },
     { v: 1, t: 'versionchange', from: 'c', version: 2 },
+    { v: 1, t: 'bye', from: 'b' },
     { v: 1, t: 'commit', from: 'a', segment: 1, offset: 40, end: 44, record: rec, tables: ['users'], at: 1.5 },
     { v: 1, t: 'req', from: 'b', id: 1, ops: [{ table: 'users', op: 'insert', args: rec }], tx: true, base: [1, 40], reads: ['users'] },
     { v: 1, t: 'req', from: 'b', id: 2, ops: [{ table: 'users', op: 'clear', args: rec }], tx: false, base: null, reads: [] },
