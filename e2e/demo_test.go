@@ -836,13 +836,14 @@ return null;`, nil)
 }
 
 // TestDemo_TwoTabsSideBySide opens the demo in two same-origin frames side
-// by side: the first leads, the second follows; a board added in either
-// shows in both, without a reload.
+// by side: one leads, the other follows; a board added in either shows in
+// both, without a reload, and a draft being typed survives it.
 func TestDemo_TwoTabsSideBySide(t *testing.T) {
 	b := tabsPage(t)
 	var got struct {
 		Roles  []string `json:"roles"`
 		Boards []string `json:"boards"`
+		Typing []any    `json:"typing"`
 	}
 	b.jsTimeout(t, 60*time.Second, `
 const frames = [0, 1].map(() => {
@@ -865,9 +866,23 @@ add(1, 'From the follower');
 await waitFor(() => boards(0).includes('From the follower'), 'the follower\'s board in the leader');
 add(0, 'From the leader');
 await waitFor(() => boards(1).includes('From the leader') && boards(1).includes('From the follower'), 'both boards in the follower');
+// A commit from the other tab re-renders this one: a draft being typed
+// keeps its text, focus and caret.
+const draft = doc(0).querySelector('[data-testid=board-title-input]');
+draft.value = 'Draft'; frames[0].contentWindow.focus(); draft.focus(); draft.setSelectionRange(2, 2);
+if (doc(0).activeElement !== draft) throw new Error('could not focus the draft: ' + doc(0).activeElement?.outerHTML);
+// (Through the model: the form would move the page's focus to frame 1.)
+await frames[1].contentWindow.dbrsDemo.model.addBoard('Third');
+await waitFor(() => boards(0).includes('Third') && boards(1).includes('Third'), 'the third board in both');
+const d = doc(0).querySelector('[data-testid=board-title-input]');
+const typing = [d.value, doc(0).activeElement === d, d.selectionStart];
 const roles = frames.map((f) => f.contentWindow.dbrsDemo.db.stats().role);
-return { roles, boards: boards(1) };`, &got)
-	if !slices.Equal(got.Roles, []string{"leader", "follower"}) || len(got.Boards) != 2 {
+return { roles, boards: boards(1), typing };`, &got)
+	slices.Sort(got.Roles) // the frames load at once: either may lead
+	if !slices.Equal(got.Roles, []string{"follower", "leader"}) || len(got.Boards) != 3 {
 		t.Fatalf("demo in two tabs: %+v", got)
+	}
+	if len(got.Typing) != 3 || got.Typing[0] != "Draft" || got.Typing[1] != true || got.Typing[2] != 2.0 {
+		t.Fatalf("a draft after another tab's commit: [value focused caret] = %v, want [Draft true 2]", got.Typing)
 	}
 }

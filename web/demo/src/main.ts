@@ -168,6 +168,7 @@ class App {
     // Keep focus and unsent drafts across the rebuild.
     const active = document.activeElement as HTMLElement | null;
     const focusKey = active?.dataset.focusKey;
+    const caret = active instanceof HTMLInputElement ? [active.selectionStart, active.selectionEnd] as const : undefined;
     const drafts = new Map<string, string>();
     for (const el of this.root.querySelectorAll<HTMLInputElement>('input[data-focus-key]')) {
       if (el.value) drafts.set(el.dataset.focusKey!, el.value);
@@ -182,7 +183,10 @@ class App {
     for (const el of this.root.querySelectorAll<HTMLInputElement>('input[data-focus-key]')) {
       const d = drafts.get(el.dataset.focusKey!);
       if (d !== undefined && !el.value) el.value = d;
-      if (focusKey && el.dataset.focusKey === focusKey) el.focus();
+      if (focusKey && el.dataset.focusKey === focusKey) {
+        el.focus();
+        if (caret && caret[0] !== null) el.setSelectionRange(caret[0], caret[1]);
+      }
     }
   }
 
