@@ -16,7 +16,7 @@ import (
 // test page with its own dbrs.wasm: iframes and tabs of one origin share
 // Web Locks, BroadcastChannel and IndexedDB alike, and an iframe can be
 // killed (removed) without a chance to close its database. The lag test
-// uses two real tabs (chromedp targets) of one browser.
+// uses two such frames too (see TestTabs_Lag).
 
 // tabHelpers defines, in the test page, addTab(id) (an iframe with the shim
 // loaded, as tabs[id].dbrs), openIn(id, opts), dump(db) (the state as
