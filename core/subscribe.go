@@ -2,6 +2,7 @@ package core
 
 import (
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -165,6 +166,6 @@ func (e *engine) changeOf(seq uint64, ids []uint32) Change {
 			c.Tables = append(c.Tables, t.name)
 		}
 	}
-	slices.Sort(c.Tables)
+	slices.SortFunc(c.Tables, strings.Compare) // not slices.Sort: see replay.go
 	return c
 }

@@ -101,7 +101,7 @@ func buildSite() (string, error) {
 	}
 	site.tmp = tmp
 	wasm := filepath.Join(tmp, "dbrs.wasm")
-	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-tags", "dbrs_noreflect", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./platform/wasm/cmd/dbrs"); err != nil {
+	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-tags", "dbrs_noreflect", "-trimpath", "-gcflags=fmt=-l", "-ldflags=-s -w", "-o", wasm, "./platform/wasm/cmd/dbrs"); err != nil {
 		return "", err
 	}
 	if err := npmBuild(filepath.Join(root, "js"), "dist/index.js"); err != nil {

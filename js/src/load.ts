@@ -56,7 +56,46 @@ function checked<B extends { protocol: number }>(b: B): B {
   return b;
 }
 
+/**
+ * Marks on the page's performance timeline, for tools that time startup:
+ * dbrs:load (the load begins: dbrs.wasm's fetch and streaming compile start
+ * then, alongside wasm_exec.js), dbrs:compiled (the module is compiled and
+ * wasm_exec.js loaded), dbrs:instantiated, dbrs:started (Go's runtime and
+ * package initialisation and main have run: the bridge is installed).
+ */
+function mark(name: string): void {
+  try {
+    globalThis.performance?.mark?.(name);
+  } catch {
+    // The timeline is informational: a missing or refusing one is fine.
+  }
+}
+
 async function load(opts: LoadOptions): Promise<Bridge> {
+  mark('dbrs:load');
+  // dbrs.wasm is fetched and compiled while wasm_exec.js loads: the
+  // compile needs no imports, only the instantiation does.
+  let wasmURL: string;
+  let source: Response | PromiseLike<Response>;
+  if (opts.wasm !== undefined) {
+    wasmURL = 'dbrs.wasm (LoadOptions.wasm)';
+    source = opts.wasm;
+  } else {
+    let url: string | URL;
+    try {
+      // Written out in full, so that bundlers see the asset and rewrite the URL.
+      url = opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url);
+    } catch (e) {
+      // import.meta.url is missing where a bundler wrote a classic script (IIFE).
+      throw new DbrsError('Internal', `dbrs: cannot find dbrs.wasm next to this module (import.meta.url is ${String(import.meta.url)}): bundle as ESM, or pass wasmURL`, { cause: e });
+    }
+    wasmURL = String(url);
+    source = fetch(url);
+  }
+  const compiled = compile(source);
+  // Handled below, after wasm_exec.js; this only keeps a rejection that
+  // comes first from being reported as unhandled.
+  compiled.catch(() => undefined);
   if (typeof g.Go !== 'function') {
     let from = 'the wasm_exec.js of this package';
     try {
@@ -76,29 +115,15 @@ async function load(opts: LoadOptions): Promise<Bridge> {
     }
   }
   const go = new g.Go();
-  let wasmURL: string;
-  let source: Response | PromiseLike<Response>;
-  if (opts.wasm !== undefined) {
-    wasmURL = 'dbrs.wasm (LoadOptions.wasm)';
-    source = opts.wasm;
-  } else {
-    let url: string | URL;
-    try {
-      // Written out in full, so that bundlers see the asset and rewrite the URL.
-      url = opts.wasmURL ?? new URL('./dbrs.wasm', import.meta.url);
-    } catch (e) {
-      // import.meta.url is missing where a bundler wrote a classic script (IIFE).
-      throw new DbrsError('Internal', `dbrs: cannot find dbrs.wasm next to this module (import.meta.url is ${String(import.meta.url)}): bundle as ESM, or pass wasmURL`, { cause: e });
-    }
-    wasmURL = String(url);
-    source = fetch(url);
-  }
   let instance: WebAssembly.Instance;
   try {
-    instance = await instantiate(source, go.importObject);
+    const module = await compiled;
+    mark('dbrs:compiled');
+    instance = await WebAssembly.instantiate(module, go.importObject);
   } catch (e) {
     throw new DbrsError('Internal', `dbrs: cannot load ${wasmURL}: ${e instanceof Error ? e.message : String(e)}${bundlerHint(wasmURL)}`, { cause: e });
   }
+  mark('dbrs:instantiated');
   // run() resolves when the Go program exits, which dbrs.wasm never does on
   // its own; if it does (a panic), forget the bridge so the next open reloads.
   let bridge: GoBridge | undefined;
@@ -132,16 +157,17 @@ async function load(opts: LoadOptions): Promise<Bridge> {
     throw new DbrsError('Internal', `dbrs: ${wasmURL} lacks the exports of bridge protocol ${PROTOCOL}; rebuild it with this shim`);
   }
   wrapped = { raw: bridge, bridge: new WasmBridge(bridge, instance) };
+  mark('dbrs:started');
   return wrapped.bridge;
 }
 
-async function instantiate(source: Response | PromiseLike<Response>, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+async function compile(source: Response | PromiseLike<Response>): Promise<WebAssembly.Module> {
   const resp = await source;
   if (!(resp instanceof Response)) throw new TypeError(`LoadOptions.wasm must be a Response, got ${Object.prototype.toString.call(resp)}`);
   if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
   const type = resp.headers.get('Content-Type') ?? '';
-  if (typeof WebAssembly.instantiateStreaming === 'function' && type.startsWith('application/wasm')) {
-    return (await WebAssembly.instantiateStreaming(resp, imports)).instance;
+  if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(resp);
   }
   // Servers that send another Content-Type: fall back to a buffer, after
   // checking that it is WebAssembly at all (a dev server's fallback page
@@ -152,7 +178,7 @@ async function instantiate(source: Response | PromiseLike<Response>, imports: We
     const text = new TextDecoder().decode(new Uint8Array(buf, 0, Math.min(16, buf.byteLength)));
     throw new Error(`not a WebAssembly module (Content-Type ${JSON.stringify(type)}, ${buf.byteLength} bytes starting ${JSON.stringify(text)})`);
   }
-  return (await WebAssembly.instantiate(buf, imports)).instance;
+  return WebAssembly.compile(buf);
 }
 
 /**

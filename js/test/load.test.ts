@@ -81,3 +81,14 @@ test('wasmExecURL: the module at that URL is imported and must define globalThis
   await assert.rejects(loadBridge({ wasmExecURL: 'data:text/javascript,throw new Error("boom")' }),
     internal(/^dbrs: cannot load data:text\/javascript,throw new Error\("boom"\): Error: boom$/));
 });
+
+test('index.ts imports every module of the shim directly (one round of fetches when unbundled)', async () => {
+  const { readFile, readdir } = await import('node:fs/promises');
+  const src = new URL('../../src/', import.meta.url);
+  const index = await readFile(new URL('index.ts', src), 'utf8');
+  const direct = new Set([...index.matchAll(/^import '\.\/([a-z_]+)\.js';$/gm)].map((m) => m[1]));
+  // types.ts holds only types: nothing of it reaches the compiled shim.
+  const modules = (await readdir(src)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'index.ts' && f !== 'types.ts').map((f) => f.slice(0, -3));
+  assert.deepEqual(modules.filter((m) => !direct.has(m)), []);
+  assert.match(index, /^import '@msgpack\/msgpack';$/m);
+});

@@ -12,7 +12,7 @@
 //
 // The program that becomes dbrs.wasm is ./cmd/dbrs:
 //
-//	GOOS=js GOARCH=wasm go build -tags dbrs_noreflect -trimpath -ldflags="-s -w" -o build/dbrs.wasm ./platform/wasm/cmd/dbrs
+//	GOOS=js GOARCH=wasm go build -tags dbrs_noreflect -trimpath -gcflags=fmt=-l -ldflags="-s -w" -o build/dbrs.wasm ./platform/wasm/cmd/dbrs
 //
 // The one rule of this package: nothing that runs inside a js.FuncOf
 // callback or an export may wait for the JS event loop (an IndexedDB event,

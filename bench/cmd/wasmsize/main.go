@@ -85,7 +85,7 @@ func main() {
 
 // build builds dbrs.wasm from the repository root (the parent of bench/).
 func build(out string, extra ...string) {
-	args := append([]string{"build", "-tags", "dbrs_noreflect", "-trimpath", "-o", out}, extra...)
+	args := append([]string{"build", "-tags", "dbrs_noreflect", "-trimpath", "-gcflags=fmt=-l", "-o", out}, extra...)
 	args = append(args, "./platform/wasm/cmd/dbrs")
 	cmd := exec.Command("go", args...)
 	cmd.Dir = ".."

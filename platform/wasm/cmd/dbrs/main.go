@@ -5,7 +5,7 @@
 // and the exports of platform/wasm) and then waits forever for calls from
 // JS. Build it with
 //
-//	GOOS=js GOARCH=wasm go build -tags dbrs_noreflect -trimpath -ldflags="-s -w" -o build/dbrs.wasm ./platform/wasm/cmd/dbrs
+//	GOOS=js GOARCH=wasm go build -tags dbrs_noreflect -trimpath -gcflags=fmt=-l -ldflags="-s -w" -o build/dbrs.wasm ./platform/wasm/cmd/dbrs
 //
 // and load it with the wasm_exec.js of the same Go release (the js/ shim
 // does both).
