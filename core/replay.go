@@ -373,6 +373,13 @@ type replayer struct {
 	entry   entryReader           // the entry being applied
 	records int64
 
+	// The state of the last table ID looked up (valid while lastSt is not
+	// nil): entries come in runs of one table. Only a schema record
+	// changes what an ID names.
+	lastID   uint32
+	lastSt   tableState
+	lastName string
+
 	// borrow makes segment replay keep strings and raw values that alias
 	// the segments' bytes (entryReader.borrow). Open and compaction set
 	// it: open's states keep the buffers of the segments read at open
@@ -447,7 +454,9 @@ func (r *replayer) segment(si *segmentInfo) error {
 // taken by a cheap pass over the entry headers so that replay can size
 // each table once. Malformed records are left to replay to report.
 func countInserts(si *segmentInfo) map[uint32]int {
-	var counts map[uint32]int
+	counts := map[uint32]int{}
+	// Entries come in runs of one table: count a run, then add it.
+	run, runID := 0, uint32(0)
 	var r entryReader
 	for _, rec := range si.scan.records {
 		if k := recordKind(rec.payload); k != recordCommit && k != recordCommitPart {
@@ -472,12 +481,20 @@ func countInserts(si *segmentInfo) map[uint32]int {
 			}
 			// [1, ...]: a fixarray whose first element is the fixint 1.
 			if len(entry) >= 2 && entry[0]&0xf0 == 0x90 && entry[1] == 1 {
-				if counts == nil {
-					counts = map[uint32]int{}
+				if uint32(id) != runID && run > 0 {
+					counts[runID] += run
+					run = 0
 				}
-				counts[uint32(id)]++
+				runID = uint32(id)
+				run++
 			}
 		}
+	}
+	if run > 0 {
+		counts[runID] += run
+	}
+	if len(counts) == 0 {
+		return nil
 	}
 	return counts
 }
@@ -500,6 +517,7 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 	}
 	switch kind {
 	case recordSchema:
+		r.lastSt = nil // it may bind IDs
 		if n != 2 && n != 3 {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("schema record has %d elements", n))
 		}
@@ -536,7 +554,11 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 			if err != nil {
 				return 0, r.bad(seg, rec, "", err)
 			}
-			st, name := r.state(uint32(id))
+			if uint32(id) != r.lastID || r.lastSt == nil {
+				r.lastSt, r.lastName = r.state(uint32(id))
+				r.lastID = uint32(id)
+			}
+			st, name := r.lastSt, r.lastName
 			if st == nil {
 				return 0, r.bad(seg, rec, "", fmt.Errorf("entry for table ID %d, which no schema record defines", id))
 			}
