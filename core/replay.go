@@ -156,6 +156,10 @@ func (e *engine) load() error {
 	}
 	e.stale = stale
 
+	early := e.markEarly(live, watermarked)
+	if early != nil {
+		defer early.wait() // never leave it running when load fails
+	}
 	r := newReplayer(e)
 	r.borrow = true
 	for _, si := range live {
@@ -194,6 +198,14 @@ func (e *engine) load() error {
 		e.openStats.Duration = time.Since(start)
 		return nil
 	}
+	marked := false // early has synced what this open read, and marked it
+	if early != nil {
+		if err := early.wait(); err != nil {
+			return err
+		}
+		e.grewLocked(early.seg, int64(len(early.rec)))
+		marked = true
+	}
 	for _, si := range live {
 		if si.scan.torn == 0 {
 			continue
@@ -223,6 +235,7 @@ func (e *engine) load() error {
 			if err := e.appendSchemaLocked(fresh); err != nil {
 				return err
 			}
+			marked = false
 		}
 		if !watermarked && !fresh {
 			// A log written before synced records: mark it, so that from
@@ -231,6 +244,14 @@ func (e *engine) load() error {
 				return fmt.Errorf("dbrs: write synced record: %w", err)
 			}
 		}
+	}
+	if marked {
+		// Everything this open read was synced, then marked by a synced
+		// record that is the segment's last.
+		e.wm.advance(e.active, early.end)
+		e.wm.written = early.end
+		e.openStats.Duration = time.Since(start)
+		return nil
 	}
 	if err := e.b.Sync(e.active); err != nil {
 		return fmt.Errorf("dbrs: sync segment %d: %w", e.active, err)
@@ -254,6 +275,70 @@ func (e *engine) load() error {
 	}
 	e.openStats.Duration = time.Since(start)
 	return nil
+}
+
+// earlyMark is the I/O of an open that needs only to sync what it read and
+// mark it (the endsUnmarked case of load), run while replay runs.
+type earlyMark struct {
+	seg  uint64
+	end  int64  // the segment's end as read: the mark's offset and position
+	rec  []byte // the synced record [6, end]
+	done chan error
+	err  error
+	over bool
+}
+
+// markEarly starts that I/O when it is all the open will write before it
+// returns, and nothing it finds can stop it: a writable open of a log that
+// already keeps synced records, whose newest segment is a log segment that
+// ends, untorn, with records no synced record covers, at the schema
+// version this open wants (an upgrade writes nothing to the old log). It
+// returns nil otherwise, and load takes its usual path.
+//
+// The synced record is written only after a Sync of the segment returned,
+// exactly as load writes it, so it claims nothing that is not durable. An
+// open that then fails (a schema that does not fit, a damaged entry) has
+// written only that true claim, which a later open would write as well.
+func (e *engine) markEarly(live []*segmentInfo, watermarked bool) *earlyMark {
+	if e.opts.ReadOnly || !watermarked || len(live) == 0 || e.rawVersion {
+		return nil
+	}
+	for _, si := range live {
+		if si.scan.torn != 0 {
+			return nil
+		}
+	}
+	newest := live[len(live)-1]
+	if newest.complete || !endsUnmarked(newest) {
+		return nil
+	}
+	if first := live[0].scan.records; len(first) == 0 || recordKind(first[0].payload) != recordSchema {
+		return nil
+	} else if v, err := schemaVersion(first[0].payload); err != nil || v != e.opts.Version {
+		return nil
+	}
+	m := &earlyMark{seg: newest.id, end: newest.scan.end, done: make(chan error, 1)}
+	m.rec = appendSynced(nil, m.end)
+	go func() {
+		err := e.b.Sync(m.seg)
+		if err != nil {
+			err = fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
+		} else if err = e.b.Append(m.seg, m.end, m.rec); err != nil {
+			err = fmt.Errorf("dbrs: write synced record: %w", err)
+		} else if err = e.b.Sync(m.seg); err != nil {
+			err = fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
+		}
+		m.done <- err
+	}()
+	return m
+}
+
+// wait returns the outcome of the early I/O once it has ended.
+func (m *earlyMark) wait() error {
+	if !m.over {
+		m.err, m.over = <-m.done, true
+	}
+	return m.err
 }
 
 // endsUnmarked reports whether records follow the last synced record of a
