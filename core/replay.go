@@ -198,12 +198,14 @@ func (e *engine) load() error {
 		e.openStats.Duration = time.Since(start)
 		return nil
 	}
-	marked := false // early has synced what this open read, and marked it
+	marked := false // early has synced what this open read, and marked it if it had to
 	if early != nil {
 		if err := early.wait(); err != nil {
 			return err
 		}
-		e.grewLocked(early.seg, int64(len(early.rec)))
+		if early.rec != nil {
+			e.grewLocked(early.seg, int64(len(early.rec)))
+		}
 		marked = true
 	}
 	for _, si := range live {
@@ -246,10 +248,13 @@ func (e *engine) load() error {
 		}
 	}
 	if marked {
-		// Everything this open read was synced, then marked by a synced
-		// record that is the segment's last.
+		// Everything this open read was synced; the segment's last
+		// record is a synced record covering it.
+		e.wm.written = -1
 		e.wm.advance(e.active, early.end)
-		e.wm.written = early.end
+		if early.rec != nil {
+			e.wm.written = early.end
+		}
 		e.openStats.Duration = time.Since(start)
 		return nil
 	}
@@ -277,23 +282,23 @@ func (e *engine) load() error {
 	return nil
 }
 
-// earlyMark is the I/O of an open that needs only to sync what it read and
-// mark it (the endsUnmarked case of load), run while replay runs.
+// earlyMark is the I/O of an open that needs only to sync what it read,
+// and mark it (the endsUnmarked case of load), run while replay runs.
 type earlyMark struct {
 	seg  uint64
 	end  int64  // the segment's end as read: the mark's offset and position
-	rec  []byte // the synced record [6, end]
+	rec  []byte // the synced record [6, end]; nil when the segment ends with one
 	done chan error
 	err  error
 	over bool
 }
 
-// markEarly starts that I/O when it is all the open will write before it
-// returns, and nothing it finds can stop it: a writable open of a log that
-// already keeps synced records, whose newest segment is a log segment that
-// ends, untorn, with records no synced record covers, at the schema
-// version this open wants (an upgrade writes nothing to the old log). It
-// returns nil otherwise, and load takes its usual path.
+// markEarly starts that I/O when it is all the open will do to the log
+// before it returns, and nothing it finds can stop it: a writable open of
+// a log that already keeps synced records, whose newest segment is an
+// untorn log segment, at the schema version this open wants (an upgrade
+// writes nothing to the old log). It returns nil otherwise, and load takes
+// its usual path.
 //
 // The synced record is written only after a Sync of the segment returned,
 // exactly as load writes it, so it claims nothing that is not durable. An
@@ -309,7 +314,7 @@ func (e *engine) markEarly(live []*segmentInfo, watermarked bool) *earlyMark {
 		}
 	}
 	newest := live[len(live)-1]
-	if newest.complete || !endsUnmarked(newest) {
+	if newest.complete || len(newest.scan.records) == 0 {
 		return nil
 	}
 	if first := live[0].scan.records; len(first) == 0 || recordKind(first[0].payload) != recordSchema {
@@ -318,19 +323,28 @@ func (e *engine) markEarly(live []*segmentInfo, watermarked bool) *earlyMark {
 		return nil
 	}
 	m := &earlyMark{seg: newest.id, end: newest.scan.end, done: make(chan error, 1)}
-	m.rec = appendSynced(nil, m.end)
-	go func() {
-		err := e.b.Sync(m.seg)
-		if err != nil {
-			err = fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
-		} else if err = e.b.Append(m.seg, m.end, m.rec); err != nil {
-			err = fmt.Errorf("dbrs: write synced record: %w", err)
-		} else if err = e.b.Sync(m.seg); err != nil {
-			err = fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
-		}
-		m.done <- err
-	}()
+	if endsUnmarked(newest) {
+		m.rec = appendSynced(nil, m.end)
+	}
+	go func() { m.done <- m.run(e.b) }()
 	return m
+}
+
+// run syncs the segment and, when it must, marks it and syncs again.
+func (m *earlyMark) run(b Backend) error {
+	if err := b.Sync(m.seg); err != nil {
+		return fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
+	}
+	if m.rec == nil {
+		return nil
+	}
+	if err := b.Append(m.seg, m.end, m.rec); err != nil {
+		return fmt.Errorf("dbrs: write synced record: %w", err)
+	}
+	if err := b.Sync(m.seg); err != nil {
+		return fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
+	}
+	return nil
 }
 
 // wait returns the outcome of the early I/O once it has ended.
