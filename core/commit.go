@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -231,6 +232,14 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 			continue
 		}
 		e.syncing = true
+		// Writers woken by the last sync are about to append their next
+		// commits: let them run first, so that this sync covers them too
+		// instead of leaving them a sync of their own (larger groups,
+		// fewer syncs). With no other goroutine runnable, this returns at
+		// once.
+		e.smu.Unlock()
+		runtime.Gosched()
+		e.smu.Lock()
 		batch := len(e.pending)
 		var segs []uint64
 		for _, p := range e.pending {

@@ -356,12 +356,18 @@ func (s *lookupTableState[K, V]) settleLive() {
 }
 
 func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
-	op, n, err := readEntryHeader(d)
-	if err != nil {
-		return err
-	}
-	if err := checkArity(KindLookupTable, op, n, lookupTableArity[:]); err != nil {
-		return err
+	op := uint8(lookupInsert)
+	if d.left() >= 2 && d.b[d.pos] == 0x93 && d.b[d.pos+1] == lookupInsert {
+		d.pos += 2 // [1, k, v], the entry a table is mostly made of
+	} else {
+		var n int
+		var err error
+		if op, n, err = readEntryHeader(d); err != nil {
+			return err
+		}
+		if err := checkArity(KindLookupTable, op, n, lookupTableArity[:]); err != nil {
+			return err
+		}
 	}
 	if op == lookupClear {
 		s.reset(0)

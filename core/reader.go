@@ -155,6 +155,10 @@ func (r *entryReader) DecodeInt() (int, error) {
 
 // DecodeUint reads a non-negative integer no larger than max.
 func (r *entryReader) DecodeUint(max uint64) (uint64, error) {
+	if r.pos < len(r.b) && r.b[r.pos] <= 0x7f && uint64(r.b[r.pos]) <= max { // a positive fixint
+		r.pos++
+		return uint64(r.b[r.pos-1]), nil
+	}
 	neg, mag, err := r.integer()
 	if err != nil {
 		return 0, err

@@ -157,6 +157,10 @@ func (e *engine) load() error {
 	}
 	e.stale = stale
 
+	early := e.markEarly(live, watermarked)
+	if early != nil {
+		defer early.wait() // never leave it running when load fails
+	}
 	r := newReplayer(e)
 	r.borrow = true
 	for _, si := range live {
@@ -195,6 +199,16 @@ func (e *engine) load() error {
 		e.openStats.Duration = time.Since(start)
 		return nil
 	}
+	marked := false // early has synced what this open read, and marked it if it had to
+	if early != nil {
+		if err := early.wait(); err != nil {
+			return err
+		}
+		if early.rec != nil {
+			e.grewLocked(early.seg, int64(len(early.rec)))
+		}
+		marked = true
+	}
 	for _, si := range live {
 		if si.scan.torn == 0 {
 			continue
@@ -224,6 +238,7 @@ func (e *engine) load() error {
 			if err := e.appendSchemaLocked(fresh); err != nil {
 				return err
 			}
+			marked = false
 		}
 		if !watermarked && !fresh {
 			// A log written before synced records: mark it, so that from
@@ -232,6 +247,17 @@ func (e *engine) load() error {
 				return fmt.Errorf("dbrs: write synced record: %w", err)
 			}
 		}
+	}
+	if marked {
+		// Everything this open read was synced; the segment's last
+		// record is a synced record covering it.
+		e.wm.written = -1
+		e.wm.advance(e.active, early.end)
+		if early.rec != nil {
+			e.wm.written = early.end
+		}
+		e.openStats.Duration = time.Since(start)
+		return nil
 	}
 	if err := e.b.Sync(e.active); err != nil {
 		return fmt.Errorf("dbrs: sync segment %d: %w", e.active, err)
@@ -255,6 +281,79 @@ func (e *engine) load() error {
 	}
 	e.openStats.Duration = time.Since(start)
 	return nil
+}
+
+// earlyMark is the I/O of an open that needs only to sync what it read,
+// and mark it (the endsUnmarked case of load), run while replay runs.
+type earlyMark struct {
+	seg  uint64
+	end  int64  // the segment's end as read: the mark's offset and position
+	rec  []byte // the synced record [6, end]; nil when the segment ends with one
+	done chan error
+	err  error
+	over bool
+}
+
+// markEarly starts that I/O when it is all the open will do to the log
+// before it returns, and nothing it finds can stop it: a writable open of
+// a log that already keeps synced records, whose newest segment is an
+// untorn log segment, at the schema version this open wants (an upgrade
+// writes nothing to the old log). It returns nil otherwise, and load takes
+// its usual path.
+//
+// The synced record is written only after a Sync of the segment returned,
+// exactly as load writes it, so it claims nothing that is not durable. An
+// open that then fails (a schema that does not fit, a damaged entry) has
+// written only that true claim, which a later open would write as well.
+func (e *engine) markEarly(live []*segmentInfo, watermarked bool) *earlyMark {
+	if e.opts.ReadOnly || !watermarked || len(live) == 0 || e.rawVersion {
+		return nil
+	}
+	for _, si := range live {
+		if si.scan.torn != 0 {
+			return nil
+		}
+	}
+	newest := live[len(live)-1]
+	if newest.complete || len(newest.scan.records) == 0 {
+		return nil
+	}
+	if first := live[0].scan.records; len(first) == 0 || recordKind(first[0].payload) != recordSchema {
+		return nil
+	} else if v, err := schemaVersion(first[0].payload); err != nil || v != e.opts.Version {
+		return nil
+	}
+	m := &earlyMark{seg: newest.id, end: newest.scan.end, done: make(chan error, 1)}
+	if endsUnmarked(newest) {
+		m.rec = appendSynced(nil, m.end)
+	}
+	go func() { m.done <- m.run(e.b) }()
+	return m
+}
+
+// run syncs the segment and, when it must, marks it and syncs again.
+func (m *earlyMark) run(b Backend) error {
+	if err := b.Sync(m.seg); err != nil {
+		return fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
+	}
+	if m.rec == nil {
+		return nil
+	}
+	if err := b.Append(m.seg, m.end, m.rec); err != nil {
+		return fmt.Errorf("dbrs: write synced record: %w", err)
+	}
+	if err := b.Sync(m.seg); err != nil {
+		return fmt.Errorf("dbrs: sync segment %d: %w", m.seg, err)
+	}
+	return nil
+}
+
+// wait returns the outcome of the early I/O once it has ended.
+func (m *earlyMark) wait() error {
+	if !m.over {
+		m.err, m.over = <-m.done, true
+	}
+	return m.err
 }
 
 // endsUnmarked reports whether records follow the last synced record of a
@@ -374,6 +473,13 @@ type replayer struct {
 	entry   entryReader           // the entry being applied
 	records int64
 
+	// The state of the last table ID looked up (valid while lastSt is not
+	// nil): entries come in runs of one table. Only a schema record
+	// changes what an ID names.
+	lastID   uint32
+	lastSt   tableState
+	lastName string
+
 	// borrow makes segment replay keep strings and raw values that alias
 	// the segments' bytes (entryReader.borrow). Open and compaction set
 	// it: open's states keep the buffers of the segments read at open
@@ -448,7 +554,9 @@ func (r *replayer) segment(si *segmentInfo) error {
 // taken by a cheap pass over the entry headers so that replay can size
 // each table once. Malformed records are left to replay to report.
 func countInserts(si *segmentInfo) map[uint32]int {
-	var counts map[uint32]int
+	counts := map[uint32]int{}
+	// Entries come in runs of one table: count a run, then add it.
+	run, runID := 0, uint32(0)
 	var r entryReader
 	for _, rec := range si.scan.records {
 		if k := recordKind(rec.payload); k != recordCommit && k != recordCommitPart {
@@ -473,12 +581,20 @@ func countInserts(si *segmentInfo) map[uint32]int {
 			}
 			// [1, ...]: a fixarray whose first element is the fixint 1.
 			if len(entry) >= 2 && entry[0]&0xf0 == 0x90 && entry[1] == 1 {
-				if counts == nil {
-					counts = map[uint32]int{}
+				if uint32(id) != runID && run > 0 {
+					counts[runID] += run
+					run = 0
 				}
-				counts[uint32(id)]++
+				runID = uint32(id)
+				run++
 			}
 		}
+	}
+	if run > 0 {
+		counts[runID] += run
+	}
+	if len(counts) == 0 {
+		return nil
 	}
 	return counts
 }
@@ -501,6 +617,7 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 	}
 	switch kind {
 	case recordSchema:
+		r.lastSt = nil // it may bind IDs
 		if n != 2 && n != 3 {
 			return 0, r.bad(seg, rec, "", fmt.Errorf("schema record has %d elements", n))
 		}
@@ -537,7 +654,11 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 			if err != nil {
 				return 0, r.bad(seg, rec, "", err)
 			}
-			st, name := r.state(uint32(id))
+			if uint32(id) != r.lastID || r.lastSt == nil {
+				r.lastSt, r.lastName = r.state(uint32(id))
+				r.lastID = uint32(id)
+			}
+			st, name := r.lastSt, r.lastName
 			if st == nil {
 				return 0, r.bad(seg, rec, "", fmt.Errorf("entry for table ID %d, which no schema record defines", id))
 			}

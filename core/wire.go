@@ -20,6 +20,14 @@ var errShortValue = errors.New("msgpack value is truncated")
 // bytes that remain, so that a decoder given a checked value never allocates
 // from a hostile length. It does not recurse.
 func checkMsgpack(b []byte) (int, error) {
+	if n := flatLen(b); n > 0 {
+		return n, nil
+	}
+	return walkMsgpack(b)
+}
+
+// walkMsgpack is checkMsgpack for any value.
+func walkMsgpack(b []byte) (int, error) {
 	pos, pending := 0, 1
 	var outer []int // values still to read at each enclosing level
 	for {
@@ -125,6 +133,69 @@ func checkMsgpack(b []byte) (int, error) {
 			pending = children
 		}
 	}
+}
+
+// flatLen is checkMsgpack's fast path, for the values entries are mostly
+// made of: a scalar, or an array of at most 15 scalars (an entry [op,
+// args...] whose arguments are integers, strings, binaries, floats, bools
+// or nil). It returns the value's length, which checkMsgpack would return
+// too, or 0 for anything else, including a truncated value, which
+// checkMsgpack then examines.
+func flatLen(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	if c := b[0]; c&0xf0 == 0x90 {
+		pos := 1
+		for range c & 0x0f {
+			n := scalarLen(b[pos:])
+			if n == 0 {
+				return 0
+			}
+			pos += n
+		}
+		return pos
+	}
+	return scalarLen(b)
+}
+
+// scalarLen returns the length of the scalar at the start of b, or 0 if b
+// does not start with a whole one that flatLen takes.
+func scalarLen(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	var n int
+	switch c := b[0]; {
+	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+		return 1
+	case c&0xe0 == 0xa0:
+		n = 1 + int(c&0x1f)
+	case c == 0xd9, c == 0xc4:
+		if len(b) < 2 {
+			return 0
+		}
+		n = 2 + int(b[1])
+	case c == 0xda, c == 0xc5:
+		if len(b) < 3 {
+			return 0
+		}
+		n = 3 + int(binary.BigEndian.Uint16(b[1:]))
+	case c == 0xcc, c == 0xd0:
+		n = 2
+	case c == 0xcd, c == 0xd1:
+		n = 3
+	case c == 0xca, c == 0xce, c == 0xd2:
+		n = 5
+	case c == 0xcb, c == 0xcf, c == 0xd3:
+		n = 9
+	default:
+		return 0
+	}
+	if n > len(b) {
+		return 0
+	}
+	return n
 }
 
 // ValidRaw returns nil if b is exactly one well-formed msgpack value, and

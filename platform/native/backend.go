@@ -89,6 +89,13 @@ type Backend struct {
 	mu     sync.Mutex // guards closed and segs
 	closed bool
 	segs   map[uint64]*segmentFile // open segment files, by ID
+
+	// prepared is closed when the syncs of a read-write open (syncAtOpen)
+	// have ended, with their error in prepErr; nil for a read-only open.
+	// They run while core reads and replays the log; every method that
+	// writes or syncs waits for them first (ready).
+	prepared chan struct{}
+	prepErr  error
 }
 
 // segmentFile is an open segment file.
@@ -113,7 +120,10 @@ var _ core.Backend = (*Backend)(nil)
 // A read-write open also removes files left by an Install that did not
 // complete, and fdatasyncs every segment file and the folder, so that bytes
 // a previous process wrote but never synced are durable before this one
-// builds on them. A read-only open writes nothing, not even the LOCK file:
+// builds on them. Those syncs run in the background while the log is read:
+// Create, Append, Sync, Truncate and Install wait for them first, and fail
+// with their error if they failed (core's Open syncs before it returns, so
+// it reports that error). A read-only open writes nothing, not even the LOCK file:
 // when LOCK is missing (no read-write opener has made it) it proceeds
 // without a lock. On error nothing stays locked or open.
 func NewBackend(dir string, opts BackendOptions) (*Backend, error) {
@@ -232,13 +242,14 @@ func makeFolder(fsys fileSystem, dir string) error {
 	return nil
 }
 
-// prepareFolder removes "%016x.seg.tmp" files, fdatasyncs every segment file
-// and syncs the folder. Other files in the folder are left alone.
+// prepareFolder removes "%016x.seg.tmp" files, then starts syncAtOpen.
+// Other files in the folder are left alone.
 func (b *Backend) prepareFolder() error {
 	entries, err := os.ReadDir(b.dir)
 	if err != nil {
 		return fmt.Errorf("dbrs: list folder: %w", err)
 	}
+	var segs []string
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(b.dir, name)
@@ -251,24 +262,50 @@ func (b *Backend) prepareFolder() error {
 			continue
 		}
 		if _, ok := parseSegmentName(name); ok {
-			if err := b.syncFile(path); err != nil {
-				return fmt.Errorf("dbrs: sync segment file at open: %w", err)
-			}
+			segs = append(segs, path)
 		}
 	}
-	if err := b.fs.syncDir(b.dir); err != nil {
-		return fmt.Errorf("dbrs: sync folder %s: %w", b.dir, err)
+	b.prepared = make(chan struct{})
+	fsys := b.fs // tests may replace b.fs once NewBackend has returned
+	go func() {
+		defer close(b.prepared)
+		b.prepErr = syncAtOpen(fsys, b.dir, segs)
+	}()
+	return nil
+}
+
+// syncAtOpen fdatasyncs the segment files at paths and syncs the folder dir,
+// so that bytes a previous process wrote but never synced are durable
+// before this one builds on them.
+func syncAtOpen(fsys fileSystem, dir string, paths []string) error {
+	for _, path := range paths {
+		if err := syncFile(fsys, path); err != nil {
+			return fmt.Errorf("dbrs: sync segment file at open: %w", err)
+		}
+	}
+	if err := fsys.syncDir(dir); err != nil {
+		return fmt.Errorf("dbrs: sync folder %s: %w", dir, err)
 	}
 	return nil
 }
 
+// ready waits until the syncs of the open have ended and returns their
+// error.
+func (b *Backend) ready() error {
+	if b.prepared == nil {
+		return nil
+	}
+	<-b.prepared
+	return b.prepErr
+}
+
 // syncFile fdatasyncs the file at path.
-func (b *Backend) syncFile(path string) error {
-	f, err := b.fs.openFile(path, os.O_RDWR, 0)
+func syncFile(fsys fileSystem, path string) error {
+	f, err := fsys.openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	err = b.fs.fdatasync(f)
+	err = fsys.fdatasync(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -394,6 +431,9 @@ func (b *Backend) ReadSegment(id uint64) ([]byte, error) {
 // if the segment exists. If it fails after creating the file, it removes the
 // file again (best effort).
 func (b *Backend) Create(id uint64) error {
+	if err := b.ready(); err != nil {
+		return opError("create", id, err)
+	}
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	if err := b.writable("create", id); err != nil {
@@ -431,6 +471,9 @@ func (b *Backend) Create(id uint64) error {
 // preallocate). off must not lie past the file's end. On error some of p may
 // have been written; the caller truncates back to its logical end.
 func (b *Backend) Append(id uint64, off int64, p []byte) error {
+	if err := b.ready(); err != nil {
+		return opError("append to", id, err)
+	}
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	if err := b.writable("append to", id); err != nil {
@@ -487,6 +530,9 @@ func (s *segmentFile) refreshSize() {
 // Linux). It runs concurrently with Append and other Syncs and covers every
 // Append and Truncate that returned before it was called.
 func (b *Backend) Sync(id uint64) error {
+	if err := b.ready(); err != nil {
+		return opError("sync", id, err)
+	}
 	s, err := b.segment(id)
 	if err != nil {
 		return opError("sync", id, err)
@@ -501,6 +547,9 @@ func (b *Backend) Sync(id uint64) error {
 // tail (later appends preallocate again). A size at or past the file's end
 // changes nothing. The new size is durable after the next successful Sync.
 func (b *Backend) Truncate(id uint64, size int64) error {
+	if err := b.ready(); err != nil {
+		return opError("truncate", id, err)
+	}
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	if err := b.writable("truncate", id); err != nil {
@@ -533,6 +582,9 @@ func (b *Backend) Truncate(id uint64, size int64) error {
 // error after the rename (syncing the folder or removing old segments) leaves
 // segment id complete.
 func (b *Backend) Install(id uint64, chunks [][]byte, remove []uint64) error {
+	if err := b.ready(); err != nil {
+		return opError("install", id, err)
+	}
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	if err := b.writable("install", id); err != nil {
@@ -607,6 +659,7 @@ func (b *Backend) writeTemp(path string, chunks [][]byte) error {
 // bytes appended since the last Sync are in the OS's hands. Every later call
 // fails with core.ErrClosed, except Close, which returns nil.
 func (b *Backend) Close() error {
+	_ = b.ready() // nothing of the open outlives Close
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	b.mu.Lock()

@@ -60,7 +60,8 @@
 // file, syncs it, renames it into place and syncs the folder before it
 // deletes the segments it replaces. A read-write open syncs every segment
 // file once, so data a crashed process wrote but never synced is made durable
-// before new data is built on it. A folder that NewBackend creates, and each
+// before new data is built on it: those syncs run while core reads the log,
+// and every write or sync waits for them. A folder that NewBackend creates, and each
 // missing parent it creates with it, is made durable by syncing the folder
 // that holds it.
 //
