@@ -400,6 +400,10 @@ function putKey(k: unknown, what: string): void {
  * keyArgs or keyValueArgs: pass it to the bridge at once, or copy it.
  */
 export function keyArgs(k: unknown, what = 'key'): Uint8Array {
+  if (encoding) {
+    checkKey(k, what);
+    return encode([k]);
+  }
   sp = 0;
   room(1);
   sb[sp++] = 0x91;
@@ -407,19 +411,35 @@ export function keyArgs(k: unknown, what = 'key'): Uint8Array {
   return sb.subarray(0, sp);
 }
 
+/**
+ * Set while keyValueArgs encodes a value: a getter of the value may call
+ * into dbrs (a read), and the calls it makes then encode with the general
+ * encoder, not over the scratch buffer in use.
+ */
+let encoding = false;
+
 /** The argument array [k, v]; as keyArgs, and v encoded as encode does. */
 export function keyValueArgs(k: unknown, v: unknown, what = 'key'): Uint8Array {
-  sp = 0;
-  room(1);
-  sb[sp++] = 0x92;
-  putKey(k, what);
-  const at = sp;
-  if (!putValue(v, 0)) {
-    const b = encode(v);
-    sp = at;
-    room(b.length);
-    sb.set(b, sp);
-    sp += b.length;
+  if (encoding) {
+    checkKey(k, what);
+    return encode([k, v]);
+  }
+  encoding = true;
+  try {
+    sp = 0;
+    room(1);
+    sb[sp++] = 0x92;
+    putKey(k, what);
+    const at = sp;
+    if (!putValue(v, 0)) {
+      const b = encode(v);
+      sp = at;
+      room(b.length);
+      sb.set(b, sp);
+      sp += b.length;
+    }
+  } finally {
+    encoding = false;
   }
   return sb.subarray(0, sp);
 }

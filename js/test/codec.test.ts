@@ -176,3 +176,17 @@ test('a decoded bin is a copy, not a view of the input', () => {
   const d = encode([new Date(5)]);
   assert.deepEqual(decode(d), [new Date(5)]);
 });
+
+test('a getter that reads while keyValueArgs encodes does not overwrite its buffer', () => {
+  let inner: Uint8Array | undefined;
+  const v = {
+    a: 1,
+    get b() {
+      inner = keyArgs('other-key');
+      keyValueArgs('k2', { x: 'y' });
+      return 2;
+    },
+  };
+  assert.equal(hex(keyValueArgs('k', v)), hex(encode(['k', { a: 1, b: 2 }])));
+  assert.equal(hex(inner!), hex(encode(['other-key'])));
+});
