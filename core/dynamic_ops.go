@@ -192,8 +192,23 @@ func (d *Dynamic) Do(table, op string, rawArgs []byte) (Result, error) {
 // reads of a lookup table (get, has) it neither allocates nor copies the
 // stored value first.
 func (d *Dynamic) AppendDo(dst []byte, table, op string, rawArgs []byte) ([]byte, Result, error) {
-	if i, ok := d.index[table]; ok && (op == "get" || op == "has") {
-		if t, ok := d.fields[i].(*LookupTable[RawKey, RawValue]); ok {
+	i, ok := d.index[table]
+	if !ok {
+		return dst, Result{}, fmt.Errorf("%w: %q", ErrUnknownTable, table)
+	}
+	return d.AppendDoAt(dst, i, op, rawArgs)
+}
+
+// AppendDoAt is AppendDo for the table at position i of the specs the
+// schema was opened with, for a binding that names tables by position
+// (the browser bridge): no lookup by name.
+func (d *Dynamic) AppendDoAt(dst []byte, i int, op string, rawArgs []byte) ([]byte, Result, error) {
+	if i < 0 || i >= len(d.fields) {
+		return dst, Result{}, fmt.Errorf("%w: table number %d", ErrUnknownTable, i)
+	}
+	if t, ok := d.fields[i].(*LookupTable[RawKey, RawValue]); ok {
+		switch op {
+		case "get", "has":
 			var argv [1][]byte
 			a, err := splitArgsInto(argv[:0], rawArgs)
 			if err != nil {
@@ -213,9 +228,21 @@ func (d *Dynamic) AppendDo(dst []byte, table, op string, rawArgs []byte) ([]byte
 				return dst, Result{}, nil
 			}
 			return dst, bytesResult(dst[n:]), nil
+		case "insert":
+			// As doLookupTable's insert, without a slice of arguments on
+			// the heap.
+			var argv [2][]byte
+			a, err := splitArgsInto(argv[:0], rawArgs)
+			if err != nil {
+				return dst, Result{}, err
+			}
+			if err := wantN(op, a, 2); err != nil {
+				return dst, Result{}, err
+			}
+			return dst, Result{}, t.Insert(RawKey(a[0]), a[1])
 		}
 	}
-	r, err := d.do(table, op, rawArgs)
+	r, err := d.doAt(i, op, rawArgs)
 	if err == nil && r.Kind == ResultBytes {
 		n := len(dst)
 		dst = append(dst, r.Bytes...)
@@ -229,6 +256,10 @@ func (d *Dynamic) do(table, op string, rawArgs []byte) (Result, error) {
 	if !ok {
 		return Result{}, fmt.Errorf("%w: %q", ErrUnknownTable, table)
 	}
+	return d.doAt(i, op, rawArgs)
+}
+
+func (d *Dynamic) doAt(i int, op string, rawArgs []byte) (Result, error) {
 	args, err := splitArgs(rawArgs)
 	if err != nil {
 		return Result{}, err

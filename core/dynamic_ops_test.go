@@ -239,3 +239,41 @@ func TestDynamic_AppendDoMatchesDo(t *testing.T) {
 		t.Errorf("get without a key: %v", err)
 	}
 }
+
+// AppendDoAt names a table by its position in the specs; its insert (a
+// path of its own, for the browser's bulk inserts) does what Do's does.
+func TestDynamic_AppendDoAt(t *testing.T) {
+	db, err := core.OpenDynamic(core.NewMemBackend(), dynSpecs, core.Options{})
+	must(t, err)
+	defer db.Close()
+	users := -1
+	for i, s := range dynSpecs {
+		if s.Name == "users" {
+			users = i
+		}
+	}
+	tx, err := db.Begin()
+	must(t, err)
+	if _, r, err := tx.Tables.AppendDoAt(nil, users, "insert", enc(t, []any{"a", 1})); err != nil || r.Kind != core.ResultNull {
+		t.Fatalf("insert: %+v %v", r, err)
+	}
+	for _, args := range [][]any{{"a"}, {"a", 1, 2}} {
+		if _, _, err := tx.Tables.AppendDoAt(nil, users, "insert", enc(t, args)); !errors.Is(err, core.ErrBadValue) {
+			t.Errorf("insert %v: %v", args, err)
+		}
+	}
+	if _, _, err := tx.Tables.AppendDoAt(nil, users, "insert", []byte{0x92, 0xa1}); !errors.Is(err, core.ErrBadValue) {
+		t.Errorf("insert of a torn key: %v", err)
+	}
+	if _, _, err := tx.Tables.AppendDoAt(nil, len(dynSpecs), "get", enc(t, []any{"a"})); !errors.Is(err, core.ErrUnknownTable) {
+		t.Errorf("table past the end: %v", err)
+	}
+	dst, r, err := tx.Tables.AppendDoAt(nil, users, "get", enc(t, []any{"a"}))
+	if err != nil || r.Kind != core.ResultBytes || !bytes.Equal(dst, enc(t, 1)) {
+		t.Errorf("get in the transaction: % x %+v %v", dst, r, err)
+	}
+	tx.Rollback()
+	if _, ok, _ := db.Tables.AppendDoAt(nil, users, "has", enc(t, []any{"a"})); ok.Bool {
+		t.Error("the rolled-back insert is still there")
+	}
+}

@@ -5,7 +5,7 @@
 
 import type { BridgeResult, TableKind } from './bridge.js';
 import { runCheck, show, type TableChecks } from './checks.js';
-import { checkKey, decode, encode } from './codec.js';
+import { checkKey, decode, encode, keyArgs, keyValueArgs, owned } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 
 export type Mode = 'auto' | 'tx' | 'view';
@@ -97,8 +97,21 @@ abstract class Table {
   /** A key argument of a write: a Key, and it passes the table's key check. */
   protected k<K>(k: K, op: string, which: 'key' | 'inner' = 'key'): K {
     key(k, which === 'key' ? 'key' : this instanceof LookupSetImpl ? 'set member' : 'inner key');
-    runCheck(this.checks[which], k, `${this.name}.${op}: ${which === 'key' ? 'key' : 'inner key'}`);
+    const c = this.checks[which];
+    if (c !== undefined) runCheck(c, k, `${this.name}.${op}: ${which === 'key' ? 'key' : 'inner key'}`);
     return k;
+  }
+
+  /**
+   * The arguments [k, v] of a write, checked as k() and v() check them, in
+   * the same order. A view of codec's scratch buffer (see keyValueArgs).
+   */
+  protected kv(k: unknown, v: unknown, op: string): Uint8Array {
+    if (this.checks.key !== undefined || this.checks.value !== undefined) {
+      this.k(k, op);
+      this.v(v, op);
+    }
+    return keyValueArgs(k, v);
   }
 
   /** Names what was not found, as the caller wrote it, in a 'NotFound' error. */
@@ -111,7 +124,8 @@ abstract class Table {
 
   /** A value argument of a write: it passes the table's value check. */
   protected v<V>(v: V, op: string): V {
-    runCheck(this.checks.value, v, `${this.name}.${op}: value`);
+    const c = this.checks.value;
+    if (c !== undefined) runCheck(c, v, `${this.name}.${op}: value`);
     return v;
   }
 
@@ -142,7 +156,7 @@ abstract class Table {
       case 'auto': {
         let a: Uint8Array;
         try {
-          a = args();
+          a = owned(args()); // exec may queue it: never a scratch buffer
         } catch (e) {
           return Promise.reject(toDbrsError(e));
         }
@@ -187,8 +201,8 @@ class ListImpl extends Table {
 }
 
 class LookupTableImpl extends Table {
-  get(k: unknown) { return rawValue(this.r('get', encode([key(k)]))); }
-  has(k: unknown) { return bool(this.r('has', encode([key(k)]))); }
+  get(k: unknown) { return rawValue(this.r('get', keyArgs(k))); }
+  has(k: unknown) { return bool(this.r('has', keyArgs(k))); }
   len() { return num(this.r('len')); }
   entries() { return pairs(this.r('entries')); }
   keys() { return array(this.r('keys')); }
@@ -201,7 +215,7 @@ class LookupTableImpl extends Table {
     for (let i = 0, j = 1; i < keys.length; i++) out[i] = (mask[i >> 3]! >> (i & 7)) & 1 ? r[j++] : undefined;
     return out;
   }
-  insert(k: unknown, v: unknown) { return this.w('insert', () => encode([this.k(k, 'insert'), this.v(v, 'insert')])); }
+  insert(k: unknown, v: unknown) { return this.w('insert', () => this.kv(k, v, 'insert')); }
   insertMany(entries: Iterable<readonly [unknown, unknown]>) {
     return this.w('insertMany', () => {
       const flat: unknown[] = [];
@@ -217,7 +231,7 @@ class LookupTableImpl extends Table {
 }
 
 class LookupListImpl extends Table {
-  get(k: unknown) { return array(this.r('get', encode([key(k)]))); }
+  get(k: unknown) { return array(this.r('get', keyArgs(k))); }
   keys() { return array(this.r('keys')); }
   push(k: unknown, v: unknown) { return this.w('push', () => encode([this.k(k, 'push'), this.v(v, 'push')])); }
   removeAt(k: unknown, i: number) { return this.w('removeAt', () => encode([this.k(k, 'removeAt'), index(i)]), false, () => `key ${show(k)}`); }
@@ -226,7 +240,7 @@ class LookupListImpl extends Table {
 }
 
 class LookupSetImpl extends Table {
-  get(k: unknown) { return array(this.r('get', encode([key(k)]))); }
+  get(k: unknown) { return array(this.r('get', keyArgs(k))); }
   has(k: unknown, v: unknown) { return bool(this.r('has', encode([key(k), key(v, 'set member')]))); }
   keys() { return array(this.r('keys')); }
   insert(k: unknown, v: unknown) { return this.w('insert', () => encode([this.k(k, 'insert'), this.member(v, 'insert')])); }
@@ -244,7 +258,7 @@ class LookupSetImpl extends Table {
 
 class LookupMapImpl extends Table {
   get(k1: unknown, k2: unknown) { return rawValue(this.r('get', encode([key(k1), key(k2, 'inner key')]))); }
-  getInner(k1: unknown) { return new Map(pairs(this.r('getInner', encode([key(k1)])))); }
+  getInner(k1: unknown) { return new Map(pairs(this.r('getInner', keyArgs(k1)))); }
   keys() { return array(this.r('keys')); }
   insert(k1: unknown, k2: unknown, v: unknown) {
     return this.w('insert', () => encode([this.k(k1, 'insert'), this.k(k2, 'insert', 'inner'), this.v(v, 'insert')]));

@@ -40,6 +40,16 @@ export class WasmBridge implements Bridge {
   private readonly x: Exports;
   private u8: Uint8Array;
   private dv: DataView;
+  /**
+   * The request buffer: its address and a size it has at least. Only this
+   * object calls dbrs_in on its instance, and Go replaces the buffer only
+   * inside dbrs_in, so the address stays valid until this object asks for
+   * more room (dbrs_in is not called per request).
+   */
+  private inAt = 0;
+  private inCap = 0;
+  /** The body length of the reply send returned last. */
+  private replyLen = 0;
   /** Per handle: table name → index in the open() tables. */
   private readonly tables = new Map<number, Map<string, number>>();
   /** Per handle: commits not yet settled, by sequence number. */
@@ -55,19 +65,31 @@ export class WasmBridge implements Bridge {
     this.raw.onSettle = (h, seq, err) => this.settled(h, seq, err);
   }
 
-  /** Re-creates the views after the memory grew (which detaches them). */
+  /**
+   * Re-creates the views after the memory grew. Growing detaches the old
+   * ArrayBuffer (the memory is not shared), and a view of a detached buffer
+   * has length 0: that check is an inline load, where the mem.buffer getter
+   * is a call into the engine that cost 13% of a bulk insert's time.
+   */
   private views(): Uint8Array {
-    if (this.u8.buffer !== this.x.mem.buffer) {
+    if (this.u8.length === 0) {
       this.u8 = new Uint8Array(this.x.mem.buffer);
       this.dv = new DataView(this.x.mem.buffer);
     }
     return this.u8;
   }
 
-  /** Sends one request; returns the reply's address (status byte first) and body length. */
-  private send(method: number, h: number, table: number, op: number, args: Uint8Array | null): [number, number] {
+  /** Sends one request; returns the reply's address (status byte first) and sets replyLen to its body length. */
+  private send(method: number, h: number, table: number, op: number, args: Uint8Array | null): number {
     const n = HEADER + (args ? args.length : 0);
-    const at = this.x.dbrs_in(n);
+    if (n > this.inCap) {
+      const want = Math.max(n, 4096);
+      this.inAt = this.x.dbrs_in(want);
+      this.inCap = want;
+    }
+    const at = this.inAt;
+    // Go may have grown the memory since the last call (a goroutine that
+    // ran on a JS event), not only inside dbrs_in or dbrs_call.
     const u8 = this.views();
     u8[at] = method;
     this.dv.setUint32(at + 1, h >>> 0, true);
@@ -76,8 +98,8 @@ export class WasmBridge implements Bridge {
     if (args) u8.set(args, at + HEADER);
     const r = this.x.dbrs_call(n);
     this.views();
-    const len = this.dv.getUint32(r, true);
-    return [r + 4, len - 1];
+    this.replyLen = this.dv.getUint32(r, true) - 1;
+    return r + 4;
   }
 
   private reply(at: number, len: number): BridgeResult | BridgeError {
@@ -111,8 +133,18 @@ export class WasmBridge implements Bridge {
     return e;
   }
 
+  /** The table indexes of the handle index() saw last. */
+  private lastH = 0;
+  private lastTables: Map<string, number> | undefined;
+
   private index(h: number, table: string): number {
-    const i = this.tables.get(h)?.get(table);
+    let m = this.lastTables;
+    if (h !== this.lastH || m === undefined) {
+      m = this.tables.get(h);
+      this.lastH = h;
+      this.lastTables = m;
+    }
+    const i = m?.get(table);
     return i === undefined ? 0xffff : i;
   }
 
@@ -121,34 +153,37 @@ export class WasmBridge implements Bridge {
   }
 
   read(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError {
-    const [at, len] = this.send(CALL_READ, h, this.index(h, table), this.opCode(op), args);
-    return this.reply(at, len);
+    const at = this.send(CALL_READ, h, this.index(h, table), this.opCode(op), args);
+    return this.reply(at, this.replyLen);
   }
 
   apply(h: number, table: string, op: string, args: Uint8Array): BridgeResult | BridgeError {
-    const [at, len] = this.send(CALL_APPLY, h, this.index(h, table), this.opCode(op), args);
-    return this.reply(at, len);
+    const at = this.send(CALL_APPLY, h, this.index(h, table), this.opCode(op), args);
+    return this.reply(at, this.replyLen);
   }
 
   begin(h: number): null | BridgeError {
-    const [at, len] = this.send(CALL_BEGIN, h, 0, 0, null);
+    const at = this.send(CALL_BEGIN, h, 0, 0, null);
+    const len = this.replyLen;
     return this.reply(at, len) as null | BridgeError;
   }
 
   rollback(h: number): null | BridgeError {
-    const [at, len] = this.send(CALL_ROLLBACK, h, 0, 0, null);
+    const at = this.send(CALL_ROLLBACK, h, 0, 0, null);
+    const len = this.replyLen;
     return this.reply(at, len) as null | BridgeError;
   }
 
   commit(h: number): Promise<void> | BridgeError {
-    const [at, len] = this.send(CALL_COMMIT, h, 0, 0, null);
+    const at = this.send(CALL_COMMIT, h, 0, 0, null);
+    const len = this.replyLen;
     const r = this.commitReply(h, at, len);
     return r instanceof Error ? r : r.then(() => undefined);
   }
 
   exec(h: number, table: string, op: string, args: Uint8Array): Promise<Uint8Array> | BridgeError {
-    const [at, len] = this.send(CALL_EXEC, h, this.index(h, table), this.opCode(op), args);
-    return this.commitReply(h, at, len) as Promise<Uint8Array> | BridgeError;
+    const at = this.send(CALL_EXEC, h, this.index(h, table), this.opCode(op), args);
+    return this.commitReply(h, at, this.replyLen) as Promise<Uint8Array> | BridgeError;
   }
 
   private commitReply(h: number, at: number, len: number): Promise<Uint8Array | undefined> | BridgeError {
@@ -188,6 +223,7 @@ export class WasmBridge implements Bridge {
       await this.raw.close(h);
     } finally {
       this.tables.delete(h);
+      this.lastTables = undefined;
       // Go settles every commit before close resolves; anything left is a bug.
       for (const p of this.pending.get(h)?.values() ?? []) p.reject(protocolError('commit left unsettled at close'));
       this.pending.delete(h);

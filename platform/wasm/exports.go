@@ -149,18 +149,18 @@ func (b *Bridge) call(out, req []byte) (reply []byte) {
 	}
 	switch req[0] {
 	case callRead, callApply, callExec:
-		table, op, err := h.names(req)
+		ti, oi, err := h.names(req)
 		if err != nil {
 			return appendError(out, err)
 		}
 		args := req[requestHeader:]
 		switch req[0] {
 		case callRead:
-			return h.read2(out, table, op, args)
+			return h.read2(out, ti, oi, args)
 		case callApply:
-			return h.apply2(out, table, op, args)
+			return h.apply2(out, ti, oi, args)
 		}
-		return b.exec2(out, h, table, op, args)
+		return b.exec2(out, h, h.order[ti], opNames[oi], args)
 	case callBegin:
 		tx, err := h.tryBegin()
 		if err != nil {
@@ -212,35 +212,57 @@ func (h *handle) tryBegin() (*core.Tx[core.Dynamic], error) {
 	return tx, nil
 }
 
-// names resolves a request's table index and op code.
-func (h *handle) names(req []byte) (table, op string, err error) {
-	ti := int(binary.LittleEndian.Uint16(req[5:7]))
+// names checks a request's table index and op code. The table index is
+// also the table's position in the Dynamic schema: h.order and the schema
+// are made from the same specs, in the same order (open, and a follower's
+// reopen).
+func (h *handle) names(req []byte) (ti, oi int, err error) {
+	ti = int(binary.LittleEndian.Uint16(req[5:7]))
 	if ti >= len(h.order) {
-		return "", "", newBridgeError("UnknownTable", "unknown table index "+strconv.Itoa(ti))
+		return 0, 0, newBridgeError("UnknownTable", "unknown table index "+strconv.Itoa(ti))
 	}
-	oi := int(req[7])
+	oi = int(req[7])
 	if oi == 0 || oi >= len(opNames) {
-		return "", "", badValue("unknown op code " + strconv.Itoa(oi))
+		return 0, 0, badValue("unknown op code " + strconv.Itoa(oi))
 	}
-	return h.order[ti], opNames[oi], nil
+	return ti, oi, nil
 }
 
-func (h *handle) read2(out []byte, table, op string, args []byte) []byte {
-	if err := h.checkOp(table, op, false); err != nil {
+// opWrites says, per op code, whether the op writes (writeOps by code).
+var opWrites = func() (w [len(opNames)]bool) {
+	for i, n := range opNames {
+		w[i] = writeOps[n]
+	}
+	return w
+}()
+
+// checkOpCode is checkOp for a request: the table exists (names checked
+// its index), so only the op's direction is checked, without a lookup by
+// name.
+func (h *handle) checkOpCode(ti, oi int, write bool) error {
+	if opWrites[oi] != write {
+		return h.checkOp(h.order[ti], opNames[oi], write)
+	}
+	return nil
+}
+
+func (h *handle) read2(out []byte, ti, oi int, args []byte) []byte {
+	if err := h.checkOpCode(ti, oi, false); err != nil {
 		return appendError(out, err)
 	}
 	d := h.db.Tables
 	if h.tx != nil {
 		d = h.tx.Tables
 	}
-	return doInto(out, d, table, op, args)
+	return doInto(out, d, ti, opNames[oi], args)
 }
 
-// doInto runs op and appends its reply to out: a byte result straight
-// after the status byte, with no copy in between.
-func doInto(out []byte, d *core.Dynamic, table, op string, args []byte) []byte {
+// doInto runs op on the table at position ti and appends its reply to
+// out: a byte result straight after the status byte, with no copy in
+// between.
+func doInto(out []byte, d *core.Dynamic, ti int, op string, args []byte) []byte {
 	n := len(out)
-	out, r, err := d.AppendDo(append(out, replyBytes), table, op, args)
+	out, r, err := d.AppendDoAt(append(out, replyBytes), ti, op, args)
 	if err != nil {
 		return appendError(out[:n], err)
 	}
@@ -250,15 +272,15 @@ func doInto(out []byte, d *core.Dynamic, table, op string, args []byte) []byte {
 	return appendResult(out[:n], r)
 }
 
-func (h *handle) apply2(out []byte, table, op string, args []byte) []byte {
+func (h *handle) apply2(out []byte, ti, oi int, args []byte) []byte {
 	if h.tx == nil {
 		return appendError(out, errNoTx)
 	}
-	if err := h.checkOp(table, op, true); err != nil {
+	if err := h.checkOpCode(ti, oi, true); err != nil {
 		return appendError(out, err)
 	}
 	n := len(out)
-	out = doInto(out, h.tx.Tables, table, op, args)
+	out = doInto(out, h.tx.Tables, ti, opNames[oi], args)
 	if out[n] != replyError {
 		h.txWrote = true
 	}
