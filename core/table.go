@@ -151,15 +151,14 @@ func (h *handle) write(op func(t *txn) error) error {
 // transaction too. A transaction may grow to any size that fits in memory
 // (record.go: commit-part records); one entry must fit in one record.
 func (t *txn) do(op func(t *txn) error) error {
-	mark, undos, n := t.w.buf.Len(), len(t.undo), t.w.n
+	mark, undos, n := t.w.pos(), len(t.undo), t.w.count()
 	err := op(t)
 	if err != nil {
 		for i := len(t.undo) - 1; i >= undos; i-- {
 			t.undo[i]()
 		}
 		t.undo = t.undo[:undos]
-		t.w.rewind(mark)
-		t.w.n = n
+		t.w.rewindTo(mark, n)
 	}
 	return err
 }

@@ -1,0 +1,119 @@
+package core
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+	"testing"
+)
+
+type chunkSchema struct{ T LookupTable[int, RawValue] }
+
+func rawStr(s string) RawValue { return RawValue(appendStr(nil, s)) }
+
+// chunkValue is about 1 KiB, so that a few hundred entries span chunks.
+func chunkValue(i int) RawValue { return rawStr(fmt.Sprintf("%d %s", i, strings.Repeat("v", 1000))) }
+
+func rangeOf(from, to int) iter.Seq2[int, RawValue] {
+	return func(yield func(int, RawValue) bool) {
+		for i := from; i < to; i++ {
+			if !yield(i, chunkValue(i)) {
+				return
+			}
+		}
+	}
+}
+
+// A transaction written in many chunks is still one commit record, and
+// replays whole.
+func TestTxChunks_OneRecord(t *testing.T) {
+	mem := NewMemBackend()
+	db, err := Open[chunkSchema](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	const n = 3 * txChunkSize / 1000
+	mustOK(t, db.Update(func(s *chunkSchema) error { return s.T.InsertMany(rangeOf(0, n)) }))
+	if len(db.e.w.kept) != 0 {
+		t.Fatalf("%d chunks kept after the commit", len(db.e.w.kept))
+	}
+	mustOK(t, db.Close())
+	mem = mem.Reopen()
+	commits := 0
+	for _, r := range recordsOf(t, mem, 1) {
+		switch recordKind(r.payload) {
+		case recordCommit:
+			commits++
+		case recordCommitPart:
+			t.Fatal("a commit-part record for a transaction that fits in one record")
+		}
+	}
+	if commits != 1 {
+		t.Fatalf("%d commit records, want 1", commits)
+	}
+	db, err = Open[chunkSchema](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	if got := db.Tables.T.Len(); got != n {
+		t.Fatalf("replayed %d keys, want %d", got, n)
+	}
+	for _, i := range []int{0, n / 2, n - 1} {
+		if v, _ := db.Tables.T.Get(i); string(v) != string(chunkValue(i)) {
+			t.Fatalf("key %d: wrong value after replay", i)
+		}
+	}
+}
+
+// An op that fails after its entries crossed chunk boundaries leaves the
+// transaction as it was before the op, in memory and in what it commits.
+func TestTxChunks_FailedOpRewindsAcrossChunks(t *testing.T) {
+	for _, small := range []bool{false, true} {
+		t.Run(fmt.Sprintf("smallRecords=%v", small), func(t *testing.T) {
+			mem := NewMemBackend()
+			db, err := Open[chunkSchema](mem, Options{CompactRatio: -1})
+			mustOK(t, err)
+			if small {
+				db.e.recordLimit, db.e.partSize = 64<<10, 8<<10
+			}
+			const before, failed = 100, 1000
+			err = db.Update(func(s *chunkSchema) error {
+				mustOK(t, s.T.InsertMany(rangeOf(0, before)))
+				chunks := len(db.e.w.kept)
+				crossed := 0
+				bad := func(yield func(int, RawValue) bool) {
+					for i, v := range rangeOf(before, before+failed) {
+						if !yield(i, v) {
+							return
+						}
+					}
+					crossed = len(db.e.w.kept) - chunks
+					yield(before+failed, RawValue{0xc1})
+				}
+				if err := s.T.InsertMany(bad); err == nil {
+					t.Fatal("InsertMany of a bad value succeeded")
+				}
+				if crossed < 2 {
+					t.Fatalf("the failed op crossed %d chunk boundaries; the test needs more", crossed)
+				}
+				if got := len(db.e.w.kept); got != chunks {
+					t.Fatalf("%d chunks kept after the failed op, want %d", got, chunks)
+				}
+				if got := s.T.Len(); got != before {
+					t.Fatalf("%d keys after the failed op, want %d", got, before)
+				}
+				return s.T.InsertMany(rangeOf(before, before+10))
+			})
+			mustOK(t, err)
+			mustOK(t, db.Close())
+			db, err = Open[chunkSchema](mem.Reopen(), Options{CompactRatio: -1})
+			mustOK(t, err)
+			defer db.Close()
+			if got := db.Tables.T.Len(); got != before+10 {
+				t.Fatalf("replayed %d keys, want %d", got, before+10)
+			}
+			for i := range before + 10 {
+				if v, _ := db.Tables.T.Get(i); string(v) != string(chunkValue(i)) {
+					t.Fatalf("key %d: wrong value after replay", i)
+				}
+			}
+		})
+	}
+}
