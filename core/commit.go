@@ -38,7 +38,7 @@ type pendingCommit struct {
 	seg      uint64
 	start    int64 // offset of its record in seg
 	end      int64 // offset just past its record
-	undo     []func()
+	undo     undoSteps
 	failing  bool // its sync failed; recovery has not finished (smu)
 	finished bool // durable, or failed and recovered (smu)
 	err      error
@@ -360,9 +360,7 @@ func (e *engine) recoverLocked() {
 	cut := map[uint64]int64{}
 	for i := len(failed) - 1; i >= 0; i-- {
 		pc := failed[i]
-		for j := len(pc.undo) - 1; j >= 0; j-- {
-			pc.undo[j]()
-		}
+		pc.undo.run()
 		cut[pc.seg] = pc.start
 		e.records--
 		e.commits.Add(-1)

@@ -117,3 +117,38 @@ func TestTxChunks_FailedOpRewindsAcrossChunks(t *testing.T) {
 		})
 	}
 }
+
+// A transaction that would be written as several records rolls back
+// exactly, and writes nothing.
+func TestTxChunks_RollbackMultiRecord(t *testing.T) {
+	mem := NewMemBackend()
+	db, err := Open[chunkSchema](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	db.e.recordLimit, db.e.partSize = 64<<10, 8<<10
+	mustOK(t, db.Update(func(s *chunkSchema) error { return s.T.InsertMany(rangeOf(0, 10)) }))
+	live, appends := db.Stats().LiveBytes, mem.Stats().Appends
+	boom := fmt.Errorf("boom")
+	err = db.Update(func(s *chunkSchema) error {
+		mustOK(t, s.T.InsertMany(rangeOf(5, 300))) // 5..9 replaced, the rest new
+		mustOK(t, s.T.Remove(0))
+		if len(db.e.w.kept) < 10 {
+			t.Fatalf("%d chunks; the test needs a transaction of several records", len(db.e.w.kept))
+		}
+		return boom
+	})
+	if err != boom {
+		t.Fatalf("Update returned %v", err)
+	}
+	if n := db.Tables.T.Len(); n != 10 {
+		t.Fatalf("%d keys after the rollback, want 10", n)
+	}
+	for i := range 10 {
+		if v, _ := db.Tables.T.Get(i); string(v) != string(chunkValue(i)) {
+			t.Fatalf("key %d: wrong value after the rollback", i)
+		}
+	}
+	if db.Stats().LiveBytes != live || mem.Stats().Appends != appends {
+		t.Fatal("the rollback changed LiveBytes or wrote to the log")
+	}
+}
