@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"unsafe"
 )
 
 // entryWriter encodes table entries as the flat [tableID, entry] pairs of a
@@ -33,6 +34,11 @@ type entryWriter struct {
 	keptLen int
 	keptN   int
 	pieces  [][]byte // scratch for records
+
+	// shared says that strings a table holds may alias bytes written since
+	// startTx (aliasString): those bytes are never written again, so
+	// rewindTo and startTx move on to a new buffer instead of reusing buf.
+	shared bool
 
 	// stored says the entries rewrite what tables already hold
 	// (compaction): their dynamic keys were checked for canonical form when
@@ -172,9 +178,33 @@ func (w *entryWriter) startTx(partSize int) {
 	w.keep = true
 	w.chunkSize = min(txChunkSize, partSize)
 	w.dropKept()
+	if w.shared {
+		w.buf, w.shared = bytes.Buffer{}, false
+	}
 	w.buf.Reset()
 	w.buf.Write(commitPrefix[:])
 	w.n = 0
+}
+
+// aliasable reports whether the current chunk is one of its own, past the
+// first of a transaction: a table may then hold strings in the bytes it
+// wrote there (aliasString) rather than copies, so that a large
+// transaction's chunks are the memory of what it wrote, not extra. The
+// first chunk is never aliased, so that a small transaction's buffer is
+// reused and no value keeps a mostly empty buffer alive.
+func (w *entryWriter) aliasable() bool { return w.keep && len(w.kept) > 0 }
+
+// aliasString returns x, when it is a string, as the same bytes in
+// w.buf[end-len(x):end], which the caller has just written (a msgpack
+// string ends with its bytes). Those bytes are never written again
+// (shared).
+func aliasString[T any](w *entryWriter, x T, end int) T {
+	if p, ok := any(&x).(*string); ok && len(*p) > 0 {
+		b := w.buf.Bytes()[end-len(*p) : end]
+		*p = unsafe.String(&b[0], len(b))
+		w.shared = true
+	}
+	return x
 }
 
 // dropKept forgets the kept chunks (and the pieces that alias them), so
@@ -201,6 +231,9 @@ func (w *entryWriter) rewindTo(pos, n int) {
 		w.buf = *bytes.NewBuffer(c.b)
 	}
 	w.buf.Truncate(pos - w.keptLen)
+	if w.shared { // what follows pos may be aliased: write elsewhere
+		w.buf = *bytes.NewBuffer(append(make([]byte, 0, w.buf.Cap()), w.buf.Bytes()...))
+	}
 	w.n = n - w.keptN
 }
 

@@ -253,6 +253,7 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 	if err := writeArg(tx.w, mark, k); err != nil {
 		return err
 	}
+	kEnd := tx.w.buf.Len()
 	s.idLen = idLen(t.h.id)
 	enc, err := s.c.write(tx.w, mark, v)
 	if err != nil {
@@ -260,6 +261,10 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 	}
 	if enc == nil {
 		v = s.c.own(v)
+	}
+	if tx.w.aliasable() {
+		k = aliasString(tx.w, k, kEnd)
+		v = aliasString(tx.w, v, tx.w.buf.Len())
 	}
 	delta := int64(tx.w.buf.Len() - mark)
 	oldV, oldEnc, had := s.get(k)

@@ -152,3 +152,67 @@ func TestTxChunks_RollbackMultiRecord(t *testing.T) {
 		t.Fatal("the rollback changed LiveBytes or wrote to the log")
 	}
 }
+
+type aliasSchema struct{ T LookupTable[string, string] }
+
+// Strings a table holds in a transaction's chunks (aliasString) never
+// change: not when a failed op rewinds the writer and more is written,
+// not when the next transaction writes.
+func TestTxChunks_AliasedStringsNeverChange(t *testing.T) {
+	mem := NewMemBackend()
+	db, err := Open[aliasSchema](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	val := func(round, i int) string { return fmt.Sprintf("%d %d %s", round, i, strings.Repeat("v", 100)) }
+	insert := func(tx *Tx[aliasSchema], round, from, to int) {
+		for i := from; i < to; i++ {
+			mustOK(t, tx.Tables.T.insert(tx.t, fmt.Sprint("k", i), val(round, i)))
+		}
+	}
+	tx, err := db.Begin()
+	mustOK(t, err)
+	defer func() { tx.Rollback() }() // a failure must not leave Close waiting
+	insert(tx, 0, 0, 5000)
+	if !db.e.w.shared {
+		t.Fatal("no string was aliased; the test needs some")
+	}
+	held := map[string]string{} // strings read, by the value they must keep
+	hold := func(round, i int) {
+		v, _ := tx.Tables.T.Get(fmt.Sprint("k", i))
+		held[val(round, i)] = v
+	}
+	hold(0, 4000)
+	hold(0, 4999)
+	boom := fmt.Errorf("boom")
+	failed := func(*txn) error {
+		insert(tx, 1, 4000, 8000)
+		hold(1, 4000) // read inside the op that fails, written right after where it rewinds to
+		hold(1, 4001)
+		return boom
+	}
+	if err := tx.t.do(failed); err != boom {
+		t.Fatalf("do returned %v", err)
+	}
+	insert(tx, 2, 5000, 9000) // would land where the failed op wrote
+	hold(2, 8999)             // in the last chunk, which the next transaction must not reuse
+	check := func(when string) {
+		for want, v := range held {
+			if v != want {
+				t.Fatalf("%s: a string read earlier changed: %.20q, want %.20q", when, v, want)
+			}
+		}
+	}
+	check("after the failed op")
+	mustOK(t, tx.Commit())
+	tx, err = db.Begin()
+	mustOK(t, err)
+	insert(tx, 3, 0, 9000)
+	check("in the next transaction")
+	mustOK(t, tx.Commit())
+	check("after it")
+	for _, i := range []int{0, 4999, 8999} {
+		if v, _ := db.Tables.T.Get(fmt.Sprint("k", i)); v != val(3, i) {
+			t.Fatalf("k%d = %.20q, want %.20q", i, v, val(3, i))
+		}
+	}
+}
