@@ -39,7 +39,7 @@ type pendingCommit struct {
 	seg      uint64
 	start    int64 // offset of its record in seg
 	end      int64 // offset just past its record
-	undo     []func()
+	undo     undoSteps
 	failing  bool // its sync failed; recovery has not finished (smu)
 	finished bool // durable, or failed and recovered (smu)
 	err      error
@@ -52,9 +52,7 @@ func (e *engine) beginLocked() (*txn, error) {
 		return nil, err
 	}
 	e.releaseLargeBuffer()
-	e.w.buf.Reset()
-	e.w.buf.Write(commitPrefix[:]) // room to frame the record in place
-	e.w.n = 0
+	e.w.startTx(e.partSize)
 	e.txOpen.Store(true)
 	return &txn{w: e.w}, nil
 }
@@ -142,26 +140,39 @@ func (e *engine) rollbackAndUnlock(t *txn) {
 func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	t.closed.Store(true)
 	defer e.txOpen.Store(false)
-	if t.w.n == 0 {
+	if t.w.count() == 0 {
 		return nil, nil
 	}
 	mark := e.wm.due(e.active)
-	rec, records, err := commitRecords(t.w.buf.Bytes(), t.w.n, e.recordLimit, e.partSize, mark)
-	// rec may alias the write buffer, which the next transaction reuses:
-	// backends do not keep what they are given past Append.
+	pieces, records, err := t.w.records(e.recordLimit, e.partSize, mark)
+	// The pieces alias the write buffer, which the next transaction
+	// reuses: backends do not keep what they are given past Append.
 	if err != nil {
 		t.rollback()
 		return nil, err
 	}
 	start := e.segSize[e.active]
-	err = e.b.Append(e.active, start, rec)
-	e.releaseLargeBuffer() // rec, which may alias it, is no longer needed
+	end := start
+	for _, p := range pieces {
+		if err = e.b.Append(e.active, end, p); err != nil {
+			break
+		}
+		end += int64(len(p))
+	}
+	var rec []byte // the records, for the followers
+	if err == nil && e.tapping() {
+		rec = make([]byte, 0, end-start)
+		for _, p := range pieces {
+			rec = append(rec, p...)
+		}
+	}
+	e.releaseLargeBuffer() // the pieces are no longer needed
 	if err != nil {
 		t.rollback()
 		e.cutLocked(map[uint64]int64{e.active: start}, err)
 		return nil, &writeError{cause: err} // the caller runs syncCuts
 	}
-	e.grewLocked(e.active, int64(len(rec)))
+	e.grewLocked(e.active, end-start)
 	if mark >= 0 {
 		e.wm.written = mark
 	}
@@ -171,8 +182,8 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	var change *Change
 	if tap := e.tapping(); tap || e.hasSubscribers() {
 		c := e.changeOf(e.seq, t.touched)
-		if tap { // rec aliases the write buffer: copy it for the followers
-			c.shipped = &Committed{Change: c, Segment: e.active, Offset: start, End: start + int64(len(rec)), Record: slices.Clone(rec)}
+		if tap {
+			c.shipped = &Committed{Change: c, Segment: e.active, Offset: start, End: end, Record: rec}
 		}
 		change = &c
 	}
@@ -184,7 +195,7 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		}
 		return nil, nil
 	}
-	pc := &pendingCommit{seg: e.active, start: start, end: start + int64(len(rec)), undo: t.undo, change: change}
+	pc := &pendingCommit{seg: e.active, start: start, end: end, undo: t.undo, change: change}
 	e.smu.Lock()
 	if len(e.failed) > 0 {
 		// A sync failed after this transaction began; its bytes follow the
@@ -198,10 +209,12 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	return pc, nil
 }
 
-// releaseLargeBuffer drops a write buffer that a large transaction grew
-// past maxKeptWriteBuffer: after a bulk load, a buffer kept until the next
-// transaction would hold as much memory as the data. e.mu is held.
+// releaseLargeBuffer drops the chunks of a large transaction, and a write
+// buffer grown past maxKeptWriteBuffer: after a bulk load, a buffer kept
+// until the next transaction would hold as much memory as the data. e.mu
+// is held.
 func (e *engine) releaseLargeBuffer() {
+	e.w.dropKept()
 	if e.w.buf.Cap() > maxKeptWriteBuffer {
 		e.w.buf = bytes.Buffer{}
 	}
@@ -356,9 +369,7 @@ func (e *engine) recoverLocked() {
 	cut := map[uint64]int64{}
 	for i := len(failed) - 1; i >= 0; i-- {
 		pc := failed[i]
-		for j := len(pc.undo) - 1; j >= 0; j-- {
-			pc.undo[j]()
-		}
+		pc.undo.run()
 		cut[pc.seg] = pc.start
 		e.records--
 		e.commits.Add(-1)

@@ -435,7 +435,7 @@ func (tx *Tx[S]) CommitAsync() (wait func() error, err error) {
 		return nil, ErrReadOnly
 	}
 	start := time.Now()
-	empty := tx.t.w.n == 0
+	empty := tx.t.w.count() == 0
 	pc, err := e.commitLocked(tx.t)
 	e.mu.Unlock()
 	if err != nil {

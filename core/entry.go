@@ -2,9 +2,12 @@ package core
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
+	"unsafe"
 )
 
 // entryWriter encodes table entries as the flat [tableID, entry] pairs of a
@@ -20,6 +23,22 @@ type entryWriter struct {
 	// entry ends past chunkSize bytes, flush takes the buffered pairs.
 	chunkSize int
 	flush     func(pairs []byte, n int) error
+
+	// kept, in a transaction's writer (keep set), holds the chunks cut
+	// from the stream, oldest first; buf is the chunk being written. Every
+	// chunk starts with commitPrefix, so that commitRecords can frame a
+	// record in front of any of them without copying the pairs. keptLen and
+	// keptN are the bytes (prefixes included) and entries of kept.
+	keep    bool
+	kept    []txChunk
+	keptLen int
+	keptN   int
+	pieces  [][]byte // scratch for records
+
+	// shared says that strings a table holds may alias bytes written since
+	// startTx (aliasString): those bytes are never written again, so
+	// rewindTo and startTx move on to a new buffer instead of reusing buf.
+	shared bool
 
 	// stored says the entries rewrite what tables already hold
 	// (compaction): their dynamic keys were checked for canonical form when
@@ -67,7 +86,7 @@ func (w *entryWriter) end() error {
 		return fmt.Errorf("%w: one entry of %d bytes", ErrTooLarge, w.buf.Len()-w.start)
 	}
 	w.n++
-	if w.flush == nil || w.buf.Len() < w.chunkSize {
+	if (w.flush == nil && !w.keep) || w.buf.Len() < w.chunkSize {
 		return nil
 	}
 	if w.n > 1 {
@@ -91,6 +110,15 @@ func (w *entryWriter) end() error {
 
 func (w *entryWriter) takeChunk() error {
 	if w.n == 0 {
+		return nil
+	}
+	if w.keep {
+		w.kept = append(w.kept, txChunk{b: w.buf.Bytes(), n: w.n})
+		w.keptLen += w.buf.Len()
+		w.keptN += w.n
+		w.buf = *bytes.NewBuffer(make([]byte, 0, len(commitPrefix)+w.chunkSize+txChunkSlack))
+		w.buf.Write(commitPrefix[:])
+		w.n = 0
 		return nil
 	}
 	err := w.flush(w.buf.Bytes(), w.n)
@@ -121,67 +149,158 @@ func writeArg[K any](w *entryWriter, mark int, k K) error {
 	return nil
 }
 
-// commitPrefix is the room a transaction's write buffer keeps before its
-// pairs, so that a transaction that fits in one record is framed in place:
+// commitPrefix is the room each chunk of a transaction's pairs keeps
+// before them, so that a record is framed in place in front of any chunk:
 // a synced record when one is due (record.go), then the record header,
 // array header and kind.
 var commitPrefix [syncedRecordMax + recordHeaderSize + 6]byte
 
-// commitRecords frames the n pairs of a transaction, which follow
-// commitPrefix in buf, as records: one commit record if they fit in one of
-// maxRecord bytes (framed in place, in buf), and otherwise commit-part
-// records of at most partSize bytes of pairs each, ending with a commit
-// record (see record.go). When mark is not negative, a synced record
-// [6, mark] comes first. It returns the records, one after the other, and
-// how many there are (synced records, bookkeeping, are not counted).
-func commitRecords(buf []byte, n, maxRecord, partSize int, mark int64) ([]byte, int, error) {
-	pairs := buf[len(commitPrefix):]
-	if len(pairs)+16 <= maxRecord {
-		hdr := appendUint(appendArrayLen(make([]byte, 0, 6), 1+2*n), recordCommit)
-		start := len(commitPrefix) - len(hdr) - recordHeaderSize
-		copy(buf[start+recordHeaderSize:], hdr)
-		frameRecord(buf[start:])
-		if mark < 0 {
-			return buf[start:], 1, nil
-		}
-		start -= syncedRecordLen(mark)
-		appendSynced(buf[start:start], mark) // in place, in the room before the commit record
-		return buf[start:], 1, nil
+const (
+	// txChunkSize is the bytes of pairs after which a transaction's writer
+	// starts a new chunk (or CommitPartSize, when smaller): a large
+	// transaction grows by chunks, never by copying what it wrote.
+	txChunkSize = 256 << 10
+	// txChunkSlack is room past txChunkSize in a new chunk, so that the
+	// entry that crosses it does not make the chunk grow.
+	txChunkSlack = 4 << 10
+)
+
+// txChunk is a chunk of a transaction's pairs, after commitPrefix in b; n
+// is the pairs it holds.
+type txChunk struct {
+	b []byte
+	n int
+}
+
+// startTx empties w for a new transaction whose records hold at most
+// partSize bytes of pairs when it is written as several.
+func (w *entryWriter) startTx(partSize int) {
+	w.keep = true
+	w.chunkSize = min(txChunkSize, partSize)
+	w.dropKept()
+	if w.shared {
+		w.buf, w.shared = bytes.Buffer{}, false
 	}
-	out := make([]byte, 0, len(pairs)+len(pairs)/partSize*32+64+syncedRecordMax)
+	w.buf.Reset()
+	w.buf.Write(commitPrefix[:])
+	w.n = 0
+}
+
+// aliasable reports whether the current chunk is one of its own, past the
+// first of a transaction: a table may then hold strings in the bytes it
+// wrote there (aliasString) rather than copies, so that a large
+// transaction's chunks are the memory of what it wrote, not extra. The
+// first chunk is never aliased, so that a small transaction's buffer is
+// reused and no value keeps a mostly empty buffer alive.
+func (w *entryWriter) aliasable() bool { return w.keep && len(w.kept) > 0 }
+
+// aliasString returns x, when it is a string, as the same bytes in
+// w.buf[end-len(x):end], which the caller has just written (a msgpack
+// string ends with its bytes). Those bytes are never written again
+// (shared).
+func aliasString[T any](w *entryWriter, x T, end int) T {
+	if p, ok := any(&x).(*string); ok && len(*p) > 0 {
+		b := w.buf.Bytes()[end-len(*p) : end]
+		*p = unsafe.String(&b[0], len(b))
+		w.shared = true
+	}
+	return x
+}
+
+// dropKept forgets the kept chunks (and the pieces that alias them), so
+// that their memory can be freed; their slices are kept for reuse.
+func (w *entryWriter) dropKept() {
+	clear(w.kept[:cap(w.kept)])
+	clear(w.pieces[:cap(w.pieces)])
+	w.kept, w.keptLen, w.keptN = w.kept[:0], 0, 0
+}
+
+// pos returns where the stream of a transaction's writer ends, for rewindTo.
+func (w *entryWriter) pos() int { return w.keptLen + w.buf.Len() }
+
+// count returns the entries a transaction's writer holds.
+func (w *entryWriter) count() int { return w.keptN + w.n }
+
+// rewindTo cuts a transaction's writer back to pos, which held n entries.
+func (w *entryWriter) rewindTo(pos, n int) {
+	for pos < w.keptLen {
+		c := w.kept[len(w.kept)-1]
+		w.kept = w.kept[:len(w.kept)-1]
+		w.keptLen -= len(c.b)
+		w.keptN -= c.n
+		w.buf = *bytes.NewBuffer(c.b)
+	}
+	w.buf.Truncate(pos - w.keptLen)
+	if w.shared { // what follows pos may be aliased: write elsewhere
+		w.buf = *bytes.NewBuffer(append(make([]byte, 0, w.buf.Cap()), w.buf.Bytes()...))
+	}
+	w.n = n - w.keptN
+}
+
+// records frames a transaction's pairs as records (commitRecords). The
+// pieces it returns alias w, and are valid until w is written again.
+func (w *entryWriter) records(maxRecord, partSize int, mark int64) ([][]byte, int, error) {
+	chunks := w.kept
+	if w.n > 0 {
+		chunks = append(chunks, txChunk{b: w.buf.Bytes(), n: w.n})
+	}
+	pieces, records, err := commitRecords(w.pieces[:0], chunks, maxRecord, partSize, mark)
+	w.pieces = pieces[:0]
+	w.kept = chunks[:len(w.kept)]
+	return pieces, records, err
+}
+
+// commitRecords frames a transaction's pairs, held in chunks after
+// commitPrefix, as records: one commit record if they fit in one of
+// maxRecord bytes, and otherwise commit-part records of whole chunks, at
+// most partSize bytes of pairs each (or one chunk), ending with a commit
+// record (see record.go), appended to out. Every chunk is at most partSize bytes of pairs
+// or one pair (startTx). Headers are written into the chunks' prefixes,
+// so the pairs are never copied. When mark is not negative, a synced
+// record [6, mark] comes first. It returns the bytes of the records, in
+// pieces to append one after the other, and how many records there are
+// (synced records, bookkeeping, are not counted).
+func commitRecords(out [][]byte, chunks []txChunk, maxRecord, partSize int, mark int64) ([][]byte, int, error) {
+	p := len(commitPrefix)
+	total := 0
+	for _, c := range chunks {
+		total += len(c.b) - p
+	}
 	records := 0
-	if mark >= 0 {
-		out = appendSynced(out, mark)
-	}
-	for len(pairs) > 0 {
-		// Take whole pairs up to partSize (at least one).
-		size, count := 0, 0
-		for size < len(pairs) {
-			idLen, err := checkMsgpack(pairs[size:])
-			if err != nil {
-				return nil, 0, err
-			}
-			entryLen, err := checkMsgpack(pairs[size+idLen:])
-			if err != nil {
-				return nil, 0, err
-			}
-			if count > 0 && size+idLen+entryLen > partSize {
-				break
-			}
-			size += idLen + entryLen
-			count++
+	for i := 0; i < len(chunks); {
+		j, size, n := i+1, len(chunks[i].b)-p, chunks[i].n
+		for j < len(chunks) && (total+16 <= maxRecord || size+len(chunks[j].b)-p <= partSize) {
+			size += len(chunks[j].b) - p
+			n += chunks[j].n
+			j++
 		}
 		kind := recordCommitPart
-		if size == len(pairs) {
+		if j == len(chunks) {
 			kind = recordCommit
 		}
-		rec, err := buildRecord(kind, pairs[:size], count)
-		if err != nil {
-			return nil, 0, err
+		hdr := appendUint(appendArrayLen(make([]byte, 0, 6), 1+2*n), uint64(kind))
+		if len(hdr)+size > MaxRecordSize {
+			return nil, 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(hdr)+size)
 		}
-		out = append(out, rec...)
+		first := chunks[i].b
+		start := p - len(hdr) - recordHeaderSize
+		copy(first[start+recordHeaderSize:], hdr)
+		crc := crc32.Update(0, castagnoli, first[start+recordHeaderSize:])
+		for _, c := range chunks[i+1 : j] {
+			crc = crc32.Update(crc, castagnoli, c.b[p:])
+		}
+		binary.LittleEndian.PutUint32(first[start:], uint32(len(hdr)+size))
+		binary.LittleEndian.PutUint32(first[start+4:], crc)
+		if i == 0 && mark >= 0 {
+			start -= syncedRecordLen(mark)
+			appendSynced(first[start:start], mark) // in place, in the room before the record
+		}
+		out = append(out, first[start:])
+		for _, c := range chunks[i+1 : j] {
+			out = append(out, c.b[p:])
+		}
 		records++
-		pairs = pairs[size:]
+		i = j
 	}
 	return out, records, nil
 }

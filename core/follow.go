@@ -347,9 +347,7 @@ func (db *DB[S]) TryBeginScratch() (tx *Tx[S], ok bool, err error) {
 		return nil, true, err
 	}
 	e.releaseLargeBuffer()
-	e.w.buf.Reset()
-	e.w.buf.Write(commitPrefix[:])
-	e.w.n = 0
+	e.w.startTx(e.partSize)
 	e.txOpen.Store(true)
 	t := &txn{w: e.w}
 	return &Tx[S]{Tables: db.instance(t), db: db, t: t}, true, nil

@@ -253,6 +253,7 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 	if err := writeArg(tx.w, mark, k); err != nil {
 		return err
 	}
+	kEnd := tx.w.buf.Len()
 	s.idLen = idLen(t.h.id)
 	enc, err := s.c.write(tx.w, mark, v)
 	if err != nil {
@@ -261,23 +262,70 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 	if enc == nil {
 		v = s.c.own(v)
 	}
-	size := int64(tx.w.buf.Len() - mark)
-	oldV, oldEnc, had := s.get(k)
-	oldLive := s.live
-	s.set(k, v, enc)
-	s.live += size
-	if had {
-		s.live -= s.entrySize(k, oldV, oldEnc)
+	if tx.w.aliasable() {
+		k = aliasString(tx.w, k, kEnd)
+		v = aliasString(tx.w, v, tx.w.buf.Len())
 	}
-	tx.onUndo(func() {
-		if had {
-			s.set(k, oldV, oldEnc)
-		} else {
-			s.del(k)
-		}
-		s.live = oldLive
-	})
+	delta := int64(tx.w.buf.Len() - mark)
+	oldV, oldEnc, had := s.get(k)
+	s.set(k, v, enc)
+	if had {
+		delta -= s.entrySize(k, oldV, oldEnc)
+	}
+	s.live += delta
+	s.logChange(tx, k, had, oldV, oldEnc, delta)
 	return tx.w.end()
+}
+
+// lookupUndo is a lookup table's undo log in one transaction: one change
+// per insert or remove, and the values they replaced or removed.
+type lookupUndo[K comparable, V any] struct {
+	s       *lookupTableState[K, V]
+	changes stack[lookupChange[K]]
+	olds    stack[lookupOld[V]]
+}
+
+// lookupChange is one insert or remove of k. An entry is at most
+// maxEntrySize bytes, so delta fits in an int32.
+type lookupChange[K comparable] struct {
+	k     K
+	old   int32 // index in olds of the value k had, or -1 if it had none
+	delta int32 // what the change added to live
+}
+
+// lookupOld is a value as the table held it (see lookupTableState.get).
+type lookupOld[V any] struct {
+	v   V
+	enc []byte
+}
+
+// logChange records, for tx's undo, that k was changed: it had the value
+// oldV/oldEnc if had, and live grew by delta.
+func (s *lookupTableState[K, V]) logChange(tx *txn, k K, had bool, oldV V, oldEnc []byte, delta int64) {
+	l := logChange(tx, func(u undoer) (*lookupUndo[K, V], bool) {
+		l, ok := u.(*lookupUndo[K, V])
+		return l, ok && l.s == s
+	}, func() *lookupUndo[K, V] { return &lookupUndo[K, V]{s: s} })
+	c := lookupChange[K]{k: k, old: -1, delta: int32(delta)}
+	if had {
+		c.old = int32(l.olds.len())
+		l.olds.push(lookupOld[V]{oldV, oldEnc})
+	}
+	l.changes.push(c)
+}
+
+func (l *lookupUndo[K, V]) undo(n int) {
+	s := l.s
+	for range n {
+		c := l.changes.pop()
+		if c.old < 0 {
+			s.del(c.k)
+		} else {
+			o := l.olds.pop()
+			s.set(c.k, o.v, o.enc)
+		}
+		s.live -= int64(c.delta)
+	}
 }
 
 // Remove deletes k, or returns ErrNotFound.
@@ -295,7 +343,7 @@ func (t *LookupTable[K, V]) Remove(k K) error {
 		size := s.entrySize(k, oldV, oldEnc)
 		s.del(k)
 		s.live -= size
-		tx.onUndo(func() { s.set(k, oldV, oldEnc); s.live += size })
+		s.logChange(tx, k, true, oldV, oldEnc, -size)
 		return tx.w.end()
 	})
 }

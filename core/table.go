@@ -52,10 +52,124 @@ type handle struct {
 // only by the goroutine holding the write lock (or, read-only, the read lock).
 type txn struct {
 	w        *entryWriter
-	undo     []func()
+	undo     undoSteps
+	logs     []undoer // the typed undo logs of the tables written, in no order
 	touched  []uint32 // IDs of the tables written, for subscriptions
 	readOnly bool
 	closed   atomic.Bool
+}
+
+// undoer is a table's typed undo log in one transaction: it reverses the
+// table's changes that it recorded, newest first.
+type undoer interface {
+	// undo reverses the newest n changes that the log holds and drops them.
+	undo(n int)
+}
+
+// undoStep reverses changes already applied to memory: f, or else the
+// newest n changes of u. Consecutive changes recorded in one typed log
+// share a step, so that they cost no allocation each.
+type undoStep struct {
+	f func()
+	u undoer
+	n int
+}
+
+// undoSteps are a transaction's undo steps, oldest first.
+type undoSteps []undoStep
+
+// run reverses every step, newest first.
+func (s undoSteps) run() {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i].f != nil {
+			s[i].f()
+		} else {
+			s[i].u.undo(s[i].n)
+		}
+	}
+}
+
+// undoMark is a point in a transaction's undo steps: how many steps there
+// were and how many changes the last one held.
+type undoMark struct{ steps, n int }
+
+func (t *txn) undoMark() undoMark {
+	if len(t.undo) == 0 {
+		return undoMark{}
+	}
+	return undoMark{len(t.undo), t.undo[len(t.undo)-1].n}
+}
+
+// undoTo reverses the changes recorded since m, newest first.
+func (t *txn) undoTo(m undoMark) {
+	t.undo[m.steps:].run()
+	t.undo = t.undo[:m.steps]
+	if m.steps > 0 {
+		last := &t.undo[m.steps-1]
+		if last.f == nil && last.n > m.n {
+			last.u.undo(last.n - m.n)
+			last.n = m.n
+		}
+	}
+}
+
+// stack holds an undo log's changes in blocks of stackBlock, so that a log
+// of any length grows without copying what it holds.
+type stack[T any] struct {
+	full []*[stackBlock]T // full blocks, oldest first
+	top  []T              // the newest block, not full
+}
+
+const stackBlock = 512
+
+func (s *stack[T]) len() int { return len(s.full)*stackBlock + len(s.top) }
+
+func (s *stack[T]) push(v T) {
+	if len(s.top) == stackBlock {
+		s.full = append(s.full, (*[stackBlock]T)(s.top))
+		s.top = nil
+	}
+	if s.top == nil {
+		s.top = make([]T, 0, stackBlock)
+	}
+	s.top = append(s.top, v)
+}
+
+// pop removes and returns the newest value; the stack must not be empty.
+func (s *stack[T]) pop() T {
+	if len(s.top) == 0 {
+		s.top = s.full[len(s.full)-1][:]
+		s.full = s.full[:len(s.full)-1]
+	}
+	v := s.top[len(s.top)-1]
+	var zero T
+	s.top[len(s.top)-1] = zero
+	s.top = s.top[:len(s.top)-1]
+	return v
+}
+
+// logChange counts one more change recorded in the typed undo log of a
+// table, which find returns from t.logs and make creates.
+func logChange[L undoer](t *txn, find func(undoer) (L, bool), make func() L) L {
+	if n := len(t.undo); n > 0 && t.undo[n-1].f == nil {
+		if l, ok := find(t.undo[n-1].u); ok {
+			t.undo[n-1].n++
+			return l
+		}
+	}
+	var l L
+	found := false
+	for _, u := range t.logs {
+		if l, found = find(u); found {
+			break
+		}
+	}
+	if !found {
+		l = make()
+		t.logs = append(t.logs, l)
+	}
+	t.undo = append(t.undo, undoStep{u: l, n: 1})
+	return l
 }
 
 // touch records that table id was written.
@@ -66,14 +180,13 @@ func (t *txn) touch(id uint32) {
 }
 
 // onUndo records how to reverse a change already applied to memory.
-func (t *txn) onUndo(f func()) { t.undo = append(t.undo, f) }
+func (t *txn) onUndo(f func()) { t.undo = append(t.undo, undoStep{f: f}) }
 
 // rollback reverses every applied change, newest first.
 func (t *txn) rollback() {
-	for i := len(t.undo) - 1; i >= 0; i-- {
-		t.undo[i]()
-	}
-	t.undo = nil
+	undo := t.undo
+	t.undo, t.logs = nil, nil
+	undo.run()
 }
 
 // rlock takes the read lock unless the handle belongs to an open
@@ -151,15 +264,11 @@ func (h *handle) write(op func(t *txn) error) error {
 // transaction too. A transaction may grow to any size that fits in memory
 // (record.go: commit-part records); one entry must fit in one record.
 func (t *txn) do(op func(t *txn) error) error {
-	mark, undos, n := t.w.buf.Len(), len(t.undo), t.w.n
+	mark, undos, n := t.w.pos(), t.undoMark(), t.w.count()
 	err := op(t)
 	if err != nil {
-		for i := len(t.undo) - 1; i >= undos; i-- {
-			t.undo[i]()
-		}
-		t.undo = t.undo[:undos]
-		t.w.rewind(mark)
-		t.w.n = n
+		t.undoTo(undos)
+		t.w.rewindTo(mark, n)
 	}
 	return err
 }

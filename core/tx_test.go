@@ -3,11 +3,13 @@ package core_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dbrs-db/dbrs/core"
+	"github.com/dbrs-db/dbrs/core/internal/crashtest"
 )
 
 func TestUpdate_CommitsAllTables(t *testing.T) {
@@ -347,4 +349,219 @@ func TestStats_LiveBytesTracksCompactedSize(t *testing.T) {
 	must(t, err)
 	defer db.Close()
 	check("after reopen", db)
+}
+
+type undoSchema struct {
+	Vals core.LookupTable[string, string] // held as values
+	Encs core.LookupTable[int, []string]  // held as their encodings
+	Log  core.List[string]                // undone by a closure, between the others
+	Nums core.LookupTable[int, int]       // a third typed log, interleaved
+}
+
+func undoDump(s *undoSchema) string {
+	vals := map[string]string{}
+	for k, v := range s.Vals.All() {
+		vals[k] = v
+	}
+	encs := map[int][]string{}
+	for k, v := range s.Encs.All() {
+		encs[k] = v
+	}
+	nums := map[int]int{}
+	for k, v := range s.Nums.All() {
+		nums[k] = v
+	}
+	return fmt.Sprint(vals, encs, s.Log.Slice(), nums)
+}
+
+// undoWork makes many changes to few keys of every table, interleaved,
+// including removes and a Clear in the middle, then fails as end says.
+func undoWork(t *testing.T, s *undoSchema, end func() error) error {
+	for i := range 3000 {
+		k := i % 3
+		must(t, s.Vals.Insert(fmt.Sprint("k", k), fmt.Sprint("v", i)))
+		must(t, s.Encs.Insert(k, []string{fmt.Sprint(i), "x"}))
+		if i%5 == 0 {
+			must(t, s.Log.Push(fmt.Sprint(i)))
+		}
+		if i%7 == 0 {
+			must(t, s.Vals.Remove(fmt.Sprint("k", k)))
+			must(t, s.Nums.Insert(i, i))
+		}
+		if i%11 == 0 && s.Encs.Has(k) {
+			must(t, s.Encs.Remove(k))
+		}
+		if i == 1500 {
+			must(t, s.Vals.Clear())
+			must(t, s.Nums.Clear())
+		}
+	}
+	return end()
+}
+
+func openUndo(t *testing.T) (*core.MemBackend, *core.DB[undoSchema]) {
+	t.Helper()
+	mem := core.NewMemBackend()
+	db, err := core.Open[undoSchema](mem, core.Options{})
+	must(t, err)
+	must(t, db.Update(func(s *undoSchema) error {
+		must(t, s.Vals.Insert("k0", "before"))
+		must(t, s.Vals.Insert("other", "kept"))
+		must(t, s.Encs.Insert(1, []string{"before"}))
+		must(t, s.Log.Push("before"))
+		return s.Nums.Insert(-1, -1)
+	}))
+	return mem, db
+}
+
+// A rollback after thousands of changes to the same keys, across tables
+// whose undo logs interleave with closures, restores the state and the
+// live-bytes estimate exactly, whether fn returns an error or panics.
+func TestUpdate_RollbackManyOpsOnSameKeys(t *testing.T) {
+	for _, how := range []string{"error", "panic"} {
+		t.Run(how, func(t *testing.T) {
+			mem, db := openUndo(t)
+			defer db.Close()
+			want, live := undoDump(db.Tables), db.Stats().LiveBytes
+			appends := mem.Stats().Appends
+			boom := errors.New("boom")
+			func() {
+				defer func() {
+					if r := recover(); how == "panic" && r != "kaboom" {
+						t.Fatalf("recovered %v, want the panic to propagate", r)
+					}
+				}()
+				err := db.Update(func(s *undoSchema) error {
+					return undoWork(t, s, func() error {
+						if how == "panic" {
+							panic("kaboom")
+						}
+						return boom
+					})
+				})
+				if !errors.Is(err, boom) {
+					t.Fatalf("Update returned %v", err)
+				}
+			}()
+			if got := undoDump(db.Tables); got != want {
+				t.Fatalf("rollback left changes:\n got %s\nwant %s", got, want)
+			}
+			if got := db.Stats().LiveBytes; got != live {
+				t.Fatalf("LiveBytes %d after the rollback, want %d", got, live)
+			}
+			if mem.Stats().Appends != appends {
+				t.Fatal("a rolled-back transaction was written")
+			}
+			// The same work committed replays to the same state.
+			must(t, db.Update(func(s *undoSchema) error { return undoWork(t, s, func() error { return nil }) }))
+			want = undoDump(db.Tables)
+			must(t, db.Close())
+			db, err := core.Open[undoSchema](mem.Reopen(), core.Options{})
+			must(t, err)
+			if got := undoDump(db.Tables); got != want {
+				t.Fatalf("replay differs:\n got %s\nwant %s", got, want)
+			}
+			must(t, db.Close())
+		})
+	}
+}
+
+type rawSchema struct {
+	T core.LookupTable[int, core.RawValue]
+}
+
+// An op that fails inside a transaction undoes only its own changes, also
+// when they extend the undo log of the changes made before it, and the
+// transaction commits the rest.
+func TestTx_FailedOpUndoesOnlyItself(t *testing.T) {
+	mem := core.NewMemBackend()
+	db, err := core.Open[rawSchema](mem, core.Options{})
+	must(t, err)
+	str := func(s string) core.RawValue { return core.RawValue(enc(t, s)) }
+	dumpRaw := func(s *rawSchema) string {
+		m := map[int]string{}
+		for k, v := range s.T.All() {
+			m[k] = string(v)
+		}
+		return fmt.Sprint(m)
+	}
+	var want string
+	must(t, db.Update(func(s *rawSchema) error {
+		for i := range 10 {
+			must(t, s.T.Insert(i%3, str(fmt.Sprint("a", i))))
+		}
+		want = dumpRaw(s)
+		bad := func(yield func(int, core.RawValue) bool) {
+			for i := range 50 {
+				if !yield(i%5, str(fmt.Sprint("b", i))) {
+					return
+				}
+			}
+			yield(7, core.RawValue{0xc1}) // not msgpack
+		}
+		if err := s.T.InsertMany(bad); err == nil {
+			t.Fatal("InsertMany of a bad value succeeded")
+		}
+		if got := dumpRaw(s); got != want {
+			t.Fatalf("after the failed op:\n got %s\nwant %s", got, want)
+		}
+		must(t, s.T.Insert(9, str("c")))
+		want = dumpRaw(s)
+		return nil
+	}))
+	if got := dumpRaw(db.Tables); got != want {
+		t.Fatalf("after the commit:\n got %s\nwant %s", got, want)
+	}
+	must(t, db.Close())
+	db, err = core.Open[rawSchema](mem.Reopen(), core.Options{})
+	must(t, err)
+	defer db.Close()
+	if got := dumpRaw(db.Tables); got != want {
+		t.Fatalf("after replay:\n got %s\nwant %s", got, want)
+	}
+}
+
+// A transaction written in many chunks whose Append fails part way (some
+// chunks written, one half written) is undone in memory and cut from the
+// log: the database goes on, and a crash or reopen keeps none of it.
+func TestTx_LargeCommitFailsPartWay(t *testing.T) {
+	d := crashtest.New()
+	db, err := core.Open[undoSchema](d, core.Options{})
+	must(t, err)
+	must(t, db.Tables.Vals.Insert("a", "before"))
+	want, live, logBytes := undoDump(db.Tables), db.Stats().LiveBytes, db.Stats().LogBytes
+	val := strings.Repeat("v", 100)
+	appends := d.Count(crashtest.Append)
+	d.Fail(crashtest.Append, crashtest.Rule{At: []int{3}, Err: errFaultENOSPC, Partial: true})
+	err = db.Update(func(s *undoSchema) error {
+		must(t, s.Vals.Insert("a", "changed"))
+		for i := range 20_000 { // about 2.5 MB: ten chunks
+			must(t, s.Vals.Insert(fmt.Sprint("key", i), val))
+		}
+		return nil
+	})
+	if !errors.Is(err, errFaultENOSPC) {
+		t.Fatalf("Update with a failed Append: %v", err)
+	}
+	if n := d.Count(crashtest.Append) - appends; n != 3 || d.Injected(crashtest.Append) != 1 {
+		t.Fatalf("%d Appends, want the failure at the third", n)
+	}
+	if got := undoDump(db.Tables); got != want {
+		t.Fatalf("after the failed commit:\n got %.200s\nwant %s", got, want)
+	}
+	if s := db.Stats(); s.LiveBytes != live || s.LogBytes != logBytes {
+		t.Fatalf("LiveBytes %d, LogBytes %d after the failed commit; want %d, %d", s.LiveBytes, s.LogBytes, live, logBytes)
+	}
+	d.Heal()
+	must(t, db.Tables.Vals.Insert("b", "after"))
+	want = undoDump(db.Tables)
+	must(t, db.Close())
+	for _, disk := range []*crashtest.Disk{d.CrashDurable(), d.Reopen()} {
+		db, err := core.Open[undoSchema](disk, core.Options{ReadOnly: true})
+		must(t, err)
+		if got := undoDump(db.Tables); got != want {
+			t.Fatalf("after reopen:\n got %.200s\nwant %s", got, want)
+		}
+		must(t, db.Close())
+	}
 }
