@@ -95,6 +95,7 @@ func NewBridge() *Bridge {
 	o := jsObject.New()
 	o.Set("protocol", Protocol)
 	o.Set("version", Version)
+	o.Set("calls", callMax)
 	methods := map[string]js.Func{
 		"open":           promiseMethod(b.open),
 		"writable":       promiseMethod(b.writable),

@@ -43,8 +43,22 @@ package wasm
 // Status and body: replyNull, replyFalse, replyTrue (no body); replyBytes
 // (one msgpack value); replyNumber (a float64); replyCommit (the commit's
 // sequence number as a float64, then, for exec, a msgpack array of the
-// ops' results); replyError (a msgpack map: code, message, and causeCode,
-// segment, offset where they apply).
+// ops' results); replyPosition (segment and offset, two float64s);
+// replyShipped (see below); replyError (a msgpack map: code, message, and
+// causeCode, segment, offset where they apply).
+//
+// position and shipped are the per-commit calls of a leader among tabs
+// (follower.go has them as js.FuncOf methods too). shipped's body is the
+// tapped commits not yet taken, oldest first:
+//
+//	count u32, then per commit:
+//	segment f64 | offset f64 | end f64 | record length u32 | record |
+//	table count u16 | per table: its index in open's tables u16, or
+//	0xffff, the name's length u32 and its UTF-8 bytes for a table that
+//	is not among them (none should be: JS writes tables by index)
+//
+// The bridge object's "calls" property is the highest method number this
+// dbrs.wasm serves, so that a shim can tell which it may use.
 //
 // Durability. commit and exec append the commit and return its sequence
 // number at once (1, 2, ... per handle). The handle's settler goroutine
@@ -78,17 +92,24 @@ const (
 	callCommit   = 4
 	callRollback = 5
 	callExec     = 6
+	callPosition = 7
+	callShipped  = 8
+
+	// callMax is the highest method: the bridge object's "calls".
+	callMax = callShipped
 )
 
 // Reply statuses.
 const (
-	replyNull   = 0
-	replyBytes  = 1
-	replyNumber = 2
-	replyFalse  = 3
-	replyTrue   = 4
-	replyCommit = 5
-	replyError  = 0xff
+	replyNull     = 0
+	replyBytes    = 1
+	replyNumber   = 2
+	replyFalse    = 3
+	replyTrue     = 4
+	replyCommit   = 5
+	replyPosition = 6
+	replyShipped  = 7
+	replyError    = 0xff
 )
 
 const requestHeader = 8
@@ -188,8 +209,55 @@ func (b *Bridge) call(out, req []byte) (reply []byte) {
 		h.tx.Rollback()
 		h.tx = nil
 		return append(out, replyNull)
+	case callPosition:
+		p := h.db.Position()
+		out = append(out, replyPosition)
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(p.Segment)))
+		return binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(p.Offset)))
+	case callShipped:
+		return h.appendShipped(out)
 	}
 	return appendError(out, badValue("unknown bridge method "+strconv.Itoa(int(req[0]))))
+}
+
+// appendShipped takes the tapped commits (see follower.go) and appends them
+// as a replyShipped.
+func (h *handle) appendShipped(out []byte) []byte {
+	f := h.follow
+	f.mu.Lock()
+	cs := f.shipped
+	f.shipped = nil
+	f.mu.Unlock()
+	out = append(out, replyShipped)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(cs)))
+	for _, c := range cs {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(c.Segment)))
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(c.Offset)))
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(c.End)))
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(c.Record)))
+		out = append(out, c.Record...)
+		out = binary.LittleEndian.AppendUint16(out, uint16(len(c.Tables)))
+		for _, t := range c.Tables {
+			if i := h.tableIndex(t); i >= 0 {
+				out = binary.LittleEndian.AppendUint16(out, uint16(i))
+				continue
+			}
+			out = binary.LittleEndian.AppendUint16(out, 0xffff)
+			out = binary.LittleEndian.AppendUint32(out, uint32(len(t)))
+			out = append(out, t...)
+		}
+	}
+	return out
+}
+
+// tableIndex returns the index of table name in open's tables, or -1.
+func (h *handle) tableIndex(name string) int {
+	for i, t := range h.order {
+		if t == name && i < 0xffff {
+			return i
+		}
+	}
+	return -1
 }
 
 // tryBegin begins a transaction without waiting for the write lock: 'Busy'
