@@ -54,7 +54,16 @@
 //   - When the leader closes or dies, its Web Lock is released and one
 //     waiting follower gets it: it reads what it missed from IndexedDB,
 //     reopens for writing, says `leader`, and runs its own unanswered
-//     requests; the others re-send theirs to it.
+//     requests; the others re-send theirs to it, and say `hello`.
+//   - A leader broadcasts commits only once it has heard another tab on
+//     the channel (or was a follower itself), because a tab can follow
+//     only after it said `hello`: a fresh leader's channel is open before
+//     it asks for the Web Lock, so it hears the `hello` of every tab that
+//     comes after it (a tab that came before it would hold the lock
+//     first), and a follower says `hello` to every new leader. A commit
+//     that a leader does not broadcast is durable before any tab hears
+//     `leader`, so a tab that then opens reads it from IndexedDB; one that
+//     missed it anyway sees the gap at the next commit or `leader`.
 
 import type { Bridge, BridgeError, CatchUpResult } from './bridge.js';
 import { decode, encode } from './codec.js';
@@ -250,8 +259,10 @@ export class Tabs {
   badMessages = 0;
   private closed = false;
   private leaving = false;
+  /** Another tab has been heard on the channel (see "Invariants": a leader broadcasts commits only then). */
+  private othersHeard: boolean;
 
-  private constructor(id: string, name: string, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number) {
+  private constructor(id: string, name: string, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number, heard: boolean) {
     this.id = id;
     this.dbName = name;
     this.locks = locks;
@@ -260,6 +271,7 @@ export class Tabs {
     this.lock = lock;
     this.inbox = inbox;
     this.badMessages = bad;
+    this.othersHeard = heard || role === 'follower';
   }
 
   /**
@@ -275,8 +287,10 @@ export class Tabs {
     let tabs: Tabs | undefined;
     let heard: (() => void) | undefined;
     let leaderId: string | null = null;
+    let othersHeard = false;
     ch.onmessage = (e: MessageEvent) => {
       if (tabs) return tabs.receive(e.data);
+      othersHeard = true; // a channel never hears its own messages
       const m = parseMessage(e.data);
       if (typeof m === 'string') {
         bad++;
@@ -308,7 +322,7 @@ export class Tabs {
       ch.close();
       throw new DbrsError('Locked', `dbrs: database "${name}" is held by another tab or worker that does not answer (opened with { exclusive: true }?)`);
     }
-    tabs = new Tabs(self, name, locks, ch, outcome, lock, inbox, bad);
+    tabs = new Tabs(self, name, locks, ch, outcome, lock, inbox, bad, othersHeard);
     tabs.leaderId = outcome === 'leader' ? self : leaderId;
     return tabs;
   }
@@ -341,6 +355,7 @@ export class Tabs {
 
   private receive(data: unknown): void {
     if (this.closed) return;
+    this.othersHeard = true;
     const m = parseMessage(data);
     if (typeof m === 'string') {
       this.badMessages++;
@@ -405,7 +420,11 @@ export class Tabs {
         const changed = this.leaderId !== m.from;
         this.leaderId = m.from;
         if (before(this.position(), [m.segment, m.offset])) await this.catchUp();
-        if (changed) for (const p of this.pending.values()) this.ch.postMessage(p.msg);
+        if (changed) {
+          // A new leader broadcasts commits only once it has heard a tab.
+          this.ch.postMessage({ v: 1, t: 'hello', from: this.id });
+          for (const p of this.pending.values()) this.ch.postMessage(p.msg);
+        }
         return;
       }
       case 'res': {
@@ -481,13 +500,14 @@ export class Tabs {
   }
 
   /**
-   * Leader: broadcasts the commits that became durable since the last call.
+   * Leader: broadcasts the commits that became durable since the last call
+   * (only takes them while no other tab has been heard: see "Invariants").
    * The database calls it before it tells its own listeners of a commit.
    */
   ship(): void {
     if (this.role !== 'leader' || !this.host || this.closed) return;
     const cs = this.host.b.shipped!(this.host.h);
-    if (cs instanceof Error) return;
+    if (cs instanceof Error || !this.othersHeard) return;
     const at = now();
     for (const c of cs) {
       this.ch.postMessage({ v: 1, t: 'commit', from: this.id, segment: c.segment, offset: c.offset, end: c.end, record: c.record, tables: c.tables, at });
