@@ -15,6 +15,8 @@ interface Exports {
   mem: WebAssembly.Memory;
   dbrs_in(n: number): number;
   dbrs_call(n: number): number;
+  /** Lets the goroutines a commit made runnable run (exports.go, "Wake-ups"); absent in older builds. */
+  dbrs_run?(): void;
 }
 
 const CALL_READ = 1, CALL_APPLY = 2, CALL_BEGIN = 3, CALL_COMMIT = 4, CALL_ROLLBACK = 5, CALL_EXEC = 6, CALL_POSITION = 7, CALL_SHIPPED = 8;
@@ -58,6 +60,8 @@ export class WasmBridge implements Bridge {
     this.dv = new DataView(this.x.mem.buffer);
     this.raw.onSettle = (h, seq, err) => this.settled(h, seq, err);
     this.followCalls = (raw.calls ?? 0) >= CALL_SHIPPED;
+    // Tells Go that this shim wakes it after commits (see commitReply).
+    this.x.dbrs_run?.();
   }
 
   /** Re-creates the views after the memory grew (which detaches them). */
@@ -166,8 +170,27 @@ export class WasmBridge implements Bridge {
     let m = this.pending.get(h);
     if (!m) this.pending.set(h, (m = new Map()));
     const p = m;
-    return new Promise((resolve, reject) => p.set(seq, { resolve, reject, result }));
+    const pr = new Promise<Uint8Array | undefined>((resolve, reject) => p.set(seq, { resolve, reject, result }));
+    this.runSoon();
+    return pr;
   }
+
+  /**
+   * Lets Go's settlers take the commits of this JS turn (exports.go,
+   * "Wake-ups"): one microtask per turn calls dbrs_run, so that the
+   * commits of one turn share one IndexedDB flush.
+   */
+  private runSoon(): void {
+    if (this.runQueued || !this.x.dbrs_run) return;
+    this.runQueued = true;
+    queueMicrotask(this.run);
+  }
+
+  private runQueued = false;
+  private readonly run = () => {
+    this.runQueued = false;
+    this.x.dbrs_run!();
+  };
 
   private settled(h: number, seq: number, err: Error | null): void {
     const m = this.pending.get(h);

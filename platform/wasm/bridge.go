@@ -62,8 +62,10 @@ type Bridge struct {
 	names   map[string]bool // databases open, opening, closing, importing or deleting in this page
 	obj     js.Value
 
-	wake       js.Func     // does nothing: calling it lets Go run its goroutines
-	wakeQueued atomic.Bool // a call of wake is queued as a microtask
+	wake       js.Func      // does nothing: calling it lets Go run its goroutines
+	wakeQueued atomic.Bool  // a call of wake is queued as a microtask
+	driven     atomic.Bool  // JS calls dbrs_run after commits (exports.go, "Wake-ups")
+	woken      atomic.Int32 // settlers a commit made runnable that have not run since
 }
 
 // handle is one open database.

@@ -65,15 +65,32 @@ package wasm
 // waits for each commit in order and calls the JS function onSettle(h, seq,
 // error) set on the bridge object: error is null once the commit is
 // durable, or the bridge Error of its failure. One goroutine per handle
-// settles every commit: none is started per commit. The settler is made
-// runnable inside the export, but Go runs goroutines only when JS hands it
-// control, so the export also queues one microtask (per group of commits
-// made in one JS turn) that calls into Go.
+// settles every commit: none is started per commit.
+//
+// Wake-ups. A commit made while the settler waits for IndexedDB joins the
+// next flush group: the settler takes it when that wait ends, and nothing
+// needs waking. A commit that finds the settler idle makes it runnable,
+// but Go runs goroutines only when JS hands it control. The shim does so
+// with a third export, from one microtask it queues per JS turn that made
+// commits (so the commits of one turn share a flush, as before):
+//
+//	dbrs_run()               lets runnable goroutines run until they block
+//	                         (the settler: until it has issued the flush
+//	                         and waits for IndexedDB), if a commit woke an
+//	                         idle settler that has not run since; else
+//	                         nothing.
+//
+// A shim that calls dbrs_run calls it once when it starts, and from then on
+// the bridge leaves the wake-ups to it. Until then (an older shim, Go
+// tests) Go queues that microtask itself, as a call of a js.FuncOf
+// function: a dearer entry into Go, which makes js.Values of the event,
+// its this and its arguments, through eight calls into JS.
 
 import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -477,6 +494,8 @@ type settler struct {
 	queue   []settleItem
 	next    uint64 // the sequence number of the next commit
 	kick    chan struct{}
+	idle    bool // the settler waits for a kick with nothing queued
+	woken   bool // a commit made the idle settler runnable; it has not run since
 	closing bool
 	done    chan struct{} // closed when the goroutine has settled everything and ended
 }
@@ -493,10 +512,17 @@ type settleItem struct {
 func (b *Bridge) queueSettle(h *handle, start time.Time, wrote bool, wait func() error) uint64 {
 	s := &h.settle
 	s.mu.Lock()
+	wake := s.idle
 	if s.kick == nil {
 		s.kick = make(chan struct{}, 1)
 		s.done = make(chan struct{})
 		go b.runSettler(h)
+		wake = true
+	}
+	s.idle = false
+	if wake {
+		s.woken = true
+		b.woken.Add(1)
 	}
 	s.next++
 	seq := s.next
@@ -506,7 +532,9 @@ func (b *Bridge) queueSettle(h *handle, start time.Time, wrote bool, wait func()
 	case s.kick <- struct{}{}:
 	default:
 	}
-	b.wakeSoon()
+	if wake && !b.driven.Load() {
+		b.wakeSoon()
+	}
 	return seq
 }
 
@@ -521,6 +549,11 @@ func (b *Bridge) runSettler(h *handle) {
 		s.mu.Lock()
 		batch, s.queue = s.queue, batch[:0]
 		closing := s.closing
+		s.idle = len(batch) == 0 && !closing
+		if s.woken {
+			s.woken = false
+			b.woken.Add(-1)
+		}
 		s.mu.Unlock()
 		for _, it := range batch {
 			err := safeWait(it.wait)
@@ -591,9 +624,41 @@ func (h *handle) stopSettler() {
 	<-s.done
 }
 
+//go:wasmexport dbrs_run
+func exportRun() {
+	if exported != nil {
+		exported.run()
+	}
+}
+
+// run is dbrs_run: while a settler that a commit woke has not run, it
+// yields. The export's goroutine goes back on the run queue (so Go never
+// pauses and returns to JS meanwhile), the settler runs until it waits for
+// IndexedDB, and then the export returns. A yield usually suffices, but
+// the scheduler may pick the export's goroutine first (it takes the global
+// run queue first every 61st time), so run yields up to runYields times,
+// and should a settler still not have run, it queues the microtask wake.
+// The first call also tells queueSettle that JS drives the wake-ups from
+// now on.
+func (b *Bridge) run() {
+	b.driven.Store(true)
+	for range runYields {
+		if b.woken.Load() == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+	if b.woken.Load() > 0 {
+		b.wakeSoon()
+	}
+}
+
+const runYields = 8
+
 // wakeSoon queues one microtask that calls into Go, so that goroutines made
 // runnable by an export (the settler) run right after the current JS turn.
-// One is queued per turn, however many commits the turn made.
+// One is queued per turn, however many commits the turn made. It is the
+// wake-up for JS that does not call dbrs_run.
 func (b *Bridge) wakeSoon() {
 	if b.wakeQueued.Swap(true) {
 		return

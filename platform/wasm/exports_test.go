@@ -292,3 +292,34 @@ func TestV2_PositionAndShipped(t *testing.T) {
 		t.Fatalf("%d commits shipped again", len(cs))
 	}
 }
+
+// Once JS has called dbrs_run, a commit that finds the settler idle leaves
+// its wake-up to the next dbrs_run instead of queueing a microtask, and
+// that dbrs_run lets the settler flush and settle it.
+func TestV2_RunWakesTheSettler(t *testing.T) {
+	tb := newTestBridge(t)
+	settles := tb.recordSettles()
+	h := tb.open(newDBName(t))
+	defer tb.closeH(h)
+	prev := exported
+	exported = tb.b // the bridge whose handles dbrs_run serves
+	t.Cleanup(func() { exported = prev })
+	exportRun() // what the shim does when it starts
+	if !tb.b.driven.Load() || tb.b.woken.Load() != 0 {
+		t.Fatalf("after the first run: driven %v, woken %d", tb.b.driven.Load(), tb.b.woken.Load())
+	}
+	c := tb.v2(callExec, h, 0, "insert", mp("a", 1))
+	if c.status != replyCommit {
+		t.Fatalf("exec: status %d %v", c.status, c.err())
+	}
+	if tb.b.woken.Load() != 1 || tb.b.wakeQueued.Load() {
+		t.Fatalf("after a commit: woken %d (want 1), microtask queued %v (want false)", tb.b.woken.Load(), tb.b.wakeQueued.Load())
+	}
+	exportRun()
+	if n := tb.b.woken.Load(); n != 0 && !tb.b.wakeQueued.Load() {
+		t.Fatalf("after run: %d settlers woken and not run, and no microtask queued", n)
+	}
+	if s := settles.next(t); s.h != h || s.seq != int(c.seq()) || s.code != "" {
+		t.Fatalf("settle: %+v", s)
+	}
+}

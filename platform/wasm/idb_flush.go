@@ -35,6 +35,7 @@ type flushTx struct {
 	onAbort    js.Func
 	opts       js.Value // {durability: ...}
 	store      js.Value // the JS string chunkStore
+	readwrite  js.Value // the JS string "readwrite"
 	commit     bool     // IDBTransaction.prototype.commit exists
 
 	// durability is the durability the browser reports for flush
@@ -61,6 +62,7 @@ func (b *IDBBackend) initFlushTx() {
 	f.opts = jsObject.New()
 	f.opts.Set("durability", b.durability.String())
 	f.store = js.ValueOf(chunkStore)
+	f.readwrite = js.ValueOf("readwrite")
 	f.commit = jsTry(func() {
 		f.commit = js.Global().Get("IDBTransaction").Get("prototype").Get("commit").Type() == js.TypeFunction
 	}) == nil && f.commit
@@ -91,7 +93,7 @@ func (b *IDBBackend) writeChunks(chunks []flushChunk, fault error) error {
 	// cannot commit before every request is issued: the JS event loop runs
 	// only when every goroutine is blocked.
 	err := jsTry(func() {
-		txn = b.jsDB.Call("transaction", f.store, "readwrite", f.opts)
+		txn = b.jsDB.Call("transaction", f.store, f.readwrite, f.opts)
 		store := txn.Call("objectStore", f.store)
 		for _, c := range chunks {
 			v := jsUint8Array.New(len(c.data))
