@@ -63,9 +63,9 @@ func (b *IDBBackend) initFlushTx() {
 	f.opts.Set("durability", b.durability.String())
 	f.store = js.ValueOf(chunkStore)
 	f.readwrite = js.ValueOf("readwrite")
-	f.commit = jsTry(func() {
-		f.commit = js.Global().Get("IDBTransaction").Get("prototype").Get("commit").Type() == js.TypeFunction
-	}) == nil && f.commit
+	if t := js.Global().Get("IDBTransaction"); t.Type() == js.TypeFunction {
+		f.commit = t.Get("prototype").Get("commit").Type() == js.TypeFunction
+	}
 }
 
 // releaseFlushTx frees the listeners. No flush may run afterwards.
