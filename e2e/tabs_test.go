@@ -124,6 +124,46 @@ return { refused, n, shared };`, &got)
 	}
 }
 
+// TestTabs_LoneLeaderBroadcastsOnceHeard: a leader that has heard no other
+// tab broadcasts no commits (a tab can follow only after its hello); once
+// a tab says hello, the leader answers `leader` and broadcasts its next
+// commit. The leader's messages arrive in the order it sent them, so a
+// broadcast of the first commit would come before the `leader` answer.
+func TestTabs_LoneLeaderBroadcastsOnceHeard(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got struct {
+		Messages []string `json:"messages"`
+		Role     string   `json:"role"`
+	}
+	b.js(t, `
+const db = await dbrs.open('lone', { kv: dbrs.lookupTable() });
+const ch = new BroadcastChannel('dbrs:lone');
+const messages = [];
+let wake = () => {};
+ch.onmessage = (e) => {
+  messages.push(e.data.t === 'commit' ? 'commit ' + e.data.tables.join(',') : e.data.t);
+  wake();
+};
+const heard = (m) => new Promise((resolve) => {
+  wake = () => { if (messages.includes(m)) resolve(); };
+  wake();
+});
+await db.tables.kv.insert('a', 1);
+ch.postMessage({ v: 1, t: 'hello', from: 'listener' });
+await heard('leader');
+await db.tables.kv.insert('b', 2);
+await heard('commit kv');
+const r = { messages, role: db.stats().role };
+ch.close();
+await db.close();
+return r;`, &got)
+	if want := []string{"leader", "commit kv"}; got.Role != "leader" || !slices.Equal(got.Messages, want) {
+		t.Fatalf("role %q, messages %q; want leader, %q", got.Role, got.Messages, want)
+	}
+}
+
 // TestTabs_TwoTabsLive: the first tab leads, the second follows; writes
 // from both (single ops, transactions, errors) apply once, in one order,
 // in both; a follower's write is readable there when it resolves; both

@@ -68,6 +68,7 @@ func main() {
 	records := flag.Int("records", 0, "override: records in rows 3-6")
 	reads := flag.Int("reads", 0, "override: reads per sample in rows 4-5")
 	repeats := flag.Int("repeats", 0, "override: samples per library, every row")
+	rows := flag.String("rows", "", "measure only these row groups, comma-separated: 1, 2, 3 (rows 3-6); empty: all")
 	render := flag.Bool("render", false, "measure nothing: rewrite results.md, chart.svg and the README from results.json")
 	flag.Parse()
 	log.SetFlags(0)
@@ -95,7 +96,17 @@ func main() {
 	if *repeats > 0 {
 		cfg.CommitRepeats, cfg.RecordsRepeats = *repeats, *repeats
 	}
-	if err := run(cfg, *siteDir, *outDir, *readme); err != nil {
+	only := map[string]bool{}
+	for _, r := range strings.Split(*rows, ",") {
+		switch r = strings.TrimSpace(r); r {
+		case "":
+		case "1", "2", "3":
+			only[r] = true
+		default:
+			log.Fatalf("bench-browser: -rows: unknown row group %q (want 1, 2 or 3)", r)
+		}
+	}
+	if err := run(cfg, only, *siteDir, *outDir, *readme); err != nil {
 		log.Fatalf("bench-browser: %v", err)
 	}
 }
@@ -197,7 +208,9 @@ type spec struct {
 	Many       bool   `json:"many,omitempty"`
 }
 
-func run(cfg Config, siteDir, outDir, readme string) error {
+// run measures the row groups in only ("1", "2", "3"), or all of them
+// when only is empty.
+func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error {
 	start := time.Now()
 	exe, err := findChromium()
 	if err != nil {
@@ -306,10 +319,16 @@ func run(cfg Config, siteDir, outDir, readme string) error {
 		variants []variant
 		run      func(r int, v variant) error
 	}
-	groups := []group{
+	all := []group{
 		{"1 strict commits", cfg.CommitRepeats, strict, func(r int, v variant) error { return runCommits(t, res, "1", cfg, r, v) }},
 		{"2 relaxed commits", cfg.CommitRepeats, relaxed, func(r int, v variant) error { return runCommits(t, res, "2", cfg, r, v) }},
 		{"3-6 records", cfg.RecordsRepeats, data, func(r int, v variant) error { return runRecords(t, res, cfg, r, v) }},
+	}
+	var groups []group
+	for _, g := range all {
+		if len(only) == 0 || only[g.name[:1]] {
+			groups = append(groups, g)
+		}
 	}
 	total, done := 0, 0
 	for _, g := range groups {

@@ -542,6 +542,12 @@ export interface Bridge extends Partial<FollowBridge> {
  * half of the bridge, and stats. wasm.ts adds the exports to make a Bridge.
  */
 export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable' | 'compact' | 'stats' | 'close' | 'exportLog' | 'importLog' | 'deleteDatabase' | 'upgradeStep'> & Partial<FollowBridge> & {
+  /**
+   * The highest method number dbrs.wasm serves through dbrs_call
+   * (platform/wasm/exports.go): 8 and up serve position and shipped there;
+   * absent in older builds.
+   */
+  calls?: number;
   /** Set by wasm.ts: Go calls it once per commit, in commit order, when the commit is durable (error null) or failed. */
   onSettle?: (h: number, seq: number, error: Error | null) => void;
 };

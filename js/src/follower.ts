@@ -69,7 +69,16 @@
 //   - When the leader closes or dies, its Web Lock is released and one
 //     waiting follower gets it: it reads what it missed from IndexedDB,
 //     reopens for writing, says `leader`, and runs its own unanswered
-//     requests; the others re-send theirs to it.
+//     requests; the others re-send theirs to it, and say `hello`.
+//   - A leader broadcasts commits only once it has heard another tab on
+//     the channel (or was a follower itself), because a tab can follow
+//     only after it said `hello`: a fresh leader's channel is open before
+//     it asks for the Web Lock, so it hears the `hello` of every tab that
+//     comes after it (a tab that came before it would hold the lock
+//     first), and a follower says `hello` to every new leader. A commit
+//     that a leader does not broadcast is durable before any tab hears
+//     `leader`, so a tab that then opens reads it from IndexedDB; one that
+//     missed it anyway sees the gap at the next commit or `leader`.
 //   - Tabs that follow one leader run one schema version. A tab that opens
 //     at a newer version than the leader's does not follow: it says
 //     `versionchange` (again each time a leader at an older version
@@ -371,8 +380,10 @@ export class Tabs {
   readonly version: number | null;
   /** A tab at a newer version asked this one to close. */
   private givingWay = false;
+  /** Another tab has been heard on the channel (see "Invariants": a leader broadcasts commits only then). */
+  private othersHeard: boolean;
 
-  private constructor(id: string, name: string, version: number | null, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number) {
+  private constructor(id: string, name: string, version: number | null, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number, heard: boolean) {
     this.id = id;
     this.version = version;
     this.dbName = name;
@@ -382,6 +393,7 @@ export class Tabs {
     this.lock = lock;
     this.inbox = inbox;
     this.badMessages = bad;
+    this.othersHeard = heard || role === 'follower';
   }
 
   /**
@@ -405,8 +417,10 @@ export class Tabs {
     /** The version of the last leader asked to close, for the error if it does not. */
     let older: number | null = null;
     const self = randomId();
+    let othersHeard = false;
     ch.onmessage = (e: MessageEvent) => {
       if (tabs) return tabs.receive(e.data);
+      othersHeard = true; // a channel never hears its own messages
       const m = parseMessage(e.data);
       if (typeof m === 'string') {
         bad++;
@@ -450,7 +464,7 @@ export class Tabs {
       }
       throw new DbrsError('Locked', `dbrs: database "${name}" is held by another tab or worker that does not answer (opened with { exclusive: true }?)`);
     }
-    tabs = new Tabs(self, name, version, locks, ch, outcome, lock, inbox, bad);
+    tabs = new Tabs(self, name, version, locks, ch, outcome, lock, inbox, bad, othersHeard);
     tabs.leaderId = outcome === 'leader' ? self : leaderId;
     return tabs;
   }
@@ -483,6 +497,7 @@ export class Tabs {
 
   private receive(data: unknown): void {
     if (this.closed) return;
+    this.othersHeard = true;
     const m = parseMessage(data);
     if (typeof m === 'string') {
       this.badMessages++;
@@ -564,7 +579,11 @@ export class Tabs {
         const changed = this.leaderId !== m.from;
         this.leaderId = m.from;
         if (before(this.position(), [m.segment, m.offset])) await this.catchUp();
-        if (changed) for (const p of this.pending.values()) this.ch.postMessage(p.msg);
+        if (changed) {
+          // A new leader broadcasts commits only once it has heard a tab.
+          this.ch.postMessage({ v: 1, t: 'hello', from: this.id });
+          for (const p of this.pending.values()) this.ch.postMessage(p.msg);
+        }
         return;
       }
       case 'res': {
@@ -643,13 +662,14 @@ export class Tabs {
   }
 
   /**
-   * Leader: broadcasts the commits that became durable since the last call.
+   * Leader: broadcasts the commits that became durable since the last call
+   * (only takes them while no other tab has been heard: see "Invariants").
    * The database calls it before it tells its own listeners of a commit.
    */
   ship(): void {
     if (this.role !== 'leader' || !this.host || this.closed) return;
     const cs = this.host.b.shipped!(this.host.h);
-    if (cs instanceof Error) return;
+    if (cs instanceof Error || !this.othersHeard) return;
     const at = now();
     for (const c of cs) {
       this.ch.postMessage({ v: 1, t: 'commit', from: this.id, segment: c.segment, offset: c.offset, end: c.end, record: c.record, tables: c.tables, at });

@@ -15,10 +15,12 @@ interface Exports {
   mem: WebAssembly.Memory;
   dbrs_in(n: number): number;
   dbrs_call(n: number): number;
+  /** Lets the goroutines a commit made runnable run (exports.go, "Wake-ups"); absent in older builds. */
+  dbrs_run?(): void;
 }
 
-const CALL_READ = 1, CALL_APPLY = 2, CALL_BEGIN = 3, CALL_COMMIT = 4, CALL_ROLLBACK = 5, CALL_EXEC = 6;
-const REPLY_NULL = 0, REPLY_BYTES = 1, REPLY_NUMBER = 2, REPLY_FALSE = 3, REPLY_TRUE = 4, REPLY_COMMIT = 5, REPLY_ERROR = 0xff;
+const CALL_READ = 1, CALL_APPLY = 2, CALL_BEGIN = 3, CALL_COMMIT = 4, CALL_ROLLBACK = 5, CALL_EXEC = 6, CALL_POSITION = 7, CALL_SHIPPED = 8;
+const REPLY_NULL = 0, REPLY_BYTES = 1, REPLY_NUMBER = 2, REPLY_FALSE = 3, REPLY_TRUE = 4, REPLY_COMMIT = 5, REPLY_POSITION = 6, REPLY_SHIPPED = 7, REPLY_ERROR = 0xff;
 const HEADER = 8;
 
 interface Pending {
@@ -52,6 +54,10 @@ export class WasmBridge implements Bridge {
   private replyLen = 0;
   /** Per handle: table name → index in the open() tables. */
   private readonly tables = new Map<number, Map<string, number>>();
+  /** Per handle: the open() tables' names, by index. */
+  private readonly names = new Map<number, string[]>();
+  /** dbrs.wasm serves position and shipped through dbrs_call (GoBridge.calls). */
+  private readonly followCalls: boolean;
   /** Per handle: commits not yet settled, by sequence number. */
   private readonly pending = new Map<number, Map<number, Pending>>();
 
@@ -63,6 +69,9 @@ export class WasmBridge implements Bridge {
     this.u8 = new Uint8Array(this.x.mem.buffer);
     this.dv = new DataView(this.x.mem.buffer);
     this.raw.onSettle = (h, seq, err) => this.settled(h, seq, err);
+    this.followCalls = (raw.calls ?? 0) >= CALL_SHIPPED;
+    // Tells Go that this shim wakes it after commits (see commitReply).
+    this.x.dbrs_run?.();
   }
 
   /**
@@ -196,8 +205,27 @@ export class WasmBridge implements Bridge {
     let m = this.pending.get(h);
     if (!m) this.pending.set(h, (m = new Map()));
     const p = m;
-    return new Promise((resolve, reject) => p.set(seq, { resolve, reject, result }));
+    const pr = new Promise<Uint8Array | undefined>((resolve, reject) => p.set(seq, { resolve, reject, result }));
+    this.runSoon();
+    return pr;
   }
+
+  /**
+   * Lets Go's settlers take the commits of this JS turn (exports.go,
+   * "Wake-ups"): one microtask per turn calls dbrs_run, so that the
+   * commits of one turn share one IndexedDB flush.
+   */
+  private runSoon(): void {
+    if (this.runQueued || !this.x.dbrs_run) return;
+    this.runQueued = true;
+    queueMicrotask(this.run);
+  }
+
+  private runQueued = false;
+  private readonly run = () => {
+    this.runQueued = false;
+    this.x.dbrs_run!();
+  };
 
   private settled(h: number, seq: number, err: Error | null): void {
     const m = this.pending.get(h);
@@ -211,6 +239,7 @@ export class WasmBridge implements Bridge {
   async open(name: string, tables: BridgeTable[], opts: BridgeOpenOptions): Promise<number> {
     const h = await this.raw.open(name, tables, opts);
     this.tables.set(h, new Map(tables.map((t, i) => [t.name, i])));
+    this.names.set(h, tables.map((t) => t.name));
     return h;
   }
 
@@ -224,19 +253,85 @@ export class WasmBridge implements Bridge {
     } finally {
       this.tables.delete(h);
       this.lastTables = undefined;
+      this.names.delete(h);
       // Go settles every commit before close resolves; anything left is a bug.
       for (const p of this.pending.get(h)?.values() ?? []) p.reject(protocolError('commit left unsettled at close'));
       this.pending.delete(h);
     }
   }
 
-  // Following between tabs (bridge.ts, FollowBridge): straight to Go.
+  // Following between tabs (bridge.ts, FollowBridge): straight to Go;
+  // position and shipped, which a leader calls per commit, through
+  // dbrs_call when dbrs.wasm serves them there.
   tap(h: number): undefined | BridgeError { return this.raw.tap!(h); }
-  shipped(h: number): ShippedCommit[] | BridgeError { return this.raw.shipped!(h); }
+
+  shipped(h: number): ShippedCommit[] | BridgeError {
+    if (!this.followCalls) return this.raw.shipped!(h);
+    const at = this.send(CALL_SHIPPED, h, 0, 0, null);
+    const len = this.replyLen;
+    if (this.u8[at] !== REPLY_SHIPPED) {
+      const r = this.reply(at, len);
+      return r instanceof Error ? r : protocolError('shipped reply of the wrong kind');
+    }
+    const u8 = this.u8, dv = this.dv, names = this.names.get(h) ?? [];
+    const end = at + 1 + len;
+    let p = at + 1;
+    const need = (n: number) => {
+      if (p + n > end) throw protocolError('shipped reply too short');
+    };
+    try {
+      need(4);
+      const n = dv.getUint32(p, true);
+      p += 4;
+      const out: ShippedCommit[] = [];
+      for (let i = 0; i < n; i++) {
+        need(28);
+        const segment = dv.getFloat64(p, true), offset = dv.getFloat64(p + 8, true), stop = dv.getFloat64(p + 16, true);
+        const rl = dv.getUint32(p + 24, true);
+        p += 28;
+        need(rl + 2);
+        const record = u8.slice(p, p + rl);
+        p += rl;
+        const nt = dv.getUint16(p, true);
+        p += 2;
+        const tables: string[] = [];
+        for (let j = 0; j < nt; j++) {
+          need(2);
+          const ti = dv.getUint16(p, true);
+          p += 2;
+          if (ti !== 0xffff) {
+            const name = names[ti];
+            if (name === undefined) throw protocolError(`shipped commit wrote table ${ti}, which the handle lacks`);
+            tables.push(name);
+            continue;
+          }
+          need(4);
+          const nl = dv.getUint32(p, true);
+          p += 4;
+          need(nl);
+          tables.push(utf8.decode(u8.subarray(p, p + nl)));
+          p += nl;
+        }
+        out.push({ segment, offset, end: stop, record, tables });
+      }
+      return out;
+    } catch (e) {
+      return e instanceof Error ? (e as BridgeError) : protocolError(String(e));
+    }
+  }
   applyCommit(h: number, segment: number, offset: number, record: Uint8Array): string[] | BridgeError {
     return this.raw.applyCommit!(h, segment, offset, record);
   }
-  position(h: number): [number, number] | BridgeError { return this.raw.position!(h); }
+  position(h: number): [number, number] | BridgeError {
+    if (!this.followCalls) return this.raw.position!(h);
+    const at = this.send(CALL_POSITION, h, 0, 0, null);
+    const len = this.replyLen;
+    if (this.u8[at] !== REPLY_POSITION) {
+      const r = this.reply(at, len);
+      return r instanceof Error ? r : protocolError('position reply of the wrong kind');
+    }
+    return [this.dv.getFloat64(at + 1, true), this.dv.getFloat64(at + 9, true)];
+  }
   catchUp(h: number): Promise<CatchUpResult> { return this.raw.catchUp!(h); }
   promote(h: number): Promise<CatchUpResult> { return this.raw.promote!(h); }
 
@@ -247,6 +342,8 @@ export class WasmBridge implements Bridge {
     return this.raw.upgradeStep(id, step, ...args);
   }
 }
+
+const utf8 = new TextDecoder();
 
 function protocolError(msg: string): BridgeError {
   const e = new Error('dbrs: bridge protocol error: ' + msg) as BridgeError;

@@ -62,8 +62,10 @@ type Bridge struct {
 	names   map[string]bool // databases open, opening, closing, importing or deleting in this page
 	obj     js.Value
 
-	wake       js.Func     // does nothing: calling it lets Go run its goroutines
-	wakeQueued atomic.Bool // a call of wake is queued as a microtask
+	wake       js.Func      // does nothing: calling it lets Go run its goroutines
+	wakeQueued atomic.Bool  // a call of wake is queued as a microtask
+	driven     atomic.Bool  // JS calls dbrs_run after commits (exports.go, "Wake-ups")
+	woken      atomic.Int32 // settlers a commit made runnable that have not run since
 }
 
 // handle is one open database.
@@ -95,6 +97,7 @@ func NewBridge() *Bridge {
 	o := jsObject.New()
 	o.Set("protocol", Protocol)
 	o.Set("version", Version)
+	o.Set("calls", callMax)
 	methods := map[string]js.Func{
 		"open":           promiseMethod(b.open),
 		"writable":       promiseMethod(b.writable),

@@ -43,23 +43,54 @@ package wasm
 // Status and body: replyNull, replyFalse, replyTrue (no body); replyBytes
 // (one msgpack value); replyNumber (a float64); replyCommit (the commit's
 // sequence number as a float64, then, for exec, a msgpack array of the
-// ops' results); replyError (a msgpack map: code, message, and causeCode,
-// segment, offset where they apply).
+// ops' results); replyPosition (segment and offset, two float64s);
+// replyShipped (see below); replyError (a msgpack map: code, message, and
+// causeCode, segment, offset where they apply).
+//
+// position and shipped are the per-commit calls of a leader among tabs
+// (follower.go has them as js.FuncOf methods too). shipped's body is the
+// tapped commits not yet taken, oldest first:
+//
+//	count u32, then per commit:
+//	segment f64 | offset f64 | end f64 | record length u32 | record |
+//	table count u16 | per table: its index in open's tables u16, or
+//	0xffff, the name's length u32 and its UTF-8 bytes for a table that
+//	is not among them (none should be: JS writes tables by index)
+//
+// The bridge object's "calls" property is the highest method number this
+// dbrs.wasm serves, so that a shim can tell which it may use.
 //
 // Durability. commit and exec append the commit and return its sequence
 // number at once (1, 2, ... per handle). The handle's settler goroutine
 // waits for each commit in order and calls the JS function onSettle(h, seq,
 // error) set on the bridge object: error is null once the commit is
 // durable, or the bridge Error of its failure. One goroutine per handle
-// settles every commit: none is started per commit. The settler is made
-// runnable inside the export, but Go runs goroutines only when JS hands it
-// control, so the export also queues one microtask (per group of commits
-// made in one JS turn) that calls into Go.
+// settles every commit: none is started per commit.
+//
+// Wake-ups. A commit made while the settler waits for IndexedDB joins the
+// next flush group: the settler takes it when that wait ends, and nothing
+// needs waking. A commit that finds the settler idle makes it runnable,
+// but Go runs goroutines only when JS hands it control. The shim does so
+// with a third export, from one microtask it queues per JS turn that made
+// commits (so the commits of one turn share a flush, as before):
+//
+//	dbrs_run()               lets runnable goroutines run until they block
+//	                         (the settler: until it has issued the flush
+//	                         and waits for IndexedDB), if a commit woke an
+//	                         idle settler that has not run since; else
+//	                         nothing.
+//
+// A shim that calls dbrs_run calls it once when it starts, and from then on
+// the bridge leaves the wake-ups to it. Until then (an older shim, Go
+// tests) Go queues that microtask itself, as a call of a js.FuncOf
+// function: a dearer entry into Go, which makes js.Values of the event,
+// its this and its arguments, through eight calls into JS.
 
 import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -78,17 +109,24 @@ const (
 	callCommit   = 4
 	callRollback = 5
 	callExec     = 6
+	callPosition = 7
+	callShipped  = 8
+
+	// callMax is the highest method: the bridge object's "calls".
+	callMax = callShipped
 )
 
 // Reply statuses.
 const (
-	replyNull   = 0
-	replyBytes  = 1
-	replyNumber = 2
-	replyFalse  = 3
-	replyTrue   = 4
-	replyCommit = 5
-	replyError  = 0xff
+	replyNull     = 0
+	replyBytes    = 1
+	replyNumber   = 2
+	replyFalse    = 3
+	replyTrue     = 4
+	replyCommit   = 5
+	replyPosition = 6
+	replyShipped  = 7
+	replyError    = 0xff
 )
 
 const requestHeader = 8
@@ -188,8 +226,55 @@ func (b *Bridge) call(out, req []byte) (reply []byte) {
 		h.tx.Rollback()
 		h.tx = nil
 		return append(out, replyNull)
+	case callPosition:
+		p := h.db.Position()
+		out = append(out, replyPosition)
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(p.Segment)))
+		return binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(p.Offset)))
+	case callShipped:
+		return h.appendShipped(out)
 	}
 	return appendError(out, badValue("unknown bridge method "+strconv.Itoa(int(req[0]))))
+}
+
+// appendShipped takes the tapped commits (see follower.go) and appends them
+// as a replyShipped.
+func (h *handle) appendShipped(out []byte) []byte {
+	f := h.follow
+	f.mu.Lock()
+	cs := f.shipped
+	f.shipped = nil
+	f.mu.Unlock()
+	out = append(out, replyShipped)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(cs)))
+	for _, c := range cs {
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(c.Segment)))
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(c.Offset)))
+		out = binary.LittleEndian.AppendUint64(out, math.Float64bits(float64(c.End)))
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(c.Record)))
+		out = append(out, c.Record...)
+		out = binary.LittleEndian.AppendUint16(out, uint16(len(c.Tables)))
+		for _, t := range c.Tables {
+			if i := h.tableIndex(t); i >= 0 {
+				out = binary.LittleEndian.AppendUint16(out, uint16(i))
+				continue
+			}
+			out = binary.LittleEndian.AppendUint16(out, 0xffff)
+			out = binary.LittleEndian.AppendUint32(out, uint32(len(t)))
+			out = append(out, t...)
+		}
+	}
+	return out
+}
+
+// tableIndex returns the index of table name in open's tables, or -1.
+func (h *handle) tableIndex(name string) int {
+	for i, t := range h.order {
+		if t == name && i < 0xffff {
+			return i
+		}
+	}
+	return -1
 }
 
 // tryBegin begins a transaction without waiting for the write lock: 'Busy'
@@ -431,6 +516,8 @@ type settler struct {
 	queue   []settleItem
 	next    uint64 // the sequence number of the next commit
 	kick    chan struct{}
+	idle    bool // the settler waits for a kick with nothing queued
+	woken   bool // a commit made the idle settler runnable; it has not run since
 	closing bool
 	done    chan struct{} // closed when the goroutine has settled everything and ended
 }
@@ -447,10 +534,17 @@ type settleItem struct {
 func (b *Bridge) queueSettle(h *handle, start time.Time, wrote bool, wait func() error) uint64 {
 	s := &h.settle
 	s.mu.Lock()
+	wake := s.idle
 	if s.kick == nil {
 		s.kick = make(chan struct{}, 1)
 		s.done = make(chan struct{})
 		go b.runSettler(h)
+		wake = true
+	}
+	s.idle = false
+	if wake {
+		s.woken = true
+		b.woken.Add(1)
 	}
 	s.next++
 	seq := s.next
@@ -460,7 +554,9 @@ func (b *Bridge) queueSettle(h *handle, start time.Time, wrote bool, wait func()
 	case s.kick <- struct{}{}:
 	default:
 	}
-	b.wakeSoon()
+	if wake && !b.driven.Load() {
+		b.wakeSoon()
+	}
 	return seq
 }
 
@@ -475,6 +571,11 @@ func (b *Bridge) runSettler(h *handle) {
 		s.mu.Lock()
 		batch, s.queue = s.queue, batch[:0]
 		closing := s.closing
+		s.idle = len(batch) == 0 && !closing
+		if s.woken {
+			s.woken = false
+			b.woken.Add(-1)
+		}
 		s.mu.Unlock()
 		for _, it := range batch {
 			err := safeWait(it.wait)
@@ -545,9 +646,41 @@ func (h *handle) stopSettler() {
 	<-s.done
 }
 
+//go:wasmexport dbrs_run
+func exportRun() {
+	if exported != nil {
+		exported.run()
+	}
+}
+
+// run is dbrs_run: while a settler that a commit woke has not run, it
+// yields. The export's goroutine goes back on the run queue (so Go never
+// pauses and returns to JS meanwhile), the settler runs until it waits for
+// IndexedDB, and then the export returns. A yield usually suffices, but
+// the scheduler may pick the export's goroutine first (it takes the global
+// run queue first every 61st time), so run yields up to runYields times,
+// and should a settler still not have run, it queues the microtask wake.
+// The first call also tells queueSettle that JS drives the wake-ups from
+// now on.
+func (b *Bridge) run() {
+	b.driven.Store(true)
+	for range runYields {
+		if b.woken.Load() == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+	if b.woken.Load() > 0 {
+		b.wakeSoon()
+	}
+}
+
+const runYields = 8
+
 // wakeSoon queues one microtask that calls into Go, so that goroutines made
 // runnable by an export (the settler) run right after the current JS turn.
-// One is queued per turn, however many commits the turn made.
+// One is queued per turn, however many commits the turn made. It is the
+// wake-up for JS that does not call dbrs_run.
 func (b *Bridge) wakeSoon() {
 	if b.wakeQueued.Swap(true) {
 		return

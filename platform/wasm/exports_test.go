@@ -213,3 +213,113 @@ func outBufAt(addr uint32) v2reply {
 	n := binary.LittleEndian.Uint32(outBuf)
 	return v2reply{status: outBuf[4], body: outBuf[5 : 4+n]}
 }
+
+// position and shipped through the exports answer what the js.FuncOf
+// methods of follower.go answer, in the layout exports.go specifies.
+func TestV2_PositionAndShipped(t *testing.T) {
+	tb := newTestBridge(t)
+	name := newDBName(t)
+	h := tb.open(name)
+	defer tb.closeH(h)
+	if got := tb.o.Get("calls").Int(); got != callShipped {
+		t.Fatalf("calls = %d, want %d", got, callShipped)
+	}
+	if r := tb.call("tap", h); !r.IsUndefined() {
+		t.Fatalf("tap: %v", r)
+	}
+	tb.put(h, "a", 1)
+	tb.put(h, "b", 2)
+	if r := tb.call("begin", h); !r.IsNull() {
+		t.Fatalf("begin: %s", errCode(r))
+	}
+	tb.apply(h, "tags", "insert", mp("t", "x"))
+	tb.apply(h, "owner", "insert", mp("me"))
+	mustAwait(t, "commit", tb.call("commit", h))
+
+	p := tb.v2(callPosition, h, 0, "", nil)
+	want := tb.call("position", h)
+	if p.status != replyPosition || len(p.body) != 16 {
+		t.Fatalf("position: status %d body % x %v", p.status, p.body, p.err())
+	}
+	f64 := func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) }
+	if f64(p.body) != want.Index(0).Float() || f64(p.body[8:]) != want.Index(1).Float() {
+		t.Fatalf("position [%v %v], want [%v %v]", f64(p.body), f64(p.body[8:]), want.Index(0), want.Index(1))
+	}
+
+	r := tb.v2(callShipped, h, 0, "", nil)
+	if r.status != replyShipped {
+		t.Fatalf("shipped: status %d %v", r.status, r.err())
+	}
+	b := r.body
+	n := binary.LittleEndian.Uint32(b)
+	b = b[4:]
+	if n != 3 {
+		t.Fatalf("%d commits shipped, want 3", n)
+	}
+	wantTables := [][]uint16{{0}, {0}, {2, 3}} // kv; kv; owner and tags, by index in testTables
+	var end float64
+	for i := range int(n) {
+		seg, off, stop := f64(b), f64(b[8:]), f64(b[16:])
+		rl := int(binary.LittleEndian.Uint32(b[24:]))
+		rec := b[28 : 28+rl]
+		b = b[28+rl:]
+		nt := int(binary.LittleEndian.Uint16(b))
+		var tables []uint16
+		for j := range nt {
+			tables = append(tables, binary.LittleEndian.Uint16(b[2+2*j:]))
+		}
+		b = b[2+2*nt:]
+		if seg != want.Index(0).Float() || stop-off != float64(rl) || (i > 0 && off != end) {
+			t.Fatalf("commit %d: segment %v offset %v end %v with a %d-byte record", i, seg, off, stop, rl)
+		}
+		slices.Sort(tables)
+		if !slices.Equal(tables, wantTables[i]) {
+			t.Fatalf("commit %d wrote tables %v, want %v", i, tables, wantTables[i])
+		}
+		if len(rec) == 0 {
+			t.Fatalf("commit %d: empty record", i)
+		}
+		end = stop
+	}
+	if len(b) != 0 || end != want.Index(1).Float() {
+		t.Fatalf("%d bytes left over; last commit ends at %v, position %v", len(b), end, want.Index(1))
+	}
+	// Taken: the next call has none, and neither has the js.FuncOf method.
+	if r := tb.v2(callShipped, h, 0, "", nil); r.status != replyShipped || !slices.Equal(r.body, []byte{0, 0, 0, 0}) {
+		t.Fatalf("shipped again: status %d body % x", r.status, r.body)
+	}
+	if cs := tb.shippedCommits(h); len(cs) != 0 {
+		t.Fatalf("%d commits shipped again", len(cs))
+	}
+}
+
+// Once JS has called dbrs_run, a commit that finds the settler idle leaves
+// its wake-up to the next dbrs_run instead of queueing a microtask, and
+// that dbrs_run lets the settler flush and settle it.
+func TestV2_RunWakesTheSettler(t *testing.T) {
+	tb := newTestBridge(t)
+	settles := tb.recordSettles()
+	h := tb.open(newDBName(t))
+	defer tb.closeH(h)
+	prev := exported
+	exported = tb.b // the bridge whose handles dbrs_run serves
+	t.Cleanup(func() { exported = prev })
+	exportRun() // what the shim does when it starts
+	if !tb.b.driven.Load() || tb.b.woken.Load() != 0 {
+		t.Fatalf("after the first run: driven %v, woken %d", tb.b.driven.Load(), tb.b.woken.Load())
+	}
+	c := tb.v2(callExec, h, 0, "insert", mp("a", 1))
+	if c.status != replyCommit {
+		t.Fatalf("exec: status %d %v", c.status, c.err())
+	}
+	if tb.b.woken.Load() != 1 || tb.b.wakeQueued.Load() {
+		t.Fatalf("after a commit: woken %d (want 1), microtask queued %v (want false)", tb.b.woken.Load(), tb.b.wakeQueued.Load())
+	}
+	exportRun()
+	if n := tb.b.woken.Load(); n != 0 && !tb.b.wakeQueued.Load() {
+		t.Fatalf("after run: %d settlers woken and not run, and no microtask queued", n)
+	}
+	if s := settles.next(t); s.h != h || s.seq != int(c.seq()) || s.code != "" {
+		t.Fatalf("settle: %+v", s)
+	}
+}

@@ -13,6 +13,13 @@ package wasm
 // goroutine over a channel. Flushes are serialized by flushMu, so at most
 // one transaction waits at a time and one channel serves them all.
 //
+// Once its requests are issued, the transaction is committed explicitly
+// (IDBTransaction.commit, where the browser has it) instead of letting it
+// auto-commit: auto-commit waits until the renderer has seen every put's
+// success event and the JS thread is free again, one more round trip
+// between the renderer and IndexedDB per flush, longer whenever Go or the
+// page keeps the JS thread busy after the flush is issued.
+//
 // go-indexeddb still opens and upgrades the database, runs cursors and
 // writes compaction's Install, which are rare.
 
@@ -27,6 +34,14 @@ type flushTx struct {
 	onComplete js.Func
 	onAbort    js.Func
 	opts       js.Value // {durability: ...}
+	store      js.Value // the JS string chunkStore
+	readwrite  js.Value // the JS string "readwrite"
+	commit     bool     // IDBTransaction.prototype.commit exists
+
+	// durability is the durability the browser reports for flush
+	// transactions ("" until the first flush). Every flush asks for the
+	// same, so it is read once.
+	durability string
 }
 
 func (b *IDBBackend) initFlushTx() {
@@ -46,6 +61,11 @@ func (b *IDBBackend) initFlushTx() {
 	})
 	f.opts = jsObject.New()
 	f.opts.Set("durability", b.durability.String())
+	f.store = js.ValueOf(chunkStore)
+	f.readwrite = js.ValueOf("readwrite")
+	if t := js.Global().Get("IDBTransaction"); t.Type() == js.TypeFunction {
+		f.commit = t.Get("prototype").Get("commit").Type() == js.TypeFunction
+	}
 }
 
 // releaseFlushTx frees the listeners. No flush may run afterwards.
@@ -73,8 +93,8 @@ func (b *IDBBackend) writeChunks(chunks []flushChunk, fault error) error {
 	// cannot commit before every request is issued: the JS event loop runs
 	// only when every goroutine is blocked.
 	err := jsTry(func() {
-		txn = b.jsDB.Call("transaction", chunkStore, "readwrite", f.opts)
-		store := txn.Call("objectStore", chunkStore)
+		txn = b.jsDB.Call("transaction", f.store, f.readwrite, f.opts)
+		store := txn.Call("objectStore", f.store)
 		for _, c := range chunks {
 			v := jsUint8Array.New(len(c.data))
 			js.CopyBytesToJS(v, c.data)
@@ -89,6 +109,11 @@ func (b *IDBBackend) writeChunks(chunks []flushChunk, fault error) error {
 		}
 		txn.Set("oncomplete", f.onComplete)
 		txn.Set("onabort", f.onAbort)
+		if f.commit {
+			// After a failing request (the injected fault) too: a request
+			// that fails still aborts a committing transaction.
+			txn.Call("commit")
+		}
 	})
 	if err != nil {
 		if txn.Type() == js.TypeObject {
@@ -96,17 +121,21 @@ func (b *IDBBackend) writeChunks(chunks []flushChunk, fault error) error {
 		}
 		return wrapIDBError("flush", b.name, err)
 	}
+	if f.durability == "" {
+		if d := txn.Get("durability"); d.Type() == js.TypeString {
+			f.durability = d.String()
+		}
+	}
 	e := <-f.done
-	durability := txn.Get("durability")
-	if durability.Type() == js.TypeString {
-		b.mu.Lock()
-		b.stats.Durability = durability.String()
-		b.mu.Unlock()
+	b.mu.Lock()
+	if f.durability != "" {
+		b.stats.Durability = f.durability
 	}
 	if e.IsNull() {
-		b.mu.Lock()
 		b.stats.FlushTime += time.Since(start)
-		b.mu.Unlock()
+	}
+	b.mu.Unlock()
+	if e.IsNull() {
 		return nil
 	}
 	if fault != nil {
