@@ -226,6 +226,14 @@ func (e *engine) grewLocked(seg uint64, n int64) {
 }
 
 // waitDurable blocks until pc is durable or has failed. A nil pc is durable.
+// yieldBeforeSync is false in wasm, where goroutines run only while JS
+// has called into Go: a yield there can let the call return to JS with the
+// syncer runnable but stopped until some later event, and the commits it
+// would sync wait for that event (the browser's wake-up, dbrs_run in
+// platform/wasm, runs Go until the settler has run, not until it blocks).
+// Writers never run in parallel there anyway.
+const yieldBeforeSync = runtime.GOARCH != "wasm"
+
 func (e *engine) waitDurable(pc *pendingCommit) error {
 	if pc == nil {
 		return nil
@@ -245,14 +253,16 @@ func (e *engine) waitDurable(pc *pendingCommit) error {
 			continue
 		}
 		e.syncing = true
-		// Writers woken by the last sync are about to append their next
-		// commits: let them run first, so that this sync covers them too
-		// instead of leaving them a sync of their own (larger groups,
-		// fewer syncs). With no other goroutine runnable, this returns at
-		// once.
-		e.smu.Unlock()
-		runtime.Gosched()
-		e.smu.Lock()
+		if yieldBeforeSync {
+			// Writers woken by the last sync are about to append their
+			// next commits: let them run first, so that this sync covers
+			// them too instead of leaving them a sync of their own
+			// (larger groups, fewer syncs). With no other goroutine
+			// runnable, this returns at once.
+			e.smu.Unlock()
+			runtime.Gosched()
+			e.smu.Lock()
+		}
 		batch := len(e.pending)
 		var segs []uint64
 		for _, p := range e.pending {
