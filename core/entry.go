@@ -187,8 +187,8 @@ func (w *entryWriter) startTx(partSize int) {
 }
 
 // aliasable reports whether the current chunk is one of its own, past the
-// first of a transaction: a table may then hold strings in the bytes it
-// wrote there (aliasString) rather than copies, so that a large
+// first of a transaction: a table may then hold string values in the bytes
+// it wrote there (aliasString) rather than copies, so that a large
 // transaction's chunks are the memory of what it wrote, not extra. The
 // first chunk is never aliased, so that a small transaction's buffer is
 // reused and no value keeps a mostly empty buffer alive.
