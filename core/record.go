@@ -36,8 +36,9 @@ package core
 // transaction (or of one auto-committed operation) and is applied whole or not
 // at all. A transaction too large for one record (past MaxRecordSize) is
 // written as a run of commit-part records, each at most CommitPartSize,
-// followed by one commit record with its last entries; all of them are
-// appended at once. Replay applies a run only when it reaches the commit
+// followed by one commit record with its last entries; they are appended
+// one after another under the write lock, with nothing between them.
+// Replay applies a run only when it reaches the commit
 // record that ends it. A run that no commit record ends is a transaction
 // that never committed: at the end of the newest segment it is cut like a
 // torn tail; anywhere else (followed by a record that is not its commit) it
