@@ -114,23 +114,28 @@ func (t *txn) undoTo(m undoMark) {
 }
 
 // stack holds an undo log's changes in blocks of stackBlock, so that a log
-// of any length grows without copying what it holds.
+// of any length grows without copying what it holds. The first block grows
+// from firstBlock by appending: most transactions make a change or two, and
+// a whole block per transaction was most of a small commit's allocation.
 type stack[T any] struct {
 	full []*[stackBlock]T // full blocks, oldest first
-	top  []T              // the newest block, not full
+	top  []T              // the newest block, len < stackBlock
 }
 
-const stackBlock = 512
+const (
+	stackBlock = 512
+	firstBlock = 4
+)
 
 func (s *stack[T]) len() int { return len(s.full)*stackBlock + len(s.top) }
 
 func (s *stack[T]) push(v T) {
 	if len(s.top) == stackBlock {
 		s.full = append(s.full, (*[stackBlock]T)(s.top))
-		s.top = nil
+		s.top = make([]T, 0, stackBlock)
 	}
 	if s.top == nil {
-		s.top = make([]T, 0, stackBlock)
+		s.top = make([]T, 0, firstBlock)
 	}
 	s.top = append(s.top, v)
 }

@@ -1,0 +1,30 @@
+package core_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/dbrs-db/dbrs/core"
+)
+
+// BenchmarkSmallCommit measures the per-commit cost of the engine around
+// one insert: begin, the change with its undo log, the record, Append and
+// the (no-op) sync, as every awaited single-record commit pays it.
+func BenchmarkSmallCommit(b *testing.B) {
+	db, err := core.Open[benchStrings](discardBackend{core.NewMemBackend()}, core.Options{CompactRatio: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	keys := make([]string, 4096)
+	for i := range keys {
+		keys[i] = strconv.FormatUint(mixKey(uint64(i)), 16)
+	}
+	val := string(make([]byte, 100))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		must(b, db.Update(func(s *benchStrings) error {
+			return s.T.Insert(keys[i%len(keys)], val)
+		}))
+	}
+}
