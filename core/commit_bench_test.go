@@ -28,3 +28,31 @@ func BenchmarkSmallCommit(b *testing.B) {
 		}))
 	}
 }
+
+// BenchmarkSmallCommitDynamic is BenchmarkSmallCommit through the dynamic
+// API that the browser bridge uses: begin, one insert by table position,
+// commit.
+func BenchmarkSmallCommitDynamic(b *testing.B) {
+	db, err := core.OpenDynamic(discardBackend{core.NewMemBackend()}, dynSpecs, core.Options{CompactRatio: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	a := make([][]byte, 4096)
+	for i := range a {
+		a[i] = enc(b, []any{i, map[string]any{"title": "item", "done": false}})
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		tx, err := db.Begin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.Tables.Do("users", "insert", a[i%len(a)]); err != nil {
+			b.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -34,30 +34,51 @@ type Dynamic struct {
 func newDynamic(specs []TableSpec) (*Dynamic, error) {
 	d := &Dynamic{specs: specs, index: map[string]int{}}
 	for i, s := range specs {
-		var f tableField
-		switch s.Kind {
-		case KindSingle:
-			f = &Single[RawValue]{}
-		case KindList:
-			f = &List[RawValue]{}
-		case KindLookupTable:
-			f = &LookupTable[RawKey, RawValue]{}
-		case KindLookupList:
-			f = &LookupList[RawKey, RawValue]{}
-		case KindLookupSet:
-			f = &LookupSet[RawKey, RawKey]{}
-		case KindLookupMap:
-			f = &LookupMap[RawKey, RawKey, RawValue]{}
-		default:
+		if _, ok := newDynamicField(s.Kind); !ok {
 			return nil, fmt.Errorf("%w: table %q has unknown kind %q", ErrSchema, s.Name, s.Kind)
 		}
 		if _, dup := d.index[s.Name]; dup {
 			return nil, fmt.Errorf("%w: duplicate table name %q", ErrSchema, s.Name)
 		}
 		d.index[s.Name] = i
-		d.fields = append(d.fields, f)
 	}
+	d.fields = d.newFields()
 	return d, nil
+}
+
+// instance returns a Dynamic of the same schema with tables of its own (a
+// transaction binds them), sharing d's specs and name index, which never
+// change: a transaction allocates its table handles and nothing else.
+func (d *Dynamic) instance() *Dynamic {
+	return &Dynamic{specs: d.specs, index: d.index, fields: d.newFields()}
+}
+
+func (d *Dynamic) newFields() []tableField {
+	fields := make([]tableField, len(d.specs))
+	for i, s := range d.specs {
+		fields[i], _ = newDynamicField(s.Kind)
+	}
+	return fields
+}
+
+// newDynamicField returns an unbound table of kind, or false for an
+// unknown kind.
+func newDynamicField(kind string) (tableField, bool) {
+	switch kind {
+	case KindSingle:
+		return &Single[RawValue]{}, true
+	case KindList:
+		return &List[RawValue]{}, true
+	case KindLookupTable:
+		return &LookupTable[RawKey, RawValue]{}, true
+	case KindLookupList:
+		return &LookupList[RawKey, RawValue]{}, true
+	case KindLookupSet:
+		return &LookupSet[RawKey, RawKey]{}, true
+	case KindLookupMap:
+		return &LookupMap[RawKey, RawKey, RawValue]{}, true
+	}
+	return nil, false
 }
 
 // Specs returns the tables of the schema.
@@ -108,7 +129,8 @@ func (d *Dynamic) LookupMap(name string) (*LookupMap[RawKey, RawKey, RawValue], 
 
 // OpenDynamic opens a database whose schema is given at run time.
 func OpenDynamic(b Backend, specs []TableSpec, opts Options) (*DB[Dynamic], error) {
-	if _, err := newDynamic(specs); err != nil {
+	schema, err := newDynamic(specs)
+	if err != nil {
 		return nil, err
 	}
 	desc := &schemaDesc{}
@@ -116,7 +138,7 @@ func OpenDynamic(b Backend, specs []TableSpec, opts Options) (*DB[Dynamic], erro
 		desc.names = append(desc.names, s.Name)
 	}
 	desc.newInstance = func() (any, []tableField) {
-		d, _ := newDynamic(specs)
+		d := schema.instance()
 		return d, d.fields
 	}
 	return open[Dynamic](b, desc, opts)
