@@ -76,8 +76,7 @@ package wasm
 //
 //	dbrs_run()               lets runnable goroutines run until they block
 //	                         (the settler: until it has issued the flush
-//	                         and waits for IndexedDB), if a commit woke an
-//	                         idle settler that has not run since; else
+//	                         and waits for IndexedDB); with none runnable,
 //	                         nothing.
 //
 // A shim that calls dbrs_run calls it once when it starts, and from then on
@@ -92,6 +91,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"syscall/js"
@@ -653,26 +653,42 @@ func exportRun() {
 	}
 }
 
-// run is dbrs_run: while a settler that a commit woke has not run, it
-// yields. The export's goroutine goes back on the run queue (so Go never
-// pauses and returns to JS meanwhile), the settler runs until it waits for
-// IndexedDB, and then the export returns. A yield usually suffices, but
-// the scheduler may pick the export's goroutine first (it takes the global
-// run queue first every 61st time), so run yields up to runYields times,
-// and should a settler still not have run, it queues the microtask wake.
-// The first call also tells queueSettle that JS drives the wake-ups from
-// now on.
+// run is dbrs_run: it yields until no goroutine is runnable, so that the
+// settler a commit woke runs until it waits for IndexedDB (or for the next
+// commit). Each yield puts the export's goroutine back on the run queue (so
+// Go never pauses and returns to JS meanwhile).
+//
+// That a woken settler has run once is not enough: it may have blocked on
+// a lock that an export held, e.g. the backend's while the export appended
+// and let the garbage collector run, and the export's unlock made it
+// runnable again after its first run. Returning then left it runnable with
+// no event to run it, and every commit of the page waited for the next
+// unrelated event (seen: 2,000 commits made in one turn waited forever).
+// So run checks the scheduler's count of runnable goroutines, not only the
+// settlers' flags. It yields up to runYields times; should a goroutine
+// still be runnable, it queues the microtask wake, whose js.FuncOf call
+// runs Go until every goroutine waits. The first call also tells
+// queueSettle that JS drives the wake-ups from now on.
 func (b *Bridge) run() {
 	b.driven.Store(true)
 	for range runYields {
-		if b.woken.Load() == 0 {
+		if b.woken.Load() == 0 && runnableGoroutines() == 0 {
 			return
 		}
 		runtime.Gosched()
 	}
-	if b.woken.Load() > 0 {
-		b.wakeSoon()
+	b.wakeSoon()
+}
+
+// runnableGoroutines returns how many goroutines are ready to run but not
+// running (js/wasm has one thread: the caller is the one running).
+func runnableGoroutines() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 1 // unknown to this runtime: assume the worst
 	}
+	return s[0].Value.Uint64()
 }
 
 const runYields = 8

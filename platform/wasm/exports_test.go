@@ -8,6 +8,7 @@ package wasm
 import (
 	"encoding/binary"
 	"math"
+	"runtime"
 	"slices"
 	"syscall/js"
 	"testing"
@@ -290,6 +291,49 @@ func TestV2_PositionAndShipped(t *testing.T) {
 	}
 	if cs := tb.shippedCommits(h); len(cs) != 0 {
 		t.Fatalf("%d commits shipped again", len(cs))
+	}
+}
+
+// dbrs_run returns only once no goroutine is runnable. Here the settler a
+// commit woke runs first (so no settler counts as woken any more), blocks
+// on the backend's flush lock, and becomes runnable again when the lock is
+// released, as when an export releases a lock the settler waits for. Go runs a
+// goroutine only while JS has called into it, so a dbrs_run that returned
+// then left the commit unflushed until some unrelated event.
+func TestV2_RunLeavesNoGoroutineRunnable(t *testing.T) {
+	tb := newTestBridge(t)
+	settles := tb.recordSettles()
+	h := tb.open(newDBName(t))
+	defer tb.closeH(h)
+	prev := exported
+	exported = tb.b
+	t.Cleanup(func() { exported = prev })
+	exportRun()
+	tb.b.mu.Lock()
+	backend := tb.b.handles[h].backend
+	tb.b.mu.Unlock()
+
+	backend.flushMu.Lock()
+	c := tb.v2(callExec, h, 0, "insert", mp("a", 1))
+	if c.status != replyCommit {
+		backend.flushMu.Unlock()
+		t.Fatalf("exec: status %d %v", c.status, c.err())
+	}
+	// Let the settler run until it waits for the lock.
+	for deadline := time.Now().Add(10 * time.Second); tb.b.woken.Load() != 0 || runnableGoroutines() != 0; {
+		if time.Now().After(deadline) {
+			backend.flushMu.Unlock()
+			t.Fatalf("the settler did not run: woken %d, runnable %d", tb.b.woken.Load(), runnableGoroutines())
+		}
+		runtime.Gosched()
+	}
+	backend.flushMu.Unlock() // the settler is runnable again, and has run before
+	exportRun()
+	if n := runnableGoroutines(); n != 0 && !tb.b.wakeQueued.Load() {
+		t.Fatalf("after dbrs_run: %d goroutines runnable, and no microtask wake queued", n)
+	}
+	if s := settles.next(t); s.h != h || s.seq != int(c.seq()) || s.code != "" {
+		t.Fatalf("settle: %+v", s)
 	}
 }
 
