@@ -124,6 +124,7 @@ package core
 // The constants below are part of the format and must never change.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/crc32"
 )
@@ -360,14 +361,19 @@ func validRecordAfter(data []byte, from int) bool {
 // validScanBudget bounds the bytes validRecordAfter examines in one search.
 const validScanBudget = 256 << 20
 
+// allZero reports whether b holds only zero bytes.
 func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
+	for len(b) > 0 {
+		n := min(len(b), len(zeroBlock))
+		if !bytes.Equal(b[:n], zeroBlock[:n]) { // memequal: words at a time, not bytes
 			return false
 		}
+		b = b[n:]
 	}
 	return true
 }
+
+var zeroBlock [4096]byte
 
 // TrimSegment returns data without what follows its last whole record: a
 // zero-filled tail, and, when newest, a torn tail (judged by the segment's

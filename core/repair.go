@@ -56,7 +56,7 @@ func snapshotState(records []rawRecord) (snapshot, complete bool) {
 // tail). It returns an error only when b or fn fails.
 func walkLive(b Backend, fn func(seg uint64, r rawRecord, kind int) error) (LogReport, []liveSegment, error) {
 	var rep LogReport
-	live, _, _, err := readLog(b)
+	live, _, _, err := readLog(b, false)
 	if err != nil {
 		var ce *CorruptError
 		if errors.As(err, &ce) {

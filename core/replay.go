@@ -3,7 +3,9 @@ package core
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +25,11 @@ type segmentInfo struct {
 	complete bool  // ends with snapshot-end
 	tail     bool  // no later segment holds data: it may end torn
 	err      error // its damage, when that is corruption (settle)
+
+	// inserts, when not nil, waits for and returns the insert counts of
+	// the segment's records as framed (countInsertsAsync), taken while
+	// scan checked their CRCs; replay then does not count them itself.
+	inserts func() map[uint32]int
 }
 
 // recordKind peeks at the kind of a record payload without decoding it.
@@ -66,7 +73,10 @@ func readSegment(b Backend, id uint64) (*segmentInfo, error) {
 // that holds data may end torn; an error found in a segment is left in its
 // err, with the records before the damage, so that Verify can report them.
 // watermarked says whether some live segment holds a synced record.
-func readLog(b Backend) (live []*segmentInfo, stale []uint64, watermarked bool, err error) {
+//
+// With count set (an open, which replays what it reads), each segment's
+// inserts are counted while it is scanned (segmentInfo.inserts).
+func readLog(b Backend, count bool) (live []*segmentInfo, stale []uint64, watermarked bool, err error) {
 	ids, err := b.Segments()
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("dbrs: list segments: %w", err)
@@ -77,7 +87,11 @@ func readLog(b Backend) (live []*segmentInfo, stale []uint64, watermarked bool, 
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("dbrs: read segment %d: %w", ids[i], err)
 		}
-		si := &segmentInfo{id: ids[i], data: data, scan: scan(ids[i], data), tail: tail}
+		si := &segmentInfo{id: ids[i], data: data, tail: tail}
+		if count {
+			si.inserts = countInsertsAsync(data)
+		}
+		si.scan = scan(ids[i], data)
 		if tail && !allZero(data) {
 			tail = false
 		}
@@ -146,7 +160,7 @@ func cutUncommitted(id uint64, res *scanResult, newest bool) error {
 
 func (e *engine) load() error {
 	start := time.Now()
-	live, stale, watermarked, err := readLog(e.b)
+	live, stale, watermarked, err := readLog(e.b, true)
 	if err != nil {
 		return err
 	}
@@ -503,6 +517,8 @@ func (r *replayer) segment(si *segmentInfo) error {
 		for id, n := range hints {
 			hints[id] = min(n, len(si.data)/3)
 		}
+	} else if si.inserts != nil {
+		hints = si.inserts()
 	} else {
 		hints = countInserts(si)
 	}
@@ -554,15 +570,68 @@ func (r *replayer) segment(si *segmentInfo) error {
 // taken by a cheap pass over the entry headers so that replay can size
 // each table once. Malformed records are left to replay to report.
 func countInserts(si *segmentInfo) map[uint32]int {
+	return countInsertsIn(func(yield func([]byte) bool) {
+		for _, rec := range si.scan.records {
+			if !yield(rec.payload) {
+				return
+			}
+		}
+	})
+}
+
+// countInsertsAsync returns a func that returns countInserts of the records
+// of data as their length prefixes frame them, CRCs unchecked, which it
+// takes on another goroutine when another CPU can run it while the caller
+// scans data. Records that scan then rejects (a torn or damaged tail, a
+// transaction that never committed) can only raise the counts, which stay
+// bounded by the entries data holds. With one CPU (GOMAXPROCS 1, as in
+// wasm) it returns nil, and replay counts the scanned records.
+func countInsertsAsync(data []byte) func() map[uint32]int {
+	if runtime.GOMAXPROCS(0) < 2 {
+		return nil
+	}
+	done := make(chan map[uint32]int, 1)
+	go func() { done <- countInsertsIn(framedPayloads(data)) }()
+	var counts map[uint32]int
+	waited := false
+	return func() map[uint32]int {
+		if !waited {
+			counts, waited = <-done, true
+		}
+		return counts
+	}
+}
+
+// framedPayloads yields the payloads of the records at the start of data
+// as their length prefixes frame them, up to the first prefix that is 0,
+// over MaxRecordSize, or past data's end.
+func framedPayloads(data []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for off := 0; len(data)-off >= recordHeaderSize; {
+			n := int(binary.LittleEndian.Uint32(data[off:]))
+			if n == 0 || n > MaxRecordSize || n > len(data)-off-recordHeaderSize {
+				return
+			}
+			if !yield(data[off+recordHeaderSize : off+recordHeaderSize+n]) {
+				return
+			}
+			off += recordHeaderSize + n
+		}
+	}
+}
+
+// countInsertsIn is countInserts over the record payloads that payloads
+// yields.
+func countInsertsIn(payloads iter.Seq[[]byte]) map[uint32]int {
 	counts := map[uint32]int{}
 	// Entries come in runs of one table: count a run, then add it.
 	run, runID := 0, uint32(0)
 	var r entryReader
-	for _, rec := range si.scan.records {
-		if k := recordKind(rec.payload); k != recordCommit && k != recordCommitPart {
+	for payload := range payloads {
+		if k := recordKind(payload); k != recordCommit && k != recordCommitPart {
 			continue
 		}
-		r.reset(rec.payload)
+		r.reset(payload)
 		n, err := r.DecodeArrayLen()
 		if err != nil || n < 1 {
 			continue

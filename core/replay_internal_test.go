@@ -1,7 +1,11 @@
 package core
 
 import (
+	"fmt"
+	"maps"
 	"math"
+	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -41,5 +45,79 @@ func TestReplay_NewTableIDNoOverflow(t *testing.T) {
 	}
 	if _, ok := db2.Tables.B.Get("b-only"); !ok {
 		t.Errorf("table B lost its write")
+	}
+}
+
+// An open counts a log segment's inserts while it scans the segment
+// (countInsertsAsync), from the records as framed: the counts equal those
+// of the scanned records, and a tail that scan cuts (a torn record, a
+// transaction that never committed) can only raise them.
+func TestReplay_CountInsertsAsync(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("counts while scanning only with GOMAXPROCS > 1")
+	}
+	type S struct {
+		A LookupTable[string, int]
+		B LookupTable[int, string]
+	}
+	mem := NewMemBackend()
+	db, err := Open[S](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	db.e.recordLimit, db.e.partSize = 4096, 1024 // a large transaction of commit-part records
+	mustOK(t, db.Update(func(s *S) error {
+		for i := range 300 {
+			mustOK(t, s.A.Insert(fmt.Sprint("a", i), i))
+			mustOK(t, s.B.Insert(i, "b"))
+		}
+		return nil
+	}))
+	for i := range 50 {
+		mustOK(t, db.Tables.A.Insert(fmt.Sprint("c", i), i))
+	}
+	mustOK(t, db.Tables.A.Remove("a0"))
+	mustOK(t, db.Close())
+	mem = mem.Reopen()
+	data, err := mem.ReadSegment(1)
+	mustOK(t, err)
+
+	check := func(what string, data []byte, exact bool) {
+		t.Helper()
+		si := &segmentInfo{id: 1, data: data, scan: scan(1, data)}
+		mustOK(t, si.scan.settle(data, true, true))
+		mustOK(t, cutUncommitted(1, &si.scan, true))
+		want := countInserts(si)
+		wait := countInsertsAsync(data)
+		if wait == nil {
+			t.Fatal("countInsertsAsync did not count with GOMAXPROCS > 1")
+		}
+		got := wait()
+		if got2 := wait(); !maps.Equal(got, got2) {
+			t.Fatalf("%s: a second wait returned %v, then %v", what, got, got2)
+		}
+		for id, n := range want {
+			if got[id] < n || (exact && got[id] != n) {
+				t.Fatalf("%s: counted %v while scanning, want %v from the scanned records", what, got, want)
+			}
+		}
+	}
+	check("whole log", data, true)
+	if ids := countInserts(&segmentInfo{scan: scan(1, data)}); ids[0] < 350 || ids[1] != 300 {
+		t.Fatalf("the log counts %v inserts, want A >= 350 and B = 300", ids)
+	}
+
+	// The records of a transaction that never committed, then a torn one.
+	parts := appendRecord(nil, []byte{0x93, recordCommitPart, 0, 0x93, 1, 0xa1, 'x', 1})
+	torn := appendRecord(nil, []byte{0x93, recordCommit, 0, 0x93, 1, 0xa1, 'y', 2})
+	torn[recordHeaderSize+1] ^= 0xff // CRC mismatch
+	check("uncommitted and torn tail", slices.Concat(data, parts, torn[:len(torn)-3]), false)
+	check("uncommitted and damaged tail", slices.Concat(data, parts, torn), false)
+	check("garbage length prefix", slices.Concat(data, []byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4}), true)
+
+	// Open replays with those counts.
+	db, err = Open[S](mem, Options{})
+	mustOK(t, err)
+	defer db.Close()
+	if n := db.Tables.A.Len(); n != 349 {
+		t.Fatalf("A holds %d keys after reopen, want 349", n)
 	}
 }

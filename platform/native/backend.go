@@ -104,6 +104,12 @@ type segmentFile struct {
 	// size is the file's size, preallocated tail included. It is set when
 	// the file is opened and changed only under Backend.writeMu.
 	size int64
+	// end is where the bytes appended through this Backend end, 0 before
+	// the first Append (changed only under Backend.writeMu). Core appends
+	// at the logical end of a segment, so past end the file holds only its
+	// preallocated zero tail, or bytes of an Append that failed (which
+	// core cuts).
+	end int64
 }
 
 var _ core.Backend = (*Backend)(nil)
@@ -493,6 +499,7 @@ func (b *Backend) Append(id uint64, off int64, p []byte) error {
 		return opError("append to", id, err)
 	}
 	s.size = max(s.size, end)
+	s.end = end
 	return nil
 }
 
@@ -562,6 +569,7 @@ func (b *Backend) Truncate(id uint64, size int64) error {
 	if size < 0 {
 		return opError("truncate", id, fmt.Errorf("negative size %d", size))
 	}
+	s.end = min(s.end, size)
 	if size >= s.size {
 		return nil
 	}
@@ -656,8 +664,10 @@ func (b *Backend) writeTemp(path string, chunks [][]byte) error {
 }
 
 // Close closes every segment file and releases the lock. It does not sync:
-// bytes appended since the last Sync are in the OS's hands. Every later call
-// fails with core.ErrClosed, except Close, which returns nil.
+// bytes appended since the last Sync are in the OS's hands. It cuts the
+// preallocated tail off each segment this Backend appended to, at the end
+// of its last Append, so that the next open reads no zeros. Every later
+// call fails with core.ErrClosed, except Close, which returns nil.
 func (b *Backend) Close() error {
 	_ = b.ready() // nothing of the open outlives Close
 	b.writeMu.Lock()
@@ -670,6 +680,12 @@ func (b *Backend) Close() error {
 	b.closed = true
 	var errs []error
 	for id, s := range b.segs {
+		if s.end > 0 && s.size > s.end {
+			// Give back the preallocated tail, so that the next open
+			// reads (and scans) only the log. Best effort: a tail left
+			// in place is zeros, which an open skips.
+			_ = b.fs.truncate(s.f, s.end)
+		}
 		if err := s.f.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("dbrs: close segment %d: %w", id, err))
 		}
