@@ -5,7 +5,7 @@
 
 import type { BridgeResult, TableKind } from './bridge.js';
 import { runCheck, show, type TableChecks } from './checks.js';
-import { checkKey, decode, encode, keyArgs, keyValueArgs, owned } from './codec.js';
+import { checkKey, decode, encode, keyArgs, keyValueArgs, owned, pairsArgs } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 
 export type Mode = 'auto' | 'tx' | 'view';
@@ -218,12 +218,17 @@ class LookupTableImpl extends Table {
   insert(k: unknown, v: unknown) { return this.w('insert', () => this.kv(k, v, 'insert')); }
   insertMany(entries: Iterable<readonly [unknown, unknown]>) {
     return this.w('insertMany', () => {
-      const flat: unknown[] = [];
+      const pairs: (readonly [unknown, unknown])[] = [];
+      const checked = this.checks.key !== undefined || this.checks.value !== undefined;
       for (const e of entries) {
         if (!Array.isArray(e) || e.length !== 2) throw new DbrsError('BadValue', 'dbrs: insertMany needs [key, value] pairs');
-        flat.push(this.k(e[0], 'insertMany'), this.v(e[1], 'insertMany'));
+        if (checked) {
+          this.k(e[0], 'insertMany');
+          this.v(e[1], 'insertMany');
+        }
+        pairs.push(e as readonly [unknown, unknown]);
       }
-      return encode(flat);
+      return pairsArgs(pairs);
     });
   }
   remove(k: unknown) { return this.w('remove', () => encode([this.k(k, 'remove')]), false, () => `key ${show(k)}`); }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder } from '@msgpack/msgpack';
-import { encode, decode, checkKey, keyArgs, keyValueArgs, owned } from '../src/codec.js';
+import { encode, decode, checkKey, keyArgs, keyValueArgs, owned, pairsArgs } from '../src/codec.js';
 import { DbrsError } from '../src/errors.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -117,6 +117,16 @@ test('keyValueArgs encodes as encode([k, v]) does', () => {
       assert.equal(hex(keyValueArgs(k, v)), hex(encode([k, v])), `${String(k)} → ${String(v)}`);
     }
   }
+});
+
+test('pairsArgs encodes as encode of the flat pairs does, at every array header size', () => {
+  const keys = ['k00000001', 'héllo', 7, -300, 2 ** 40, [1, 'a'], Uint8Array.of(9), 5n, true, null];
+  const pairs: [unknown, unknown][] = SAMPLE_VALUES.map((v, i) => [keys[i % keys.length], v]);
+  for (const n of [0, 1, 7, 8, 9, pairs.length, 32767, 32768, 40000]) {
+    const ps = Array.from({ length: n }, (_, i) => (i < pairs.length ? pairs[i]! : (['k' + i, i] as [unknown, unknown])));
+    assert.equal(hex(pairsArgs(ps)), hex(encode(ps.flat())), `${n} pairs`);
+  }
+  assert.throws(() => pairsArgs([['a', 1], [1.5, 2]]), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue');
 });
 
 test('keyArgs encodes as encode([k]) does, and refuses what checkKey refuses', () => {
