@@ -461,19 +461,7 @@ export function pairsArgs(pairs: readonly (readonly [unknown, unknown])[], what 
   encoding = true;
   try {
     sp = 0;
-    room(5);
-    const n = pairs.length * 2;
-    if (n < 16) {
-      sb[sp++] = 0x90 | n;
-    } else if (n < 0x10000) {
-      sb[sp++] = 0xdc;
-      sv.setUint16(sp, n);
-      sp += 2;
-    } else {
-      sb[sp++] = 0xdd;
-      sv.setUint32(sp, n);
-      sp += 4;
-    }
+    putArrayHeader(pairs.length * 2);
     for (const [k, v] of pairs) {
       putKey(k, what);
       const at = sp;
@@ -489,6 +477,33 @@ export function pairsArgs(pairs: readonly (readonly [unknown, unknown])[], what 
     encoding = false;
   }
   return sb.subarray(0, sp);
+}
+
+/** The argument array of getMany: as encode(keys), keys checked as keyArgs checks them. */
+export function keysArgs(keys: readonly unknown[], what = 'key'): Uint8Array {
+  if (encoding) {
+    for (const k of keys) checkKey(k, what);
+    return encode(keys);
+  }
+  sp = 0;
+  putArrayHeader(keys.length);
+  for (const k of keys) putKey(k, what);
+  return sb.subarray(0, sp);
+}
+
+function putArrayHeader(n: number): void {
+  room(5);
+  if (n < 16) {
+    sb[sp++] = 0x90 | n;
+  } else if (n < 0x10000) {
+    sb[sp++] = 0xdc;
+    sv.setUint16(sp, n);
+    sp += 2;
+  } else {
+    sb[sp++] = 0xdd;
+    sv.setUint32(sp, n);
+    sp += 4;
+  }
 }
 
 /** a itself, or a copy of it when it is a view of the scratch buffer. */

@@ -5,7 +5,7 @@
 
 import type { BridgeResult, TableKind } from './bridge.js';
 import { runCheck, show, type TableChecks } from './checks.js';
-import { checkKey, decode, encode, keyArgs, keyValueArgs, owned, pairsArgs } from './codec.js';
+import { checkKey, decode, encode, keyArgs, keyValueArgs, keysArgs, owned, pairsArgs } from './codec.js';
 import { DbrsError, toDbrsError } from './errors.js';
 
 export type Mode = 'auto' | 'tx' | 'view';
@@ -208,7 +208,7 @@ class LookupTableImpl extends Table {
   keys() { return array(this.r('keys')); }
   getMany(keys: readonly unknown[]) {
     if (!Array.isArray(keys)) throw new DbrsError('BadValue', 'dbrs: getMany needs an array of keys');
-    const r = array(this.r('getMany', encode(keys.map((k) => key(k)))));
+    const r = array(this.r('getMany', keysArgs(keys)));
     const mask = r[0];
     if (!(mask instanceof Uint8Array)) throw new DbrsError('Internal', 'dbrs: bridge returned a getMany result without its presence bits');
     const out: unknown[] = new Array(keys.length);

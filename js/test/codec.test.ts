@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder } from '@msgpack/msgpack';
-import { encode, decode, checkKey, keyArgs, keyValueArgs, owned, pairsArgs } from '../src/codec.js';
+import { encode, decode, checkKey, keyArgs, keysArgs, keyValueArgs, owned, pairsArgs } from '../src/codec.js';
 import { DbrsError } from '../src/errors.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -127,6 +127,15 @@ test('pairsArgs encodes as encode of the flat pairs does, at every array header 
     assert.equal(hex(pairsArgs(ps)), hex(encode(ps.flat())), `${n} pairs`);
   }
   assert.throws(() => pairsArgs([['a', 1], [1.5, 2]]), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue');
+});
+
+test('keysArgs encodes as encode(keys) does, and refuses what checkKey refuses', () => {
+  const keys = ['', 'k1', 'x'.repeat(40), 'é', '😀', 0, 1, -1, 2 ** 40, Number.MAX_SAFE_INTEGER, 5n, [1, ['a']], true, null, Uint8Array.of(1)];
+  for (const n of [0, 1, 15, 16, 65535, 65536]) {
+    const ks = Array.from({ length: n }, (_, i) => keys[i % keys.length]);
+    assert.equal(hex(keysArgs(ks)), hex(encode(ks)), `${n} keys`);
+  }
+  assert.throws(() => keysArgs(['a', 1.5]), (e: unknown) => e instanceof DbrsError && e.code === 'BadValue');
 });
 
 test('keyArgs encodes as encode([k]) does, and refuses what checkKey refuses', () => {
