@@ -354,3 +354,34 @@ func TestShim_TypeTests(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestShim_RollbackLetsWaitersRun rolls back a transaction while a
+// compaction waits for its lock. Go runs goroutines only while JS has
+// called into it, and a rollback makes no commit whose wake-up would run
+// the compaction: the shim must let Go run after a rollback too, or the
+// compaction's Promise waits for some unrelated later call.
+func TestShim_RollbackLetsWaitersRun(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got string
+	b.js(t, `
+window.db = await dbrs.open('rollback-wakes', { x: dbrs.lookupTable() });
+await db.tables.x.insert('a', 1);
+let compacted;
+try {
+  await db.transaction((tx) => {
+    tx.x.insert('b', 2);
+    compacted = db.compact();
+    throw new Error('boom');
+  });
+} catch (e) {}
+// A timer does not call into Go: only the shim's wake-up can run it.
+return await Promise.race([
+  compacted.then(() => 'compacted', (e) => 'failed: ' + e.message),
+  new Promise((res) => setTimeout(() => res('still waiting after 5 s'), 5000)),
+]);`, &got)
+	if got != "compacted" {
+		t.Fatalf("compact() started inside a rolled-back transaction: %s", got)
+	}
+}

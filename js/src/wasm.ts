@@ -180,6 +180,7 @@ export class WasmBridge implements Bridge {
   rollback(h: number): null | BridgeError {
     const at = this.send(CALL_ROLLBACK, h, 0, 0, null);
     const len = this.replyLen;
+    this.runSoon(); // the write lock is free: what waited for it may run
     return this.reply(at, len) as null | BridgeError;
   }
 
@@ -196,6 +197,10 @@ export class WasmBridge implements Bridge {
   }
 
   private commitReply(h: number, at: number, len: number): Promise<Uint8Array | undefined> | BridgeError {
+    // A commit, or a failed or empty one, frees the write lock: goroutines
+    // that waited for it (a compaction, a close) are runnable, and run only
+    // once JS calls into Go (exports.go, "Wake-ups").
+    this.runSoon();
     if (this.u8[at] !== REPLY_COMMIT) {
       const r = this.reply(at, len);
       return r instanceof Error ? r : protocolError('commit reply without a sequence number');
@@ -205,15 +210,14 @@ export class WasmBridge implements Bridge {
     let m = this.pending.get(h);
     if (!m) this.pending.set(h, (m = new Map()));
     const p = m;
-    const pr = new Promise<Uint8Array | undefined>((resolve, reject) => p.set(seq, { resolve, reject, result }));
-    this.runSoon();
-    return pr;
+    return new Promise<Uint8Array | undefined>((resolve, reject) => p.set(seq, { resolve, reject, result }));
   }
 
   /**
-   * Lets Go's settlers take the commits of this JS turn (exports.go,
-   * "Wake-ups"): one microtask per turn calls dbrs_run, so that the
-   * commits of one turn share one IndexedDB flush.
+   * Lets Go's settlers take the commits of this JS turn, and whatever
+   * waited for the write lock run (exports.go, "Wake-ups"): one microtask
+   * per turn that ended a transaction calls dbrs_run, so that the commits
+   * of one turn share one IndexedDB flush.
    */
   private runSoon(): void {
     if (this.runQueued || !this.x.dbrs_run) return;

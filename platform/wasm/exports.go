@@ -70,9 +70,12 @@ package wasm
 // Wake-ups. A commit made while the settler waits for IndexedDB joins the
 // next flush group: the settler takes it when that wait ends, and nothing
 // needs waking. A commit that finds the settler idle makes it runnable,
-// but Go runs goroutines only when JS hands it control. The shim does so
-// with a third export, from one microtask it queues per JS turn that made
-// commits (so the commits of one turn share a flush, as before):
+// but Go runs goroutines only when JS hands it control. So does the end of
+// any transaction (commit, rollback, a failed commit) for goroutines that
+// waited for the write lock, such as a compaction or a close. The shim
+// hands Go control with a third export, from one microtask it queues per
+// JS turn that ended a transaction (so the commits of one turn share a
+// flush, as before):
 //
 //	dbrs_run()               lets runnable goroutines run until they block
 //	                         (the settler: until it has issued the flush
