@@ -429,25 +429,29 @@ export function keyValueArgs(k: unknown, v: unknown, what = 'key'): Uint8Array {
     sp = 0;
     room(1);
     sb[sp++] = 0x92;
-    putKey(k, what);
-    const at = sp;
-    if (!putValue(v, 0)) {
-      const b = encode(v);
-      sp = at;
-      room(b.length);
-      sb.set(b, sp);
-      sp += b.length;
-    }
+    putPair(k, v, what);
   } finally {
     encoding = false;
   }
   return sb.subarray(0, sp);
 }
 
+/** k, then v as encode(v) gives it; encoding must be set (see keyValueArgs). */
+function putPair(k: unknown, v: unknown, what: string): void {
+  putKey(k, what);
+  const at = sp;
+  if (!putValue(v, 0)) {
+    const b = encode(v);
+    sp = at;
+    room(b.length);
+    sb.set(b, sp);
+    sp += b.length;
+  }
+}
+
 /**
- * The argument array [k1, v1, k2, v2, ...] of insertMany: as encode of that
- * flat array gives, written as keyValueArgs writes each pair, with no
- * intermediate array (a bulk load's entries were half its encoding time).
+ * The argument array [k1, v1, k2, v2, ...] of insertMany: what encode gives
+ * for that flat array, written pair by pair as keyValueArgs writes one.
  */
 export function pairsArgs(pairs: readonly (readonly [unknown, unknown])[], what = 'key'): Uint8Array {
   if (encoding) {
@@ -462,17 +466,7 @@ export function pairsArgs(pairs: readonly (readonly [unknown, unknown])[], what 
   try {
     sp = 0;
     putArrayHeader(pairs.length * 2);
-    for (const [k, v] of pairs) {
-      putKey(k, what);
-      const at = sp;
-      if (!putValue(v, 0)) {
-        const b = encode(v);
-        sp = at;
-        room(b.length);
-        sb.set(b, sp);
-        sp += b.length;
-      }
-    }
+    for (const [k, v] of pairs) putPair(k, v, what);
   } finally {
     encoding = false;
   }
