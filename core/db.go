@@ -137,6 +137,7 @@ type engine struct {
 	smu        sync.Mutex
 	scond      *sync.Cond
 	pending    []*pendingCommit // appended, not yet durable, in log order
+	staged     []stagedRun      // records of pending commits not yet given to the backend, in log order
 	syncing    bool
 	recovering bool             // a goroutine is undoing failed commits (recoverOrDefer)
 	failed     []*pendingCommit // their sync failed; memory not yet undone

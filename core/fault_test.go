@@ -628,7 +628,7 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	syncs0, stats0 := f.Count(crashtest.Sync), db.Stats()
+	syncs0, appends0, stats0 := f.Count(crashtest.Sync), f.Count(crashtest.Append), db.Stats()
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
 	for g := range workers {
@@ -654,6 +654,10 @@ func TestGroupCommit(t *testing.T) {
 	t.Logf("%d commits, %d backend syncs, Stats: %d commits %d syncs", commits, syncs, st.Commits-stats0.Commits, st.Syncs-stats0.Syncs)
 	if syncs >= commits {
 		t.Fatalf("%d syncs for %d concurrent commits: no group commit", syncs, commits)
+	}
+	// Commits made while a sync runs are staged and appended together.
+	if appends := f.Count(crashtest.Append) - appends0; appends >= commits {
+		t.Fatalf("%d appends for %d concurrent commits: none staged", appends, commits)
 	}
 	if n := st.Syncs - stats0.Syncs; n >= int64(commits) {
 		t.Fatalf("Stats().Syncs grew by %d for %d commits", n, commits)
@@ -682,6 +686,81 @@ func TestGroupCommit(t *testing.T) {
 	}
 	defer crashed.Close()
 	check("after a crash", crashed)
+}
+
+// Commits made while a sync runs are staged, and the next syncer appends
+// them in one call. When that append fails, every staged commit fails and
+// is undone, though none of their own calls touched the backend; the
+// commit the running sync covered succeeds, and the database goes on.
+func TestFaultStagedAppend(t *testing.T) {
+	f := crashtest.New()
+	db, err := core.Open[modelSchema](f, core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entered, release := make(chan struct{}), make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock() // before Close, which waits for the blocked sync
+	var first atomic.Bool
+	f.SetBeforeSync(func(uint64) {
+		if first.CompareAndSwap(false, true) {
+			close(entered)
+			<-release
+		}
+	})
+	rec := func(k string) modelRec { return modelRec{Name: k, N: 1, Tags: []string{k}} }
+	errA := make(chan error, 1)
+	go func() { errA <- db.Tables.Recs.Insert("a", rec("a")) }()
+	<-entered // "a" is appended and its sync is running
+	f.Fail(crashtest.Append, crashtest.Rule{At: []int{1}, Err: errFaultEIO})
+	appends0, commits0 := f.Count(crashtest.Append), db.Stats().Commits
+	const staged = 4
+	errs := make(chan error, staged)
+	for i := range staged {
+		go func() {
+			k := fmt.Sprintf("b%d", i)
+			errs <- db.Tables.Recs.Insert(k, rec(k))
+		}()
+	}
+	if !core.WaitFor(t, 10*time.Second, func() bool { return db.Stats().Commits == commits0+staged }) {
+		t.Fatalf("%d of %d commits appended while a sync ran", db.Stats().Commits-commits0, staged)
+	}
+	if n := f.Count(crashtest.Append) - appends0; n != 0 {
+		t.Fatalf("%d backend appends for commits made while a sync ran, want 0 (staged)", n)
+	}
+	unblock()
+	if err := <-errA; err != nil {
+		t.Fatalf("the commit the running sync covered: %v", err)
+	}
+	for range staged {
+		if err := <-errs; !errors.Is(err, syscall.EIO) {
+			t.Fatalf("a staged commit whose append failed: %v, want an error matching EIO", err)
+		}
+	}
+	check := func(what string, db *core.DB[modelSchema], want ...string) {
+		t.Helper()
+		if n := db.Tables.Recs.Len(); n != len(want) {
+			t.Fatalf("%s: %d records, want %v", what, n, want)
+		}
+		for _, k := range want {
+			if r, ok := db.Tables.Recs.Get(k); !ok || r.Name != k {
+				t.Fatalf("%s: Recs[%s] = %+v, %v", what, k, r, ok)
+			}
+		}
+	}
+	check("after the failed append", db, "a")
+	f.Heal()
+	if err := db.Tables.Recs.Insert("c", rec("c")); err != nil {
+		t.Fatalf("a commit after the failed append: %v", err)
+	}
+	check("after a later commit", db, "a", "c")
+	crashed, err := core.Open[modelSchema](f.Crash(rand.New(rand.NewPCG(3, 4))), core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer crashed.Close()
+	check("after a crash", crashed, "a", "c")
 }
 
 // Waiting for a CommitAsync whose sync fails, while this goroutine holds
