@@ -245,6 +245,20 @@ const FAST_DEPTH = 50;
 let sb = new Uint8Array(1024);
 let sv = new DataView(sb.buffer);
 let sp = 0;
+
+/**
+ * Starts an encoding over the scratch buffer. What the last one returned
+ * has been consumed by then (the bridge copies it at once), so a buffer
+ * that an insertMany or getMany grew past 64 KiB is let go instead of
+ * being kept for the page's lifetime.
+ */
+function startScratch(): void {
+  sp = 0;
+  if (sb.length > 1 << 16) {
+    sb = new Uint8Array(1024);
+    sv = new DataView(sb.buffer);
+  }
+}
 const textEncoder = new TextEncoder();
 
 function room(n: number): void {
@@ -404,7 +418,7 @@ export function keyArgs(k: unknown, what = 'key'): Uint8Array {
     checkKey(k, what);
     return encode([k]);
   }
-  sp = 0;
+  startScratch();
   room(1);
   sb[sp++] = 0x91;
   putKey(k, what);
@@ -426,7 +440,7 @@ export function keyValueArgs(k: unknown, v: unknown, what = 'key'): Uint8Array {
   }
   encoding = true;
   try {
-    sp = 0;
+    startScratch();
     room(1);
     sb[sp++] = 0x92;
     putPair(k, v, what);
@@ -464,7 +478,7 @@ export function pairsArgs(pairs: readonly (readonly [unknown, unknown])[], what 
   }
   encoding = true;
   try {
-    sp = 0;
+    startScratch();
     putArrayHeader(pairs.length * 2);
     for (const [k, v] of pairs) putPair(k, v, what);
   } finally {
@@ -479,7 +493,7 @@ export function keysArgs(keys: readonly unknown[], what = 'key'): Uint8Array {
     for (const k of keys) checkKey(k, what);
     return encode(keys);
   }
-  sp = 0;
+  startScratch();
   putArrayHeader(keys.length);
   for (const k of keys) putKey(k, what);
   return sb.subarray(0, sp);

@@ -148,6 +148,14 @@ test('keyArgs encodes as encode([k]) does, and refuses what checkKey refuses', (
   assert.throws(() => keyValueArgs('a\uDC00', 1, 'set member'), /set member/);
 });
 
+test('a scratch buffer grown by a large batch is not kept', () => {
+  const big = keysArgs(Array.from({ length: 20000 }, (_, i) => 'k' + i));
+  assert.ok(big.buffer.byteLength > 1 << 16, 'the batch grew the scratch buffer');
+  const small = keyArgs('a');
+  assert.notEqual(small.buffer, big.buffer);
+  assert.ok(small.buffer.byteLength <= 1 << 16, `kept ${small.buffer.byteLength} bytes`);
+});
+
 test('keyArgs returns a scratch view; owned copies it', () => {
   const a = keyArgs('abc');
   const o = owned(a);
