@@ -385,3 +385,29 @@ return await Promise.race([
 		t.Fatalf("compact() started inside a rolled-back transaction: %s", got)
 	}
 }
+
+// TestShim_ManyCommitsInOneTurnSettle makes 2,000 commits in one JS turn
+// and awaits them all. Before dbrs_run waited for every runnable goroutine,
+// the settler could be left runnable with no event to run it (it had run
+// once during the turn, then waited for a lock an export released), and
+// every one of these commits waited forever.
+func TestShim_ManyCommitsInOneTurnSettle(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got string
+	b.js(t, `
+const db = await dbrs.open('one-turn', { x: dbrs.lookupTable() }, { durability: 'relaxed' });
+const all = [];
+for (let i = 0; i < 2000; i++) all.push(db.tables.x.insert('k' + String(i).padStart(8, '0'), { name: 'user-' + i, n: i, tags: ['a', 'b'] }));
+// A timer does not call into Go: only the shim's wake-up can run it.
+const r = await Promise.race([
+  Promise.all(all).then(() => 'settled ' + db.tables.x.len(), (e) => 'failed: ' + e.message),
+  new Promise((res) => setTimeout(() => res('still waiting after 10 s: ' + JSON.stringify(db.stats())), 10000)),
+]);
+await db.close();
+return r;`, &got)
+	if got != "settled 2000" {
+		t.Fatalf("2,000 commits of one turn: %s", got)
+	}
+}
