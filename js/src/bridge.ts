@@ -12,7 +12,14 @@
 //     with requests and replies as bytes in wasm linear memory. A crossing
 //     costs under a microsecond there, against tens of microseconds through
 //     js.FuncOf (syscall/js makes a js.Value with a finalizer for every
-//     argument and property).
+//     argument and property);
+//   - a third export, dbrs_run, which JS calls from one microtask per turn
+//     that ended a transaction (a commit, a rollback, a failed commit). An
+//     export runs only its own goroutine, so what it made runnable (the
+//     settler that flushes commits, a compaction or close that waited for
+//     the write lock) runs only when JS next calls into Go; dbrs_run runs
+//     them until each waits for IndexedDB or for more work (exports.go,
+//     "Wake-ups").
 //
 // wasm.ts joins the two into the Bridge interface below, which is what the
 // rest of the shim uses (and what the unit tests' fake implements). The
