@@ -66,6 +66,14 @@ type settleCall struct {
 	code   string
 }
 
+// serveExports makes tb's bridge the one whose handles the exports (dbrs_run
+// among them) serve, until the test ends.
+func (tb *testBridge) serveExports() {
+	prev := exported
+	exported = tb.b
+	tb.t.Cleanup(func() { exported = prev })
+}
+
 func (tb *testBridge) recordSettles() *settleLog {
 	l := &settleLog{ch: make(chan settleCall, 100)}
 	l.f = js.FuncOf(func(_ js.Value, a []js.Value) any {
@@ -305,9 +313,7 @@ func TestV2_RunLeavesNoGoroutineRunnable(t *testing.T) {
 	settles := tb.recordSettles()
 	h := tb.open(newDBName(t))
 	defer tb.closeH(h)
-	prev := exported
-	exported = tb.b
-	t.Cleanup(func() { exported = prev })
+	tb.serveExports()
 	exportRun()
 	tb.b.mu.Lock()
 	backend := tb.b.handles[h].backend
@@ -345,9 +351,7 @@ func TestV2_RunWakesTheSettler(t *testing.T) {
 	settles := tb.recordSettles()
 	h := tb.open(newDBName(t))
 	defer tb.closeH(h)
-	prev := exported
-	exported = tb.b // the bridge whose handles dbrs_run serves
-	t.Cleanup(func() { exported = prev })
+	tb.serveExports()
 	exportRun() // what the shim does when it starts
 	if !tb.b.driven.Load() || tb.b.woken.Load() != 0 {
 		t.Fatalf("after the first run: driven %v, woken %d", tb.b.driven.Load(), tb.b.woken.Load())
