@@ -196,15 +196,18 @@ export class WasmBridge implements Bridge {
     return this.commitReply(h, at, this.replyLen) as Promise<Uint8Array> | BridgeError;
   }
 
+  /** The error of a reply that is not of the kind expected: its own, or a protocol error. */
+  private unexpected(at: number, len: number, what: string): BridgeError {
+    const r = this.reply(at, len);
+    return r instanceof Error ? r : protocolError(what);
+  }
+
   private commitReply(h: number, at: number, len: number): Promise<Uint8Array | undefined> | BridgeError {
     // A commit, or a failed or empty one, frees the write lock: goroutines
     // that waited for it (a compaction, a close) are runnable, and run only
     // once JS calls into Go (exports.go, "Wake-ups").
     this.runSoon();
-    if (this.u8[at] !== REPLY_COMMIT) {
-      const r = this.reply(at, len);
-      return r instanceof Error ? r : protocolError('commit reply without a sequence number');
-    }
+    if (this.u8[at] !== REPLY_COMMIT) return this.unexpected(at, len, 'commit reply without a sequence number');
     const seq = this.dv.getFloat64(at + 1, true);
     const result = len > 9 ? this.u8.slice(at + 9, at + 1 + len) : undefined;
     let m = this.pending.get(h);
@@ -273,10 +276,7 @@ export class WasmBridge implements Bridge {
     if (!this.followCalls) return this.raw.shipped!(h);
     const at = this.send(CALL_SHIPPED, h, 0, 0, null);
     const len = this.replyLen;
-    if (this.u8[at] !== REPLY_SHIPPED) {
-      const r = this.reply(at, len);
-      return r instanceof Error ? r : protocolError('shipped reply of the wrong kind');
-    }
+    if (this.u8[at] !== REPLY_SHIPPED) return this.unexpected(at, len, 'shipped reply of the wrong kind');
     const u8 = this.u8, dv = this.dv, names = this.names.get(h) ?? [];
     const end = at + 1 + len;
     let p = at + 1;
@@ -330,10 +330,7 @@ export class WasmBridge implements Bridge {
     if (!this.followCalls) return this.raw.position!(h);
     const at = this.send(CALL_POSITION, h, 0, 0, null);
     const len = this.replyLen;
-    if (this.u8[at] !== REPLY_POSITION) {
-      const r = this.reply(at, len);
-      return r instanceof Error ? r : protocolError('position reply of the wrong kind');
-    }
+    if (this.u8[at] !== REPLY_POSITION) return this.unexpected(at, len, 'position reply of the wrong kind');
     return [this.dv.getFloat64(at + 1, true), this.dv.getFloat64(at + 9, true)];
   }
   catchUp(h: number): Promise<CatchUpResult> { return this.raw.catchUp!(h); }
