@@ -4,7 +4,10 @@
 // function by the package it belongs to, from the wasm's own sections (go
 // tool nm cannot read wasm). It prints a Markdown table.
 //
-//	cd bench && go run ./cmd/wasmsize [-top 25]
+//	cd bench && go run ./cmd/wasmsize [-top 25] [-funcs package]
+//
+// With -funcs, it lists instead the largest functions of the packages
+// whose path contains the given string (e.g. -funcs dbrs_core).
 package main
 
 import (
@@ -23,7 +26,8 @@ import (
 )
 
 func main() {
-	top := flag.Int("top", 25, "packages to list")
+	top := flag.Int("top", 25, "packages (or functions, with -funcs) to list")
+	funcs := flag.String("funcs", "", "list the largest functions of the packages whose path contains this")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "wasmsize")
 	if err != nil {
@@ -53,6 +57,10 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("sections: code %d bytes, data %d bytes (%d segments), other %d bytes\n\n", m.code, m.data, m.dataSegments, len(raw)-m.code-m.data)
+	if *funcs != "" {
+		listFuncs(m, *funcs, *top)
+		return
+	}
 	byPkg := map[string]int{}
 	total := 0
 	for i, size := range m.bodies {
@@ -80,6 +88,29 @@ func main() {
 			break
 		}
 		fmt.Printf("| %s | %d | %.1f%% |\n", r.pkg, r.size, 100*float64(r.size)/float64(total))
+	}
+}
+
+// listFuncs prints the top largest functions of the packages whose path
+// contains pkg, and their total.
+func listFuncs(m *module, pkg string, top int) {
+	type fn struct {
+		name string
+		size int
+	}
+	var fns []fn
+	total := 0
+	for i, size := range m.bodies {
+		name := m.names[m.imports+i]
+		if strings.Contains(pkgOf(name), pkg) {
+			fns = append(fns, fn{name, size})
+			total += size
+		}
+	}
+	sort.Slice(fns, func(i, j int) bool { return fns[i].size > fns[j].size })
+	fmt.Printf("%d functions, %d code bytes\n\n| function | code bytes |\n| --- | ---: |\n", len(fns), total)
+	for _, f := range fns[:min(top, len(fns))] {
+		fmt.Printf("| %s | %d |\n", f.name, f.size)
 	}
 }
 
