@@ -257,10 +257,12 @@ export class WasmBridge implements Bridge {
         const p = dv.getUint32(at + 16, true), len = dv.getUint32(at + 20, true);
         os.put(new Uint8Array(buf, p, len).slice(), [seg, off]);
       }
+      tx.commit?.();
+      // Set last: should anything above throw, the abort below must not
+      // reach Go, which hears of that failure from the throw.
       const flushed = this.x.dbrs_flushed!;
       tx.oncomplete = () => flushed(token);
       tx.onabort = onAbort;
-      tx.commit?.();
     } catch (e) {
       try {
         tx.abort();

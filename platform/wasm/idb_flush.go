@@ -84,8 +84,9 @@ type flushTx struct {
 //
 // (the chunk's bytes at address, to put under the key [segment, offset]).
 // It copies the bytes before it returns, commits the transaction
-// explicitly where the browser can, sets onabort to onAbort and oncomplete
-// to a call of dbrs_flushed(token). It returns the transaction's
+// explicitly where the browser can, then sets onabort to onAbort and
+// oncomplete to a call of dbrs_flushed(token): exactly one outcome per
+// issued transaction reaches Go, through them or as a throw. It returns the transaction's
 // durability when wantDurability is true. If it throws, it has aborted any
 // transaction it made. Bridge.run sets it.
 var jsShimFlush = js.Undefined()
@@ -216,13 +217,16 @@ func (b *IDBBackend) issueChunks(chunks []flushChunk, fault error) error {
 			store.Call("put", v, faultKey)
 			store.Call("add", v, faultKey)
 		}
-		txn.Set("oncomplete", f.onComplete)
-		txn.Set("onabort", f.onAbort)
 		if f.commit {
 			// After a failing request (the injected fault) too: a request
 			// that fails still aborts a committing transaction.
 			txn.Call("commit")
 		}
+		// Set last (the events come in a later task): should anything above
+		// throw, the abort below must not reach f.done, which would then
+		// hold a stale outcome for the next flush.
+		txn.Set("oncomplete", f.onComplete)
+		txn.Set("onabort", f.onAbort)
 	})
 	if err != nil {
 		if txn.Type() == js.TypeObject {
