@@ -411,3 +411,44 @@ return r;`, &got)
 		t.Fatalf("2,000 commits of one turn: %s", got)
 	}
 }
+
+// TestShim_FailedFlushRejectsTheCommit makes the IndexedDB transaction of a
+// flush fail, once by aborting it and once by a put that throws while the
+// shim issues it: each commit rejects, is undone in memory and leaves nothing
+// in the log, and the next commit and a reopen go on from the ones before.
+func TestShim_FailedFlushRejectsTheCommit(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+	var got string
+	b.js(t, `
+const db = await dbrs.open('flush-fails', { x: dbrs.lookupTable() }, { exclusive: true });
+await db.tables.x.insert('a', 1);
+const out = [];
+const flushTx = (tx) => tx.mode === 'readwrite' && tx.objectStoreNames.contains('chunks');
+const commit = IDBTransaction.prototype.commit;
+IDBTransaction.prototype.commit = function () {
+  if (!flushTx(this)) return commit.call(this);
+  IDBTransaction.prototype.commit = commit;
+  this.abort();
+};
+try { await db.tables.x.insert('b', 2); out.push('b committed'); } catch (e) { out.push('b: ' + e.code); }
+const put = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (...a) {
+  if (!flushTx(this.transaction)) return put.apply(this, a);
+  IDBObjectStore.prototype.put = put;
+  throw new DOMException('injected', 'DataError');
+};
+try { await db.tables.x.insert('c', 3); out.push('c committed'); } catch (e) { out.push('c: ' + e.code); }
+await db.tables.x.insert('d', 4);
+out.push(JSON.stringify(['a', 'b', 'c', 'd'].map((k) => db.tables.x.get(k) ?? null)));
+await db.close();
+const db2 = await dbrs.open('flush-fails', { x: dbrs.lookupTable() }, { exclusive: true });
+out.push(JSON.stringify(['a', 'b', 'c', 'd'].map((k) => db2.tables.x.get(k) ?? null)));
+await db2.close();
+return out.join(' | ');`, &got)
+	const want = `b: Abort | c: IDB | [1,null,null,4] | [1,null,null,4]`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

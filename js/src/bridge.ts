@@ -1,6 +1,6 @@
 // The Go ↔ JS bridge contract, protocol version 2.
 //
-// dbrs.wasm (platform/wasm, package main) gives JS two things when it
+// dbrs.wasm (platform/wasm, package main) gives JS these when it
 // starts:
 //
 //   - globalThis.__dbrs, typed by GoBridge below: js.FuncOf methods for
@@ -19,7 +19,11 @@
 //     settler that flushes commits, a compaction or close that waited for
 //     the write lock) runs only when JS next calls into Go; dbrs_run runs
 //     them until each waits for IndexedDB or for more work (exports.go,
-//     "Wake-ups").
+//     "Wake-ups");
+//   - a fourth export, dbrs_flushed, which the oncomplete of each IndexedDB
+//     flush transaction calls: Go issues those through GoBridge.flush, a
+//     function wasm.ts sets, and waits for the export (platform/wasm/
+//     idb_flush.go specifies both).
 //
 // wasm.ts joins the two into the Bridge interface below, which is what the
 // rest of the shim uses (and what the unit tests' fake implements). The
@@ -557,6 +561,13 @@ export type GoBridge = Pick<Bridge, 'protocol' | 'version' | 'open' | 'writable'
   calls?: number;
   /** Set by wasm.ts: Go calls it once per commit, in commit order, when the commit is durable (error null) or failed. */
   onSettle?: (h: number, seq: number, error: Error | null) => void;
+  /**
+   * Set by wasm.ts before its first dbrs_run, when dbrs.wasm has the export
+   * dbrs_flushed: Go calls it to issue each IndexedDB flush transaction,
+   * whose oncomplete calls dbrs_flushed(token) (platform/wasm/idb_flush.go
+   * specifies both).
+   */
+  flush?: (db: IDBDatabase, store: string, opts: IDBTransactionOptions, onAbort: () => void, token: number, at: number, n: number, wantDurability: boolean) => string | undefined;
 };
 
 /** Protocol version this shim speaks. */

@@ -17,6 +17,8 @@ interface Exports {
   dbrs_call(n: number): number;
   /** Lets the goroutines a commit made runnable run (exports.go, "Wake-ups"); absent in older builds. */
   dbrs_run?(): void;
+  /** A flush transaction that flush() issued completed (idb_flush.go); absent in older builds. */
+  dbrs_flushed?(token: number): void;
 }
 
 const CALL_READ = 1, CALL_APPLY = 2, CALL_BEGIN = 3, CALL_COMMIT = 4, CALL_ROLLBACK = 5, CALL_EXEC = 6, CALL_POSITION = 7, CALL_SHIPPED = 8;
@@ -70,7 +72,9 @@ export class WasmBridge implements Bridge {
     this.dv = new DataView(this.x.mem.buffer);
     this.raw.onSettle = (h, seq, err) => this.settled(h, seq, err);
     this.followCalls = (raw.calls ?? 0) >= CALL_SHIPPED;
-    // Tells Go that this shim wakes it after commits (see commitReply).
+    if (this.x.dbrs_flushed) this.raw.flush = this.flush;
+    // Tells Go that this shim wakes it after commits (see commitReply), and
+    // hands it flush.
     this.x.dbrs_run?.();
   }
 
@@ -232,6 +236,42 @@ export class WasmBridge implements Bridge {
   private readonly run = () => {
     this.runQueued = false;
     this.x.dbrs_run!();
+  };
+
+  /**
+   * Issues an IndexedDB flush for Go (GoBridge.flush; platform/wasm/
+   * idb_flush.go specifies it): one readwrite transaction that puts the n
+   * chunks the table at `at` in wasm memory describes, in rows of segment
+   * f64, offset f64, address u32, length u32. Plain JS calls here cost a
+   * fraction of the same calls made from Go through syscall/js, and
+   * oncomplete calls an export instead of a js.FuncOf function.
+   */
+  private readonly flush = (db: IDBDatabase, store: string, opts: IDBTransactionOptions, onAbort: () => void, token: number, at: number, n: number, wantDurability: boolean): string | undefined => {
+    const tx = db.transaction(store, 'readwrite', opts);
+    try {
+      const os = tx.objectStore(store);
+      const buf = this.x.mem.buffer;
+      const dv = new DataView(buf);
+      for (let i = 0; i < n; i++, at += 24) {
+        const seg = dv.getFloat64(at, true), off = dv.getFloat64(at + 8, true);
+        const p = dv.getUint32(at + 16, true), len = dv.getUint32(at + 20, true);
+        os.put(new Uint8Array(buf, p, len).slice(), [seg, off]);
+      }
+      tx.commit?.();
+      // Set last: should anything above throw, the abort below must not
+      // reach Go, which hears of that failure from the throw.
+      const flushed = this.x.dbrs_flushed!;
+      tx.oncomplete = () => flushed(token);
+      tx.onabort = onAbort;
+    } catch (e) {
+      try {
+        tx.abort();
+      } catch {
+        // already finished
+      }
+      throw e;
+    }
+    return wantDurability ? (tx as IDBTransaction & { durability?: string }).durability : undefined;
   };
 
   private settled(h: number, seq: number, err: Error | null): void {

@@ -65,6 +65,7 @@ type Bridge struct {
 	wake       js.Func      // does nothing: calling it lets Go run its goroutines
 	wakeQueued atomic.Bool  // a call of wake is queued as a microtask
 	driven     atomic.Bool  // JS calls dbrs_run after commits (exports.go, "Wake-ups")
+	onSettle   js.Value     // the bridge object's onSettle, once driven
 	woken      atomic.Int32 // settlers a commit made runnable that have not run since
 }
 

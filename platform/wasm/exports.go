@@ -82,8 +82,9 @@ package wasm
 //	                         and waits for IndexedDB); with none runnable,
 //	                         nothing.
 //
-// A shim that calls dbrs_run calls it once when it starts, and from then on
-// the bridge leaves the wake-ups to it. Until then (an older shim, Go
+// A shim that calls dbrs_run calls it once when it starts, after setting
+// onSettle (and flush, idb_flush.go) on the bridge object, which Go reads
+// then, once; from then on the bridge leaves the wake-ups to it. Until then (an older shim, Go
 // tests) Go queues that microtask itself, as a call of a js.FuncOf
 // function: a dearer entry into Go, which makes js.Values of the event,
 // its this and its arguments, through eight calls into JS.
@@ -613,9 +614,13 @@ func safeWait(wait func() error) (err error) {
 	return wait()
 }
 
-// report calls onSettle(h, seq, error|null) on the bridge object.
+// report calls onSettle(h, seq, error|null) on the bridge object: the
+// function run took, or, before JS called dbrs_run, the one set now.
 func (b *Bridge) report(h *handle, seq uint64, err error) {
-	f := b.obj.Get("onSettle")
+	f := b.onSettle
+	if !b.driven.Load() {
+		f = b.obj.Get("onSettle")
+	}
 	if f.Type() != js.TypeFunction {
 		return
 	}
@@ -671,9 +676,22 @@ func exportRun() {
 // settlers' flags. It yields up to runYields times; should a goroutine
 // still be runnable, it queues the microtask wake, whose js.FuncOf call
 // runs Go until every goroutine waits. The first call also tells
-// queueSettle that JS drives the wake-ups from now on.
+// queueSettle that JS drives the wake-ups from now on, and takes the
+// shim's onSettle and flush functions (idb_flush.go), which the shim sets
+// before.
 func (b *Bridge) run() {
-	b.driven.Store(true)
+	if !b.driven.Load() {
+		// The shim sets both before its first dbrs_run, and keeps them.
+		jsShimFlush = b.obj.Get("flush")
+		b.onSettle = b.obj.Get("onSettle")
+		b.driven.Store(true)
+	}
+	b.runUntilBlocked()
+}
+
+// runUntilBlocked is run's loop: it yields until no goroutine is runnable,
+// at most runYields times, then queues the microtask wake.
+func (b *Bridge) runUntilBlocked() {
 	for range runYields {
 		if b.woken.Load() == 0 && runnableGoroutines() == 0 {
 			return

@@ -13,6 +13,7 @@ import (
 	"syscall/js"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -370,4 +371,78 @@ func TestV2_RunWakesTheSettler(t *testing.T) {
 	if s := settles.next(t); s.h != h || s.seq != int(c.seq()) || s.code != "" {
 		t.Fatalf("settle: %+v", s)
 	}
+}
+
+// With the shim's flush function on the bridge object (here one written in
+// Go to the same contract), a flush issues its transaction through it, and
+// the transaction's completion reaches Go through dbrs_flushed, which runs
+// the settler until the commit is settled before it returns. The commit's
+// bytes are in IndexedDB under the keys the chunk table gave.
+func TestV2_ShimFlushCompletesThroughExport(t *testing.T) {
+	tb := newTestBridge(t)
+	settles := tb.recordSettles()
+	name := newDBName(t)
+	h := tb.open(name)
+	tb.serveExports()
+	var calls, completions int
+	var complete js.Func
+	flush := js.FuncOf(func(_ js.Value, a []js.Value) any {
+		calls++
+		db, store, opts, onAbort := a[0], a[1], a[2], a[3]
+		token, at, n := uint32(a[4].Int()), a[5].Int(), a[6].Int()
+		table := memory(at, 24*n)
+		tx := db.Call("transaction", store, "readwrite", opts)
+		os := tx.Call("objectStore", store)
+		for r := table; len(r) > 0; r = r[24:] {
+			seg := math.Float64frombits(binary.LittleEndian.Uint64(r))
+			off := math.Float64frombits(binary.LittleEndian.Uint64(r[8:]))
+			p, l := binary.LittleEndian.Uint32(r[16:]), binary.LittleEndian.Uint32(r[20:])
+			v := jsUint8Array.New(int(l))
+			js.CopyBytesToJS(v, memory(int(p), int(l)))
+			os.Call("put", v, jsArray.New(seg, off))
+		}
+		complete = js.FuncOf(func(js.Value, []js.Value) any {
+			completions++
+			exportFlushed(token)
+			return nil
+		})
+		tx.Set("oncomplete", complete)
+		tx.Set("onabort", onAbort)
+		if a[7].Bool() {
+			return tx.Get("durability")
+		}
+		return nil
+	})
+	defer flush.Release()
+	tb.o.Set("flush", flush)
+	t.Cleanup(func() { jsShimFlush = js.Undefined() })
+	exportRun() // what the shim does when it starts: it takes flush
+	if jsShimFlush.Type() != js.TypeFunction {
+		t.Fatal("dbrs_run did not take the bridge object's flush")
+	}
+
+	c := tb.v2(callExec, h, 0, "insert", mp("a", 1))
+	if c.status != replyCommit {
+		t.Fatalf("exec: status %d %v", c.status, c.err())
+	}
+	exportRun()
+	if s := settles.next(t); s.h != h || s.seq != int(c.seq()) || s.code != "" {
+		t.Fatalf("settle: %+v", s)
+	}
+	complete.Release()
+	if calls == 0 || completions != calls {
+		t.Fatalf("flush called %d times, completed %d times", calls, completions)
+	}
+	tb.closeH(h)
+
+	h = tb.open(name)
+	defer tb.closeH(h)
+	if r := tb.v2(callRead, h, 0, "get", mp("a")); r.status != replyBytes || !slices.Equal(r.body, mpv(1)) {
+		t.Fatalf("after reopen: status %d body % x", r.status, r.body)
+	}
+}
+
+// memory returns n bytes of wasm linear memory at address at.
+func memory(at, n int) []byte {
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), at)), n)
 }
