@@ -232,17 +232,20 @@ func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error
 		sizes <- sizeResult{ws, err}
 	}()
 
-	srv, err := startServer("page", siteDir, filepath.Join("node_modules", "dexie", "dist", "modern"))
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-
 	profile, err := os.MkdirTemp("", "dbrs-bench-browser-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(profile)
+	bundle, err := bundleShim(siteDir, profile)
+	if err != nil {
+		return err
+	}
+	srv, err := startServer("page", siteDir, bundle, filepath.Join("node_modules", "dexie", "dist", "modern"))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(profile),

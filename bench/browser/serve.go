@@ -13,7 +13,8 @@ import (
 //
 //	/                the benchmark page (page/index.html)
 //	/bench/…         page/ (bench.js)
-//	/dbrs/…          the shim, dbrs.wasm and wasm_exec.js (build/site/dbrs)
+//	/dbrs/…          the shim, dbrs.wasm and wasm_exec.js (build/site/dbrs),
+//	                 and the shim's bundle (bundle.go) as /dbrs/dbrs.bundle.mjs
 //	/vendor/…        @msgpack/msgpack (build/site/vendor)
 //	/dexie/…         Dexie's ESM build (node_modules/dexie/dist/modern)
 //
@@ -24,7 +25,7 @@ type server struct {
 	srv *http.Server
 }
 
-func startServer(pageDir, siteDir, dexieDir string) (*server, error) {
+func startServer(pageDir, siteDir, bundle, dexieDir string) (*server, error) {
 	for _, f := range []string{
 		filepath.Join(pageDir, "index.html"),
 		filepath.Join(pageDir, "bench.js"),
@@ -43,6 +44,9 @@ func startServer(pageDir, siteDir, dexieDir string) (*server, error) {
 		http.ServeFile(w, r, filepath.Join(pageDir, "index.html"))
 	})
 	mux.Handle("/bench/", http.StripPrefix("/bench/", http.FileServer(http.Dir(pageDir))))
+	mux.HandleFunc("/dbrs/"+bundleName, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, bundle)
+	})
 	mux.Handle("/dbrs/", http.StripPrefix("/dbrs/", http.FileServer(http.Dir(filepath.Join(siteDir, "dbrs")))))
 	mux.Handle("/vendor/", http.StripPrefix("/vendor/", http.FileServer(http.Dir(filepath.Join(siteDir, "vendor")))))
 	mux.Handle("/dexie/", http.StripPrefix("/dexie/", http.FileServer(http.Dir(dexieDir))))
