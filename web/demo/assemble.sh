@@ -20,7 +20,8 @@
 # Every .wasm, .js, .mjs and .css file of 1 KiB or more gets precompressed
 # siblings (.br, .gz). A page without a bundler loads the shim with an
 # import map: "dbrs" → ./dbrs/index.js and "@msgpack/msgpack" →
-# ./vendor/msgpack/index.mjs (the e2e tests' /e2e.html and bench/browser do).
+# ./vendor/msgpack/index.mjs (the e2e tests' /e2e.html does; bench/browser
+# bundles these files into one module first, as an app's build would).
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
