@@ -40,8 +40,8 @@ package wasm
 // instead of a js.FuncOf function, whose call makes js.Values of the event
 // and its this, and returns to JS before the flusher has run. An abort
 // still reaches onAbort (rare; it needs the transaction's error). Without
-// the shim (Go tests, an older shim), writeChunks issues the requests
-// itself.
+// the shim (Go tests, an older shim), and for an injected fault
+// (FailNextWrite), writeChunks issues the requests itself.
 
 import (
 	"encoding/binary"
@@ -86,9 +86,9 @@ type flushTx struct {
 // It copies the bytes before it returns, commits the transaction
 // explicitly where the browser can, then sets onabort to onAbort and
 // oncomplete to a call of dbrs_flushed(token): exactly one outcome per
-// issued transaction reaches Go, through them or as a throw. It returns the transaction's
-// durability when wantDurability is true. If it throws, it has aborted any
-// transaction it made. Bridge.run sets it.
+// issued transaction reaches Go, through them or as a throw. It returns
+// the transaction's durability when wantDurability is true. If it throws,
+// it has aborted any transaction it made. Bridge.run sets it.
 var jsShimFlush = js.Undefined()
 
 // flushWaiters maps dbrs_flushed's tokens to the backends' flush state.
