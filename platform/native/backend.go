@@ -440,12 +440,11 @@ const readChunk = 256 << 10
 var readBufs = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
 
 // readFile returns the contents of the file at path, as os.ReadFile does,
-// but reads it through a small buffer that calls reuse and copies from
-// there into the result. The kernel then writes only to pages it has
-// written before: on a virtual machine that shadows page tables, its first
-// write to each page of a process costs a fault (about 8 µs per 4 KiB), so
-// reading a 12 MB segment straight into a new buffer took 20 ms, and
-// through a reused one takes 1 ms.
+// but has the kernel write only into a small buffer that calls reuse, and
+// copies from there into the result. On a virtual machine that shadows
+// page tables, the kernel's first write to each page of a process costs a
+// fault (about 8 µs per 4 KiB): reading a 12 MB segment straight into a
+// new buffer took 20 ms there, through a reused one 1 ms.
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
