@@ -405,6 +405,13 @@ func (s *lookupTableState[K, V]) settleLive() {
 }
 
 func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
+	return s.replayPrefix(d, size-len(d.b))
+}
+
+// replayPrefix reads exactly one entry: its array header says how many
+// values follow, and each is read whole (decodeInto, codec.read).
+func (s *lookupTableState[K, V]) replayPrefix(d *entryReader, idLen int) error {
+	start := d.pos
 	op := uint8(lookupInsert)
 	if d.left() >= 2 && d.b[d.pos] == 0x93 && d.b[d.pos+1] == lookupInsert {
 		d.pos += 2 // [1, k, v], the entry a table is mostly made of
@@ -435,7 +442,7 @@ func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 		s.del(k)
 		return nil
 	}
-	s.idLen = size - len(d.b)
+	s.idLen = idLen
 	v, enc, err := s.c.read(d)
 	if err != nil {
 		return err
@@ -447,7 +454,7 @@ func (s *lookupTableState[K, V]) replay(d *entryReader, size int) error {
 	if s.len() == before {
 		s.liveStale = true
 	}
-	s.live += int64(size)
+	s.live += int64(idLen + d.pos - start)
 	return nil
 }
 

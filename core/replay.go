@@ -477,9 +477,11 @@ func (e *engine) appendRecordLocked(recs []byte) error {
 // replayer applies records to table states. At open it fills the engine's
 // tables; for compaction it fills fresh states (states non-nil).
 //
-// Each record is walked once: the pairs' table IDs and entry bounds by the
-// replayer, each entry's fields by its table. Nothing is decoded by
-// reflection unless a table's Go key or value type needs it.
+// Each record is walked once: the pairs' table IDs by the replayer, each
+// entry's fields by its table. A table that replays an entry from the rest
+// of its record (entryPrefixReplayer) finds the entry's end as it reads
+// it; for the others the replayer finds the entry's bounds first. Nothing
+// is decoded by reflection unless a table's Go key or value type needs it.
 type replayer struct {
 	e       *engine
 	fresh   map[uint32]tableState // compaction: states by ID
@@ -493,6 +495,7 @@ type replayer struct {
 	lastID   uint32
 	lastSt   tableState
 	lastName string
+	lastIn   entryPrefixReplayer // lastSt's, if it has one
 
 	// borrow makes segment replay keep strings and raw values that alias
 	// the segments' bytes (entryReader.borrow). Open and compaction set
@@ -719,15 +722,24 @@ func (r *replayer) record(seg uint64, rec rawRecord) (entries int, err error) {
 			if err != nil {
 				return 0, r.bad(seg, rec, "", err)
 			}
+			if uint32(id) != r.lastID || r.lastSt == nil {
+				r.lastSt, r.lastName = r.state(uint32(id))
+				r.lastIn, _ = r.lastSt.(entryPrefixReplayer)
+				r.lastID = uint32(id)
+			}
+			st, name := r.lastSt, r.lastName
+			if in := r.lastIn; in != nil {
+				r.entry.reset(d.b[d.pos:])
+				if err := in.replayPrefix(&r.entry, d.pos-start); err != nil {
+					return 0, r.bad(seg, rec, name, err)
+				}
+				d.pos += r.entry.pos
+				continue
+			}
 			entry, err := d.skip()
 			if err != nil {
 				return 0, r.bad(seg, rec, "", err)
 			}
-			if uint32(id) != r.lastID || r.lastSt == nil {
-				r.lastSt, r.lastName = r.state(uint32(id))
-				r.lastID = uint32(id)
-			}
-			st, name := r.lastSt, r.lastName
 			if st == nil {
 				return 0, r.bad(seg, rec, "", fmt.Errorf("entry for table ID %d, which no schema record defines", id))
 			}
@@ -825,6 +837,17 @@ func parseSnapshotEnd(payload []byte) (records, entries int64, hints map[uint32]
 // liveSettler is implemented by table states whose live-bytes estimate
 // replay leaves to be measured once it ends.
 type liveSettler interface{ settleLive() }
+
+// entryPrefixReplayer is implemented by table states that can replay an
+// entry from the rest of its record, so that replay need not find the
+// entry's end in a pass of its own first. replayPrefix applies the entry
+// at the start of d, which may hold further bytes, and leaves d just past
+// it: it reads exactly one msgpack value, the entry, or returns an error
+// (never panics) for malformed input. idLen is the bytes of the entry's
+// table ID.
+type entryPrefixReplayer interface {
+	replayPrefix(d *entryReader, idLen int) error
+}
 
 // sizeHinter is implemented by table states that can reserve memory for a
 // known number of entries before a snapshot is replayed into them.

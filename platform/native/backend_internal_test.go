@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -168,5 +169,38 @@ func TestBackend_Install_SyncFailure(t *testing.T) {
 	}
 	if !exists(t, b.path(1)) {
 		t.Fatal("a failed Install removed segment 1")
+	}
+}
+
+// TestBackend_ReadSegment_ReadChunks reads segments of sizes around the
+// chunks readFile reads through, and checks that each result is the whole
+// file and a slice of the caller's own, shared neither with the reused
+// buffer nor with another result.
+func TestBackend_ReadSegment_ReadChunks(t *testing.T) {
+	b := newTestBackend(t)
+	for i, size := range []int{0, 1, readChunk - 1, readChunk, readChunk + 1, 3*readChunk + 17} {
+		id := uint64(i + 1)
+		must(t, b.Create(id))
+		data := make([]byte, size)
+		for j := range data {
+			data[j] = byte(j*7 + i)
+		}
+		if size > 0 {
+			must(t, b.Append(id, 0, data))
+		}
+		must(t, b.Truncate(id, int64(size))) // no preallocated tail
+		first, err := b.ReadSegment(id)
+		must(t, err)
+		if !bytes.Equal(first, data) {
+			t.Fatalf("segment of %d bytes: ReadSegment returned %d bytes that differ", size, len(first))
+		}
+		for j := range first {
+			first[j] = ^first[j]
+		}
+		second, err := b.ReadSegment(id)
+		must(t, err)
+		if !bytes.Equal(second, data) {
+			t.Fatalf("segment of %d bytes: a second ReadSegment returned other bytes after the first result was changed", size)
+		}
 	}
 }
