@@ -57,6 +57,8 @@ type txn struct {
 	touched  []uint32 // IDs of the tables written, for subscriptions
 	readOnly bool
 	closed   atomic.Bool
+	e        *engine  // set when the transaction streams (stream.go)
+	stream   txStream // what it streamed
 }
 
 // undoer is a table's typed undo log in one transaction: it reverses the
@@ -268,13 +270,20 @@ func (h *handle) write(op func(t *txn) error) error {
 // that makes several changes (InsertMany) is all or nothing within a
 // transaction too. A transaction may grow to any size that fits in memory
 // (record.go: commit-part records); one entry must fit in one record.
+//
+// While op runs, nothing it wrote is spilled to the log (stream.go): only a
+// whole op can be rewound, and only in memory.
 func (t *txn) do(op func(t *txn) error) error {
 	mark, undos, n := t.w.pos(), t.undoMark(), t.w.count()
+	floor := t.w.floor
+	t.w.floor = min(floor, mark)
 	err := op(t)
 	if err != nil {
 		t.undoTo(undos)
 		t.w.rewindTo(mark, n)
 	}
+	t.w.floor = floor
+	t.w.spillReady()
 	return err
 }
 
