@@ -128,14 +128,14 @@ func (w *entryWriter) takeChunk() error {
 		w.kept = append(w.kept, txChunk{b: w.buf.Bytes(), n: w.n})
 		w.keptLen += w.buf.Len()
 		w.keptN += w.n
+		w.n = 0
+		w.spillReady() // first, so that the next chunk may reuse this one's buffer
 		next := w.spare
 		if next == nil {
 			next = make([]byte, 0, len(commitPrefix)+w.chunkSize+txChunkSlack)
 		}
 		w.buf, w.spare = *bytes.NewBuffer(next[:0]), nil
 		w.buf.Write(commitPrefix[:])
-		w.n = 0
-		w.spillReady()
 		return nil
 	}
 	err := w.flush(w.buf.Bytes(), w.n)

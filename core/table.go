@@ -143,6 +143,18 @@ func (s *stack[T]) push(v T) {
 }
 
 // pop removes and returns the newest value; the stack must not be empty.
+// last returns the newest element, if there is one.
+func (s *stack[T]) last() (T, bool) {
+	switch {
+	case len(s.top) > 0:
+		return s.top[len(s.top)-1], true
+	case len(s.full) > 0:
+		return s.full[len(s.full)-1][stackBlock-1], true
+	}
+	var zero T
+	return zero, false
+}
+
 func (s *stack[T]) pop() T {
 	if len(s.top) == 0 {
 		s.top = s.full[len(s.full)-1][:]
