@@ -47,9 +47,11 @@ type txStream struct {
 	err     error // an append failed: the transaction cannot commit
 }
 
-// streams makes t stream its full chunks into the log. e.mu is held.
+// streams makes t stream its full chunks into the log. e.mu is held
+// exclusively, which Tap holds too when it sets the tap: it is read
+// without smu, which commits wait on.
 func (e *engine) streams(t *txn) {
-	if !e.tapping() {
+	if e.follow.tap == nil {
 		t.e = e
 		t.w.spill = t
 	}
