@@ -98,7 +98,11 @@ func (w *entryWriter) end() error {
 		return fmt.Errorf("%w: one entry of %d bytes", ErrTooLarge, w.buf.Len()-w.start)
 	}
 	w.n++
-	if (w.flush == nil && !w.keep) || w.buf.Len() < w.chunkSize {
+	if w.flush == nil && !w.keep {
+		return nil
+	}
+	if w.buf.Len() < w.chunkSize {
+		w.reserveChunk()
 		return nil
 	}
 	if w.n > 1 {
@@ -118,6 +122,21 @@ func (w *entryWriter) end() error {
 		}
 	}
 	return w.takeChunk()
+}
+
+// reserveChunk gives a transaction's buffer a whole chunk's capacity once
+// it holds an eighth of one, so that the first chunk of a large
+// transaction does not grow by doubling: that would leave garbage of about
+// its size, and a buffer of twice a chunk for the later chunks to reuse. A
+// buffer that strings may alias (shared) is never moved.
+func (w *entryWriter) reserveChunk() {
+	want := len(commitPrefix) + w.chunkSize + txChunkSlack
+	if !w.keep || w.shared || w.buf.Cap() >= want || w.buf.Len() < w.chunkSize/8 {
+		return
+	}
+	b := make([]byte, w.buf.Len(), want)
+	copy(b, w.buf.Bytes())
+	w.buf = *bytes.NewBuffer(b)
 }
 
 func (w *entryWriter) takeChunk() error {
