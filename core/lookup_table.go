@@ -286,14 +286,14 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 // per insert or remove, and the values they replaced or removed. An insert
 // that adds a key, and adds to live the entrySize of what it set (the
 // commonest change of a load), is logged as its key alone, in added: it
-// costs 16 bytes for a string key instead of a change's 32. Newest first,
+// costs 8 bytes for a string key (keyStack) instead of a change's 32. Newest first,
 // the log is the added keys past the newest change's added count, then
 // that change, and so on.
 type lookupUndo[K comparable, V any] struct {
 	s       *lookupTableState[K, V]
 	changes stack[lookupChange[K]]
 	olds    stack[lookupOld[V]]
-	added   stack[K]
+	added   keyStack[K]
 }
 
 // lookupChange is one insert or remove of k. An entry is at most
