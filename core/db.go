@@ -166,6 +166,7 @@ type engine struct {
 
 	seq            uint64 // commits appended since open (e.mu)
 	follow         followState
+	streaming      bool // large transactions stream into the log (StreamingBackend)
 	subs           subscriptions
 	lastCompactErr atomic.Pointer[string]
 	openStats      OpenStats
@@ -251,6 +252,9 @@ func newEngine(b Backend, desc *schemaDesc, opts Options) (*engine, error) {
 		version:     opts.Version,
 	}
 	e.scond = sync.NewCond(&e.smu)
+	if sb, ok := b.(StreamingBackend); ok {
+		e.streaming = sb.CutsDurable()
+	}
 	if len(desc.names) == 0 {
 		return e, nil
 	}

@@ -36,15 +36,16 @@ package core
 // transaction (or of one auto-committed operation) and is applied whole or not
 // at all. A large transaction is written as a run of commit-part records,
 // each at most CommitPartSize, followed by one commit record with its last
-// entries (possibly none). The writer streams it (stream.go): once its
+// entries (possibly none). The writer streams it into a backend that can
+// cut durable bytes (StreamingBackend, stream.go): once its
 // entries pass one chunk (256 KiB), each full chunk is appended as a
 // commit-part record while the transaction is still open, and its commit
 // record is appended at commit; a transaction past MaxRecordSize is always
 // written so. The records of a run are appended one after another under
 // the write lock, with nothing between them (no synced record either,
 // except before the first part). A run whose transaction rolls back or
-// fails is cut from the log, and the cut synced, before anything else is
-// appended. Replay applies a run only when it reaches the commit
+// fails is cut from the log before anything else is appended, and the cut
+// is synced. Replay applies a run only when it reaches the commit
 // record that ends it. A run that no commit record ends is a transaction
 // that never committed: at the end of the newest segment it is cut like a
 // torn tail; anywhere else (followed by a record that is not its commit) it

@@ -23,13 +23,18 @@ import "errors"
 //     commit record): only the first part may carry the synced mark.
 //   - A transaction that does not commit leaves no part in the log: a
 //     rollback, a failed append and a failed commit cut the segment back to
-//     where its first part began (cutLocked) and make the cut durable
-//     (syncCuts) before the write lock is taken again. If the cut fails,
-//     the database is poisoned. A crash before the commit record leaves a
-//     run of parts at the end of the newest segment, which open cuts as
-//     uncommitted (cutUncommitted).
+//     where its first part began (cutLocked) before releasing the write
+//     lock, and then make the cut durable (syncCuts), as the recovery from
+//     a failed sync does. If the cut fails, the database is poisoned. A
+//     crash before the commit record, or before the cut is durable, can
+//     leave of the run only bytes past everything appended since: a run of
+//     parts at the end of the newest segment, which open cuts as
+//     uncommitted (cutUncommitted), or damage no watermark covers, a torn
+//     tail.
 //   - A transaction whose records a follower needs (Tap) does not stream:
-//     its commit ships every record it wrote.
+//     its commit ships every record it wrote. Nor does one on a backend
+//     that cannot cut durable bytes (StreamingBackend): a sync of earlier
+//     commits may make its parts durable before it rolls back.
 
 // spiller takes a transaction's full chunks to the log while it is open.
 type spiller interface {
@@ -51,7 +56,7 @@ type txStream struct {
 // exclusively, which Tap holds too when it sets the tap: it is read
 // without smu, which commits wait on.
 func (e *engine) streams(t *txn) {
-	if e.follow.tap == nil {
+	if e.streaming && e.follow.tap == nil {
 		t.e = e
 		t.w.spill = t
 	}

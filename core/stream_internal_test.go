@@ -312,3 +312,21 @@ func TestStream_SyncDuringTransaction(t *testing.T) {
 		t.Fatal("the run is not followed by its commit record, then the synced record that waited for it")
 	}
 }
+
+// A backend that does not say it can cut durable bytes (StreamingBackend)
+// gets a large transaction's records at commit only.
+func TestStream_OnlyIntoStreamingBackends(t *testing.T) {
+	mem := NewMemBackend()
+	db, err := Open[streamSchema](struct{ Backend }{mem}, Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	before := len(segmentBytes(t, mem, db.e.active))
+	mustOK(t, db.Update(func(s *streamSchema) error {
+		mustOK(t, insertEach(s, 0, streamN, nil))
+		if n := len(segmentBytes(t, mem, db.e.active)); n != before {
+			t.Fatalf("%d bytes appended before the commit, want 0", n-before)
+		}
+		return nil
+	}))
+	checkKeys(t, "after the commit", db, streamN)
+}
