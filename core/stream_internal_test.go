@@ -330,3 +330,44 @@ func TestStream_OnlyIntoStreamingBackends(t *testing.T) {
 	}))
 	checkKeys(t, "after the commit", db, streamN)
 }
+
+// An auto-committed op streams as it goes (no rewind can reach what it
+// wrote: it fails whole), and when it fails part way its parts are cut.
+func TestStream_FailedAutoCommitOp(t *testing.T) {
+	mem := NewMemBackend()
+	db, err := Open[chunkSchema](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	mustOK(t, db.Tables.T.InsertMany(rangeOf(0, 10)))
+	log := segmentBytes(t, mem, db.e.active)
+	streamed := 0
+	bad := func(yield func(int, RawValue) bool) {
+		for i, v := range rangeOf(10, 10+streamN) {
+			if !yield(i, v) {
+				return
+			}
+		}
+		streamed = len(segmentBytes(t, mem, db.e.active)) - len(log)
+		yield(-1, RawValue{0xc1}) // not msgpack
+	}
+	if err := db.Tables.T.InsertMany(bad); err == nil {
+		t.Fatal("InsertMany of a bad value succeeded")
+	}
+	if streamed < 3*txChunkSize {
+		t.Fatalf("%d bytes streamed before the op failed; the test needs at least 3 chunks", streamed)
+	}
+	if got := segmentBytes(t, mem, db.e.active); string(got) != string(log) {
+		t.Fatalf("the log holds %d bytes after the failed op, want the %d it held before", len(got), len(log))
+	}
+	if n := db.Tables.T.Len(); n != 10 {
+		t.Fatalf("%d keys after the failed op, want 10", n)
+	}
+	mustOK(t, db.Tables.T.InsertMany(rangeOf(10, 20)))
+	mustOK(t, db.Close())
+	db, err = Open[chunkSchema](mem.Reopen(), Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	if n := db.Tables.T.Len(); n != 20 {
+		t.Fatalf("%d keys after a reopen, want 20", n)
+	}
+}
