@@ -79,3 +79,15 @@ type Backend interface {
 type SyncedSizer interface {
 	Synced(id uint64) int64
 }
+
+// StreamingBackend is implemented by backends that take a transaction's
+// records while it is still open: their Append passes the bytes on to
+// storage (rather than holding them in memory until Sync), and their
+// Truncate cuts any bytes, durable ones included. When CutsDurable reports
+// true, a large transaction appends its records as it goes and a rollback
+// cuts them (stream.go), so that it holds a chunk or two of encoded entries
+// in memory instead of all of them. Other backends (IndexedDB, which can
+// cut only what it has not flushed) get a transaction's records at commit.
+type StreamingBackend interface {
+	CutsDurable() bool
+}

@@ -58,7 +58,9 @@ func (e *engine) beginLocked() (*txn, error) {
 	e.releaseLargeBuffer()
 	e.w.startTx(e.partSize)
 	e.txOpen.Store(true)
-	return &txn{w: e.w}, nil
+	t := &txn{w: e.w}
+	e.streams(t)
+	return t, nil
 }
 
 // writableLocked returns why the database cannot take a write, after
@@ -124,6 +126,10 @@ func (e *engine) autoCommit(table uint32, op func(t *txn) error) error {
 // database is poisoned, the lock released, and the panic goes on.
 func (e *engine) rollbackAndUnlock(t *txn) {
 	t.closed.Store(true)
+	if t.stream.on {
+		defer e.syncCuts() // runs last, once e.mu is released
+		e.cutStreamLocked(t, errRolledBackParts)
+	}
 	defer e.mu.Unlock()
 	defer e.txOpen.Store(false)
 	defer func() {
@@ -147,17 +153,30 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	if t.w.count() == 0 {
 		return nil, nil
 	}
-	mark := e.wm.due(e.active)
+	t.w.spill = nil
+	mark := int64(-1)
+	if !t.stream.on { // nothing may come between parts and their commit
+		mark = e.wm.due(e.active)
+	}
 	pieces, records, err := t.w.records(e.recordLimit, e.partSize, mark)
 	// The pieces alias the write buffer, which the next transaction
 	// reuses: backends do not keep what they are given past Append.
+	if err == nil && t.stream.err != nil {
+		err = &writeError{cause: t.stream.err}
+	}
 	if err != nil {
 		t.rollback()
+		e.cutStreamLocked(t, err) // the caller runs syncCuts
 		return nil, err
 	}
-	start := e.segSize[e.active]
-	end := start
-	if e.stageLocked(pieces, start) {
+	// The transaction's records span [start, end): its streamed parts,
+	// then what is appended now, from at.
+	at := e.segSize[e.active]
+	start, end := at, at
+	if t.stream.on {
+		start = t.stream.start
+	}
+	if e.stageLocked(pieces, at) {
 		for _, p := range pieces {
 			end += int64(len(p))
 		}
@@ -169,9 +188,9 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 			end += int64(len(p))
 		}
 	}
-	var rec []byte // the records, for the followers
+	var rec []byte // the records, for the followers (who never see a streamed transaction)
 	if err == nil && e.tapping() {
-		rec = make([]byte, 0, end-start)
+		rec = make([]byte, 0, end-at)
 		for _, p := range pieces {
 			rec = append(rec, p...)
 		}
@@ -182,11 +201,11 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 		e.cutLocked(map[uint64]int64{e.active: start}, err)
 		return nil, &writeError{cause: err} // the caller runs syncCuts
 	}
-	e.grewLocked(e.active, end-start)
+	e.grewLocked(e.active, end-at)
 	if mark >= 0 {
 		e.wm.written = mark
 	}
-	e.records += int64(records)
+	e.records += int64(records + t.stream.records)
 	e.commits.Add(1)
 	e.seq++
 	var change *Change

@@ -166,6 +166,7 @@ type engine struct {
 
 	seq            uint64 // commits appended since open (e.mu)
 	follow         followState
+	streaming      bool // large transactions stream into the log (StreamingBackend)
 	subs           subscriptions
 	lastCompactErr atomic.Pointer[string]
 	openStats      OpenStats
@@ -251,6 +252,9 @@ func newEngine(b Backend, desc *schemaDesc, opts Options) (*engine, error) {
 		version:     opts.Version,
 	}
 	e.scond = sync.NewCond(&e.smu)
+	if sb, ok := b.(StreamingBackend); ok {
+		e.streaming = sb.CutsDurable()
+	}
 	if len(desc.names) == 0 {
 		return e, nil
 	}
@@ -276,9 +280,11 @@ func (db *DB[S]) instance(tx *txn) *S {
 }
 
 // Update runs fn as one transaction. If fn returns nil, every change it made
-// is committed as one record, durable (under the sync mode) when Update
-// returns nil. If fn returns an error or panics, every change is undone in
-// memory and nothing is written; the error is returned, the panic goes on.
+// is committed as one record (a large transaction streams a run of records
+// while fn runs, which its last record commits: see record.go), durable
+// (under the sync mode) when Update returns nil. If fn returns an error or
+// panics, every change is undone in memory and nothing of it stays in the
+// log; the error is returned, the panic goes on.
 // Other writers wait while fn runs, and so do readers outside fn, so keep it
 // short. The handles in tx must not be used after fn returns. fn must use
 // the database only through tx: calls through db.Tables, or to Update,
@@ -411,7 +417,7 @@ func (tx *Tx[S]) Rollback() {
 	tx.db.e.rollbackAndUnlock(tx.t)
 }
 
-// Commit writes the transaction as one record and waits until it is durable
+// Commit writes the transaction's (last) record and waits until it is durable
 // under the sync mode. On error nothing of the transaction remains, in
 // memory or in the log (or the database refuses writes; see ErrPoisoned).
 func (tx *Tx[S]) Commit() error {

@@ -35,6 +35,18 @@ type entryWriter struct {
 	keptN   int
 	pieces  [][]byte // scratch for records
 
+	// spill, when set, takes a transaction's chunks to the log while the
+	// transaction is open (stream.go). Only chunks that end at or before
+	// floor are given to it: no rewindTo reaches them. spilledLen and
+	// spilledN are the bytes (prefixes included) and entries it took, which
+	// come before kept in the stream; spare is the buffer of a chunk it
+	// took, for the next chunk.
+	spill      spiller
+	floor      int
+	spilledLen int
+	spilledN   int
+	spare      []byte
+
 	// shared says that strings a table holds may alias bytes written since
 	// startTx (aliasString): those bytes are never written again, so
 	// rewindTo and startTx move on to a new buffer instead of reusing buf.
@@ -86,7 +98,11 @@ func (w *entryWriter) end() error {
 		return fmt.Errorf("%w: one entry of %d bytes", ErrTooLarge, w.buf.Len()-w.start)
 	}
 	w.n++
-	if (w.flush == nil && !w.keep) || w.buf.Len() < w.chunkSize {
+	if w.flush == nil && !w.keep {
+		return nil
+	}
+	if w.buf.Len() < w.chunkSize {
+		w.reserveChunk()
 		return nil
 	}
 	if w.n > 1 {
@@ -108,6 +124,21 @@ func (w *entryWriter) end() error {
 	return w.takeChunk()
 }
 
+// reserveChunk gives a transaction's buffer a whole chunk's capacity once
+// it holds an eighth of one, so that the first chunk of a large
+// transaction does not grow by doubling: that would leave garbage of about
+// its size, and a buffer of twice a chunk for the later chunks to reuse. A
+// buffer that strings may alias (shared) is never moved.
+func (w *entryWriter) reserveChunk() {
+	want := len(commitPrefix) + w.chunkSize + txChunkSlack
+	if !w.keep || w.shared || w.buf.Cap() >= want || w.buf.Len() < w.chunkSize/8 {
+		return
+	}
+	b := make([]byte, w.buf.Len(), want)
+	copy(b, w.buf.Bytes())
+	w.buf = *bytes.NewBuffer(b)
+}
+
 func (w *entryWriter) takeChunk() error {
 	if w.n == 0 {
 		return nil
@@ -116,9 +147,14 @@ func (w *entryWriter) takeChunk() error {
 		w.kept = append(w.kept, txChunk{b: w.buf.Bytes(), n: w.n})
 		w.keptLen += w.buf.Len()
 		w.keptN += w.n
-		w.buf = *bytes.NewBuffer(make([]byte, 0, len(commitPrefix)+w.chunkSize+txChunkSlack))
-		w.buf.Write(commitPrefix[:])
 		w.n = 0
+		w.spillReady() // first, so that the next chunk may reuse this one's buffer
+		next := w.spare
+		if next == nil {
+			next = make([]byte, 0, len(commitPrefix)+w.chunkSize+txChunkSlack)
+		}
+		w.buf, w.spare = *bytes.NewBuffer(next[:0]), nil
+		w.buf.Write(commitPrefix[:])
 		return nil
 	}
 	err := w.flush(w.buf.Bytes(), w.n)
@@ -178,6 +214,7 @@ func (w *entryWriter) startTx(partSize int) {
 	w.keep = true
 	w.chunkSize = min(txChunkSize, partSize)
 	w.dropKept()
+	w.floor = math.MaxInt
 	if w.shared {
 		w.buf, w.shared = bytes.Buffer{}, false
 	}
@@ -192,7 +229,7 @@ func (w *entryWriter) startTx(partSize int) {
 // transaction's chunks are the memory of what it wrote, not extra. The
 // first chunk is never aliased, so that a small transaction's buffer is
 // reused and no value keeps a mostly empty buffer alive.
-func (w *entryWriter) aliasable() bool { return w.keep && len(w.kept) > 0 }
+func (w *entryWriter) aliasable() bool { return w.keep && len(w.kept) > 0 && w.spill == nil }
 
 // aliasString returns x, when it is a string, as the same bytes in
 // w.buf[end-len(x):end], which the caller has just written (a msgpack
@@ -207,22 +244,53 @@ func aliasString[T any](w *entryWriter, x T, end int) T {
 	return x
 }
 
-// dropKept forgets the kept chunks (and the pieces that alias them), so
-// that their memory can be freed; their slices are kept for reuse.
+// dropKept forgets the kept chunks (and the pieces that alias them), the
+// spilled ones and the spill, so that their memory can be freed; their
+// slices are kept for reuse.
 func (w *entryWriter) dropKept() {
 	clear(w.kept[:cap(w.kept)])
 	clear(w.pieces[:cap(w.pieces)])
 	w.kept, w.keptLen, w.keptN = w.kept[:0], 0, 0
+	w.spill, w.spilledLen, w.spilledN, w.spare = nil, 0, 0, nil
+}
+
+// spillReady gives spill the kept chunks that end at or before floor, in
+// order, and forgets them if it takes them.
+func (w *entryWriter) spillReady() {
+	if w.spill == nil || len(w.kept) == 0 {
+		return
+	}
+	k, end := 0, w.spilledLen
+	for k < len(w.kept) && end+len(w.kept[k].b) <= w.floor {
+		end += len(w.kept[k].b)
+		k++
+	}
+	if k == 0 || !w.spill.spillChunks(w.kept[:k]) {
+		return
+	}
+	for _, c := range w.kept[:k] {
+		w.spilledLen += len(c.b)
+		w.spilledN += c.n
+		w.keptLen -= len(c.b)
+		w.keptN -= c.n
+	}
+	w.spare = w.kept[k-1].b[:0]
+	n := copy(w.kept, w.kept[k:])
+	clear(w.kept[n:])
+	w.kept = w.kept[:n]
 }
 
 // pos returns where the stream of a transaction's writer ends, for rewindTo.
-func (w *entryWriter) pos() int { return w.keptLen + w.buf.Len() }
+func (w *entryWriter) pos() int { return w.spilledLen + w.keptLen + w.buf.Len() }
 
-// count returns the entries a transaction's writer holds.
-func (w *entryWriter) count() int { return w.keptN + w.n }
+// count returns the entries a transaction's writer holds or has spilled.
+func (w *entryWriter) count() int { return w.spilledN + w.keptN + w.n }
 
 // rewindTo cuts a transaction's writer back to pos, which held n entries.
+// pos is never below floor, so never in what was spilled.
 func (w *entryWriter) rewindTo(pos, n int) {
+	pos -= w.spilledLen
+	n -= w.spilledN
 	for pos < w.keptLen {
 		c := w.kept[len(w.kept)-1]
 		w.kept = w.kept[:len(w.kept)-1]
@@ -237,11 +305,13 @@ func (w *entryWriter) rewindTo(pos, n int) {
 	w.n = n - w.keptN
 }
 
-// records frames a transaction's pairs as records (commitRecords). The
-// pieces it returns alias w, and are valid until w is written again.
+// records frames the pairs a transaction's writer holds as records
+// (commitRecords): after spilled parts, they end the transaction with a
+// commit record, empty if every pair was spilled. The pieces it returns
+// alias w, and are valid until w is written again.
 func (w *entryWriter) records(maxRecord, partSize int, mark int64) ([][]byte, int, error) {
 	chunks := w.kept
-	if w.n > 0 {
+	if w.n > 0 || len(chunks) == 0 {
 		chunks = append(chunks, txChunk{b: w.buf.Bytes(), n: w.n})
 	}
 	pieces, records, err := commitRecords(w.pieces[:0], chunks, maxRecord, partSize, mark)
@@ -278,31 +348,48 @@ func commitRecords(out [][]byte, chunks []txChunk, maxRecord, partSize int, mark
 		if j == len(chunks) {
 			kind = recordCommit
 		}
-		hdr := appendUint(appendArrayLen(make([]byte, 0, 6), 1+2*n), uint64(kind))
-		if len(hdr)+size > MaxRecordSize {
-			return nil, 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(hdr)+size)
+		if i > 0 {
+			mark = -1
 		}
-		first := chunks[i].b
-		start := p - len(hdr) - recordHeaderSize
-		copy(first[start+recordHeaderSize:], hdr)
-		crc := crc32.Update(0, castagnoli, first[start+recordHeaderSize:])
-		for _, c := range chunks[i+1 : j] {
-			crc = crc32.Update(crc, castagnoli, c.b[p:])
-		}
-		binary.LittleEndian.PutUint32(first[start:], uint32(len(hdr)+size))
-		binary.LittleEndian.PutUint32(first[start+4:], crc)
-		if i == 0 && mark >= 0 {
-			start -= syncedRecordLen(mark)
-			appendSynced(first[start:start], mark) // in place, in the room before the record
-		}
-		out = append(out, first[start:])
-		for _, c := range chunks[i+1 : j] {
-			out = append(out, c.b[p:])
+		var err error
+		if out, err = frameChunks(out, chunks[i:j], kind, size, n, mark); err != nil {
+			return nil, 0, err
 		}
 		records++
 		i = j
 	}
 	return out, records, nil
+}
+
+// frameChunks frames the pairs of chunks, size bytes and n pairs after
+// commitPrefix in each, as one record of the given kind, in place: its
+// header goes into the first chunk's prefix, after a synced record [6,
+// mark] when mark is not negative. It appends the record's bytes to out, in
+// pieces to append one after the other.
+func frameChunks(out [][]byte, chunks []txChunk, kind, size, n int, mark int64) ([][]byte, error) {
+	p := len(commitPrefix)
+	hdr := appendUint(appendArrayLen(make([]byte, 0, 6), 1+2*n), uint64(kind))
+	if len(hdr)+size > MaxRecordSize {
+		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(hdr)+size)
+	}
+	first := chunks[0].b
+	start := p - len(hdr) - recordHeaderSize
+	copy(first[start+recordHeaderSize:], hdr)
+	crc := crc32.Update(0, castagnoli, first[start+recordHeaderSize:])
+	for _, c := range chunks[1:] {
+		crc = crc32.Update(crc, castagnoli, c.b[p:])
+	}
+	binary.LittleEndian.PutUint32(first[start:], uint32(len(hdr)+size))
+	binary.LittleEndian.PutUint32(first[start+4:], crc)
+	if mark >= 0 {
+		start -= syncedRecordLen(mark)
+		appendSynced(first[start:start], mark) // in place, in the room before the record
+	}
+	out = append(out, first[start:])
+	for _, c := range chunks[1:] {
+		out = append(out, c.b[p:])
+	}
+	return out, nil
 }
 
 // record builds a framed record of the given kind around n pairs.

@@ -274,16 +274,26 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 		delta -= s.entrySize(k, oldV, oldEnc)
 	}
 	s.live += delta
-	s.logChange(tx, k, had, oldV, oldEnc, delta)
+	if !had && delta == s.entrySize(k, v, enc) {
+		s.logAdded(tx, k)
+	} else {
+		s.logChange(tx, k, had, oldV, oldEnc, delta)
+	}
 	return tx.w.end()
 }
 
 // lookupUndo is a lookup table's undo log in one transaction: one change
-// per insert or remove, and the values they replaced or removed.
+// per insert or remove, and the values they replaced or removed. An insert
+// that adds a key, and adds to live the entrySize of what it set (the
+// commonest change of a load), is logged as its key alone, in added: it
+// costs 8 bytes for a string key (keyStack) instead of a change's 32. Newest first,
+// the log is the added keys past the newest change's added count, then
+// that change, and so on.
 type lookupUndo[K comparable, V any] struct {
 	s       *lookupTableState[K, V]
 	changes stack[lookupChange[K]]
 	olds    stack[lookupOld[V]]
+	added   keyStack[K]
 }
 
 // lookupChange is one insert or remove of k. An entry is at most
@@ -292,6 +302,7 @@ type lookupChange[K comparable] struct {
 	k     K
 	old   int32 // index in olds of the value k had, or -1 if it had none
 	delta int32 // what the change added to live
+	added int   // the added keys logged before it
 }
 
 // lookupOld is a value as the table held it (see lookupTableState.get).
@@ -303,11 +314,8 @@ type lookupOld[V any] struct {
 // logChange records, for tx's undo, that k was changed: it had the value
 // oldV/oldEnc if had, and live grew by delta.
 func (s *lookupTableState[K, V]) logChange(tx *txn, k K, had bool, oldV V, oldEnc []byte, delta int64) {
-	l := logChange(tx, func(u undoer) (*lookupUndo[K, V], bool) {
-		l, ok := u.(*lookupUndo[K, V])
-		return l, ok && l.s == s
-	}, func() *lookupUndo[K, V] { return &lookupUndo[K, V]{s: s} })
-	c := lookupChange[K]{k: k, old: -1, delta: int32(delta)}
+	l := s.undoLog(tx)
+	c := lookupChange[K]{k: k, old: -1, delta: int32(delta), added: l.added.len()}
 	if had {
 		c.old = int32(l.olds.len())
 		l.olds.push(lookupOld[V]{oldV, oldEnc})
@@ -315,9 +323,32 @@ func (s *lookupTableState[K, V]) logChange(tx *txn, k K, had bool, oldV V, oldEn
 	l.changes.push(c)
 }
 
+// logAdded records, for tx's undo, that k was added, with a value whose
+// entrySize is what live grew by.
+func (s *lookupTableState[K, V]) logAdded(tx *txn, k K) { s.undoLog(tx).added.push(k) }
+
+// undoLog returns s's undo log in tx, counting one more change in it.
+func (s *lookupTableState[K, V]) undoLog(tx *txn) *lookupUndo[K, V] {
+	return logChange(tx, func(u undoer) (*lookupUndo[K, V], bool) {
+		l, ok := u.(*lookupUndo[K, V])
+		return l, ok && l.s == s
+	}, func() *lookupUndo[K, V] { return &lookupUndo[K, V]{s: s} })
+}
+
 func (l *lookupUndo[K, V]) undo(n int) {
 	s := l.s
 	for range n {
+		before := 0
+		if c, ok := l.changes.last(); ok {
+			before = c.added
+		}
+		if l.added.len() > before {
+			k := l.added.pop()
+			v, enc, _ := s.get(k)
+			s.live -= s.entrySize(k, v, enc)
+			s.del(k)
+			continue
+		}
 		c := l.changes.pop()
 		if c.old < 0 {
 			s.del(c.k)

@@ -120,6 +120,9 @@ func (m *MemBackend) Sync(id uint64) error {
 	return nil
 }
 
+// CutsDurable implements StreamingBackend: Truncate cuts any bytes.
+func (m *MemBackend) CutsDurable() bool { return true }
+
 // Truncate implements Backend.
 func (m *MemBackend) Truncate(id uint64, size int64) error {
 	m.mu.Lock()

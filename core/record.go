@@ -34,11 +34,18 @@ package core
 // the segment was started; another schema record is appended when an open adds
 // tables. A commit record is the unit of atomicity: it holds every entry of one
 // transaction (or of one auto-committed operation) and is applied whole or not
-// at all. A transaction too large for one record (past MaxRecordSize) is
-// written as a run of commit-part records, each at most CommitPartSize,
-// followed by one commit record with its last entries; they are appended
-// one after another under the write lock, with nothing between them.
-// Replay applies a run only when it reaches the commit
+// at all. A large transaction is written as a run of commit-part records,
+// each at most CommitPartSize, followed by one commit record with its last
+// entries (possibly none). The writer streams it into a backend that can
+// cut durable bytes (StreamingBackend, stream.go): once its
+// entries pass one chunk (256 KiB), each full chunk is appended as a
+// commit-part record while the transaction is still open, and its commit
+// record is appended at commit; a transaction past MaxRecordSize is always
+// written so. The records of a run are appended one after another under
+// the write lock, with nothing between them (no synced record either,
+// except before the first part). A run whose transaction rolls back or
+// fails is cut from the log before anything else is appended, and the cut
+// is synced. Replay applies a run only when it reaches the commit
 // record that ends it. A run that no commit record ends is a transaction
 // that never committed: at the end of the newest segment it is cut like a
 // torn tail; anywhere else (followed by a record that is not its commit) it
@@ -57,7 +64,8 @@ package core
 // appended; offset never exceeds the record's own position. The writer puts
 // one at the head of the first append after a sync moved the durable point
 // of the active segment (so at most one per group commit, and none while
-// nothing is synced), and one with offset 0 right after the schema record
+// nothing is synced; within a streamed transaction's run it waits for the
+// append after the run), and one with offset 0 right after the schema record
 // of every segment it starts, snapshot segments included. An offset-0 record
 // claims nothing: it marks the log as one whose writer keeps watermarks.
 // A writable open whose newest segment ends with records that no synced
@@ -113,7 +121,9 @@ package core
 // counts of snapshot-end were added within it: readers accept the record
 // with or without them. commit-part records were added within it too, for
 // transactions of any size: older readers refuse a log that holds one
-// ("unknown record kind"), and every log without one reads as before.
+// ("unknown record kind"), and every log without one reads as before. Since
+// 2026-12 transactions past 256 KiB stream as commit-part records, so most
+// logs of bulk loads hold some.
 // The schema version was added within it as well: older readers refuse a
 // schema record that carries one ("schema record has 3 elements").
 // synced records were added within it (2026-12) so that damage past the
@@ -154,7 +164,8 @@ const (
 	SnapshotChunkSize = 1 << 20
 
 	// CommitPartSize bounds the payload of each record of a transaction
-	// written as several (one larger than MaxRecordSize).
+	// written as several (a streamed one, or one larger than
+	// MaxRecordSize).
 	CommitPartSize = 16 << 20
 
 	// syncedRecordMax is the size of the largest framed synced record:

@@ -3,8 +3,10 @@ package core
 import (
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Table kinds as recorded in the log's schema records. They are part of the
@@ -57,6 +59,8 @@ type txn struct {
 	touched  []uint32 // IDs of the tables written, for subscriptions
 	readOnly bool
 	closed   atomic.Bool
+	e        *engine  // set when the transaction streams (stream.go)
+	stream   txStream // what it streamed
 }
 
 // undoer is a table's typed undo log in one transaction: it reverses the
@@ -141,6 +145,61 @@ func (s *stack[T]) push(v T) {
 }
 
 // pop removes and returns the newest value; the stack must not be empty.
+// keyStack is a stack of keys. String keys are held as their data
+// pointers, which keep the keys' bytes alive, and their lengths in runs of
+// one length: the keys of a load cost 8 bytes each, and keys of varied
+// lengths at most 16, as a string does.
+type keyStack[K any] struct {
+	keys stack[K]     // keys other than strings
+	ptrs stack[*byte] // string keys' bytes
+	lens []lengthRun  // their lengths, oldest first
+}
+
+// lengthRun is n string keys of length len, pushed one after the other.
+type lengthRun struct{ len, n int32 }
+
+func (s *keyStack[K]) len() int { return s.keys.len() + s.ptrs.len() }
+
+func (s *keyStack[K]) push(k K) {
+	p, ok := any(&k).(*string)
+	if !ok {
+		s.keys.push(k)
+		return
+	}
+	s.ptrs.push(unsafe.StringData(*p))
+	if n := len(s.lens); n > 0 && int(s.lens[n-1].len) == len(*p) && s.lens[n-1].n < math.MaxInt32 {
+		s.lens[n-1].n++
+		return
+	}
+	s.lens = append(s.lens, lengthRun{int32(len(*p)), 1})
+}
+
+func (s *keyStack[K]) pop() K {
+	var k K
+	p, ok := any(&k).(*string)
+	if !ok {
+		return s.keys.pop()
+	}
+	r := &s.lens[len(s.lens)-1]
+	*p = unsafe.String(s.ptrs.pop(), int(r.len))
+	if r.n--; r.n == 0 {
+		s.lens = s.lens[:len(s.lens)-1]
+	}
+	return k
+}
+
+// last returns the newest element, if there is one.
+func (s *stack[T]) last() (T, bool) {
+	switch {
+	case len(s.top) > 0:
+		return s.top[len(s.top)-1], true
+	case len(s.full) > 0:
+		return s.full[len(s.full)-1][stackBlock-1], true
+	}
+	var zero T
+	return zero, false
+}
+
 func (s *stack[T]) pop() T {
 	if len(s.top) == 0 {
 		s.top = s.full[len(s.full)-1][:]
@@ -268,13 +327,20 @@ func (h *handle) write(op func(t *txn) error) error {
 // that makes several changes (InsertMany) is all or nothing within a
 // transaction too. A transaction may grow to any size that fits in memory
 // (record.go: commit-part records); one entry must fit in one record.
+//
+// While op runs, nothing it wrote is spilled to the log (stream.go): only a
+// whole op can be rewound, and only in memory.
 func (t *txn) do(op func(t *txn) error) error {
 	mark, undos, n := t.w.pos(), t.undoMark(), t.w.count()
+	floor := t.w.floor
+	t.w.floor = min(floor, mark)
 	err := op(t)
 	if err != nil {
 		t.undoTo(undos)
 		t.w.rewindTo(mark, n)
 	}
+	t.w.floor = floor
+	t.w.spillReady()
 	return err
 }
 

@@ -521,6 +521,66 @@ func TestTx_FailedOpUndoesOnlyItself(t *testing.T) {
 	}
 }
 
+// An insert that adds a key is logged apart from the other changes
+// (lookupUndo.added). Undoing a failed op, or a whole transaction,
+// restores the state and LiveBytes exactly, whatever the mix: keys added,
+// replaced, removed and added again, inside the failed op and before it.
+func TestTx_UndoMixesAddedKeysAndChanges(t *testing.T) {
+	str := func(s string) core.RawValue { return core.RawValue(enc(t, s)) }
+	dump := func(s *rawSchema) string {
+		m := map[int]string{}
+		for k, v := range s.T.All() {
+			m[k] = string(v)
+		}
+		return fmt.Sprint(m)
+	}
+	// run makes the changes, then (if failOp) an op that fails after
+	// changes of its own, and ends the transaction with end.
+	run := func(failOp bool, end error) (string, int64) {
+		db, err := core.Open[rawSchema](core.NewMemBackend(), core.Options{})
+		must(t, err)
+		defer db.Close()
+		must(t, db.Tables.T.Insert(0, str("before")))
+		err = db.Update(func(s *rawSchema) error {
+			for i := range 10 {
+				must(t, s.T.Insert(i%3, str(fmt.Sprint("a", i))))
+			}
+			must(t, s.T.Remove(1))
+			must(t, s.T.Insert(1, str("again")))
+			if failOp {
+				bad := func(yield func(int, core.RawValue) bool) {
+					for i := range 30 {
+						if !yield(i%6, str(fmt.Sprint("b", i))) {
+							return
+						}
+					}
+					yield(7, core.RawValue{0xc1}) // not msgpack
+				}
+				if err := s.T.InsertMany(bad); err == nil {
+					t.Fatal("InsertMany of a bad value succeeded")
+				}
+			}
+			return end
+		})
+		if err != end {
+			t.Fatalf("Update returned %v, want %v", err, end)
+		}
+		return dump(db.Tables), db.Stats().LiveBytes
+	}
+	wantDump, wantLive := run(false, nil)
+	if got, live := run(true, nil); got != wantDump || live != wantLive {
+		t.Fatalf("after a failed op: %s, LiveBytes %d; want %s, %d", got, live, wantDump, wantLive)
+	}
+	db, err := core.Open[rawSchema](core.NewMemBackend(), core.Options{})
+	must(t, err)
+	must(t, db.Tables.T.Insert(0, str("before")))
+	wantDump, wantLive = dump(db.Tables), db.Stats().LiveBytes
+	must(t, db.Close())
+	if got, live := run(true, errors.New("boom")); got != wantDump || live != wantLive {
+		t.Fatalf("after a rollback: %s, LiveBytes %d; want %s, %d", got, live, wantDump, wantLive)
+	}
+}
+
 // A transaction written in many chunks whose Append fails part way (some
 // chunks written, one half written) is undone in memory and cut from the
 // log: the database goes on, and a crash or reopen keeps none of it.

@@ -113,7 +113,10 @@ type segmentFile struct {
 	end int64
 }
 
-var _ core.Backend = (*Backend)(nil)
+var (
+	_ core.Backend          = (*Backend)(nil)
+	_ core.StreamingBackend = (*Backend)(nil)
+)
 
 // NewBackend opens the folder dir as a backend and locks it (see
 // BackendOptions). A missing folder is created (0700) unless the open is
@@ -588,6 +591,10 @@ func (b *Backend) Sync(id uint64) error {
 	}
 	return nil
 }
+
+// CutsDurable implements core.StreamingBackend: Truncate cuts a file at
+// any size, and Append writes through to it.
+func (b *Backend) CutsDurable() bool { return true }
 
 // Truncate cuts segment id's file to size bytes, dropping any preallocated
 // tail (later appends preallocate again). A size at or past the file's end

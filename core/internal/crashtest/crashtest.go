@@ -385,6 +385,9 @@ func (d *Disk) sync(s *segment, n int64) {
 	s.synced = max(s.synced, n)
 }
 
+// CutsDurable implements core.StreamingBackend: Truncate cuts any bytes.
+func (d *Disk) CutsDurable() bool { return true }
+
 // Truncate implements core.Backend.
 func (d *Disk) Truncate(id uint64, size int64) error {
 	d.mu.Lock()
