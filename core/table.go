@@ -144,7 +144,6 @@ func (s *stack[T]) push(v T) {
 	s.top = append(s.top, v)
 }
 
-// pop removes and returns the newest value; the stack must not be empty.
 // keyStack is a stack of keys. String keys are held as their data
 // pointers, which keep the keys' bytes alive, and their lengths in runs of
 // one length: the keys of a load cost 8 bytes each, and keys of varied
@@ -200,6 +199,7 @@ func (s *stack[T]) last() (T, bool) {
 	return zero, false
 }
 
+// pop removes and returns the newest value; the stack must not be empty.
 func (s *stack[T]) pop() T {
 	if len(s.top) == 0 {
 		s.top = s.full[len(s.full)-1][:]
