@@ -144,6 +144,31 @@ func (s *stack[T]) push(v T) {
 	s.top = append(s.top, v)
 }
 
+// last returns the newest element, if there is one.
+func (s *stack[T]) last() (T, bool) {
+	switch {
+	case len(s.top) > 0:
+		return s.top[len(s.top)-1], true
+	case len(s.full) > 0:
+		return s.full[len(s.full)-1][stackBlock-1], true
+	}
+	var zero T
+	return zero, false
+}
+
+// pop removes and returns the newest value; the stack must not be empty.
+func (s *stack[T]) pop() T {
+	if len(s.top) == 0 {
+		s.top = s.full[len(s.full)-1][:]
+		s.full = s.full[:len(s.full)-1]
+	}
+	v := s.top[len(s.top)-1]
+	var zero T
+	s.top[len(s.top)-1] = zero
+	s.top = s.top[:len(s.top)-1]
+	return v
+}
+
 // keyStack is a stack of keys. String keys are held as their data
 // pointers, which keep the keys' bytes alive, and their lengths in runs of
 // one length: the keys of a load cost 8 bytes each, and keys of varied
@@ -185,31 +210,6 @@ func (s *keyStack[K]) pop() K {
 		s.lens = s.lens[:len(s.lens)-1]
 	}
 	return k
-}
-
-// last returns the newest element, if there is one.
-func (s *stack[T]) last() (T, bool) {
-	switch {
-	case len(s.top) > 0:
-		return s.top[len(s.top)-1], true
-	case len(s.full) > 0:
-		return s.full[len(s.full)-1][stackBlock-1], true
-	}
-	var zero T
-	return zero, false
-}
-
-// pop removes and returns the newest value; the stack must not be empty.
-func (s *stack[T]) pop() T {
-	if len(s.top) == 0 {
-		s.top = s.full[len(s.full)-1][:]
-		s.full = s.full[:len(s.full)-1]
-	}
-	v := s.top[len(s.top)-1]
-	var zero T
-	s.top[len(s.top)-1] = zero
-	s.top = s.top[:len(s.top)-1]
-	return v
 }
 
 // logChange counts one more change recorded in the typed undo log of a
