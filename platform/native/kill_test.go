@@ -2,6 +2,7 @@ package native_test
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -25,7 +26,18 @@ type killSchema struct {
 	Counter core.Single[int]
 	Seen    core.LookupTable[int, string]
 	Order   core.List[int]
+	Bulk    core.LookupTable[int, string] // bulkEntries per committed bulk transaction
 }
+
+// Every bulkEvery-th commit of killChild is a large transaction that also
+// writes bulkEntries entries of 100 bytes to Bulk: over 256 KiB, so it
+// streams its records into the log while it runs (core/stream.go). Before
+// each one, a transaction as large is rolled back. A kill may land in
+// either.
+const (
+	bulkEvery   = 10
+	bulkEntries = 3000
+)
 
 // killSyncModes are the sync modes TestKill9's rounds take in turn: a
 // killed process loses nothing in any of them, since a commit is written to
@@ -33,8 +45,9 @@ type killSchema struct {
 var killSyncModes = []core.SyncMode{core.SyncAlways, core.SyncInterval, core.SyncNever}
 
 // killChild runs in the child process: it commits transactions that write
-// the same number to three tables, printing each number once acknowledged,
-// and compacts now and then, until it is killed. DBRS_KILL_SYNC is the
+// the same number to three tables (and, every bulkEvery-th, many entries
+// to Bulk, after rolling back as many), printing each number once
+// acknowledged, and compacts now and then, until it is killed. DBRS_KILL_SYNC is the
 // index of its sync mode in killSyncModes.
 func killChild(dir string) {
 	mode, err := strconv.Atoi(os.Getenv("DBRS_KILL_SYNC"))
@@ -49,8 +62,34 @@ func killChild(dir string) {
 	}
 	start, _ := db.Tables.Counter.Get()
 	out := bufio.NewWriter(os.Stdout)
+	errRollBack := errors.New("rolled back")
+	fillBulk := func(tx *killSchema, i int) error {
+		for j := range bulkEntries {
+			if err := tx.Bulk.Insert(i*bulkEntries+j, strings.Repeat("b", 100)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for i := start + 1; ; i++ {
+		if i%bulkEvery == 0 {
+			err := db.Update(func(tx *killSchema) error {
+				if err := fillBulk(tx, -i); err != nil {
+					return err
+				}
+				return errRollBack
+			})
+			if err != errRollBack {
+				fmt.Println("rollback:", err)
+				os.Exit(2)
+			}
+		}
 		err := db.Update(func(tx *killSchema) error {
+			if i%bulkEvery == 0 {
+				if err := fillBulk(tx, i); err != nil {
+					return err
+				}
+			}
 			if err := tx.Counter.Insert(i); err != nil {
 				return err
 			}
@@ -146,6 +185,14 @@ func TestKill9(t *testing.T) {
 		}
 		if db.Tables.Seen.Len() != n || db.Tables.Order.Len() != n {
 			t.Fatalf("round %d: half a transaction: counter %d, seen %d, order %d", round, n, db.Tables.Seen.Len(), db.Tables.Order.Len())
+		}
+		if got, want := db.Tables.Bulk.Len(), n/bulkEvery*bulkEntries; got != want {
+			t.Fatalf("round %d: counter %d, so %d bulk entries, but %d", round, n, want, got)
+		}
+		for k := range db.Tables.Bulk.Keys() {
+			if k < 0 {
+				t.Fatalf("round %d: bulk key %d of a rolled-back transaction", round, k)
+			}
 		}
 		for i, v := range db.Tables.Order.All() {
 			if v != i+1 {
