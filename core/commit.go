@@ -126,7 +126,7 @@ func (e *engine) autoCommit(table uint32, op func(t *txn) error) error {
 // database is poisoned, the lock released, and the panic goes on.
 func (e *engine) rollbackAndUnlock(t *txn) {
 	t.closed.Store(true)
-	if t.stream.on {
+	if t.stream != nil {
 		defer e.syncCuts() // runs last, once e.mu is released
 		e.cutStreamLocked(t, errRolledBackParts)
 	}
@@ -155,13 +155,13 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	}
 	t.w.spill = nil
 	mark := int64(-1)
-	if !t.stream.on { // nothing may come between parts and their commit
+	if t.stream == nil { // nothing may come between parts and their commit
 		mark = e.wm.due(e.active)
 	}
 	pieces, records, err := t.w.records(e.recordLimit, e.partSize, mark)
 	// The pieces alias the write buffer, which the next transaction
 	// reuses: backends do not keep what they are given past Append.
-	if err == nil && t.stream.err != nil {
+	if err == nil && t.stream != nil && t.stream.err != nil {
 		err = &writeError{cause: t.stream.err}
 	}
 	if err != nil {
@@ -173,8 +173,9 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	// then what is appended now, from at.
 	at := e.segSize[e.active]
 	start, end := at, at
-	if t.stream.on {
-		start = t.stream.start
+	parts := 0
+	if t.stream != nil {
+		start, parts = t.stream.start, t.stream.records
 	}
 	if e.stageLocked(pieces, at) {
 		for _, p := range pieces {
@@ -205,7 +206,7 @@ func (e *engine) commitLocked(t *txn) (*pendingCommit, error) {
 	if mark >= 0 {
 		e.wm.written = mark
 	}
-	e.records += int64(records + t.stream.records)
+	e.records += int64(records + parts)
 	e.commits.Add(1)
 	e.seq++
 	var change *Change

@@ -44,9 +44,10 @@ type spiller interface {
 	spillChunks(chunks []txChunk) bool
 }
 
-// txStream is the part of an open transaction already in the log.
+// txStream is the part of an open transaction already in the log. A
+// transaction has one from its first part on (txn.stream, nil before, so
+// that the many small transactions do not carry it).
 type txStream struct {
-	on      bool  // parts were appended
 	start   int64 // where the first part begins, in the active segment
 	records int   // parts appended
 	err     error // an append failed: the transaction cannot commit
@@ -66,7 +67,7 @@ func (e *engine) streams(t *txn) {
 // held exclusively.
 func (t *txn) spillChunks(chunks []txChunk) bool {
 	e := t.e
-	if t.stream.err != nil {
+	if t.stream != nil && t.stream.err != nil {
 		return true // the commit fails; what the chunks hold is not needed
 	}
 	if e.opts.Sync == SyncAlways {
@@ -78,8 +79,8 @@ func (t *txn) spillChunks(chunks []txChunk) bool {
 		}
 	}
 	mark := int64(-1)
-	if !t.stream.on {
-		t.stream.on, t.stream.start = true, e.segSize[e.active]
+	if t.stream == nil {
+		t.stream = &txStream{start: e.segSize[e.active]}
 		mark = e.wm.due(e.active)
 	}
 	p := len(commitPrefix)
@@ -104,7 +105,7 @@ func (t *txn) spillChunks(chunks []txChunk) bool {
 // cutStreamLocked cuts the parts t appended from the log, when it does not
 // commit; the caller runs syncCuts once e.mu is released. e.mu is held.
 func (e *engine) cutStreamLocked(t *txn, cause error) {
-	if t.stream.on {
+	if t.stream != nil {
 		e.cutLocked(map[uint64]int64{e.active: t.stream.start}, cause)
 	}
 }

@@ -59,8 +59,8 @@ type txn struct {
 	touched  []uint32 // IDs of the tables written, for subscriptions
 	readOnly bool
 	closed   atomic.Bool
-	e        *engine  // set when the transaction streams (stream.go)
-	stream   txStream // what it streamed
+	e        *engine   // set when the transaction streams (stream.go)
+	stream   *txStream // what it streamed, from its first part on
 }
 
 // undoer is a table's typed undo log in one transaction: it reverses the
