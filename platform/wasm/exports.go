@@ -84,10 +84,11 @@ package wasm
 //
 // A shim that calls dbrs_run calls it once when it starts, after setting
 // onSettle (and flush, idb_flush.go) on the bridge object, which Go reads
-// then, once; from then on the bridge leaves the wake-ups to it. Until then (an older shim, Go
-// tests) Go queues that microtask itself, as a call of a js.FuncOf
-// function: a dearer entry into Go, which makes js.Values of the event,
-// its this and its arguments, through eight calls into JS.
+// then, once; from then on the bridge leaves the wake-ups to it. Until
+// then (an older shim, Go tests) Go queues that microtask itself, as a
+// call of a js.FuncOf function: a dearer entry into Go, which makes
+// js.Values of the event, its this and its arguments, through eight calls
+// into JS.
 
 import (
 	"encoding/binary"
