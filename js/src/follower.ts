@@ -382,6 +382,8 @@ export class Tabs {
   private givingWay = false;
   /** Another tab has been heard on the channel (see "Invariants": a leader broadcasts commits only then). */
   private othersHeard: boolean;
+  /** startTap has run: commits are kept for ship(). */
+  private tapped = false;
 
   private constructor(id: string, name: string, version: number | null, locks: LockManagerLike, ch: BroadcastChannel, role: 'leader' | 'follower', lock: LockRequest, inbox: Msg[], bad: number, heard: boolean) {
     this.id = id;
@@ -474,7 +476,7 @@ export class Tabs {
     this.host = host;
     if (this.role === 'leader') {
       host.startLeading();
-      ok(host.b.tap!(host.h));
+      if (this.othersHeard) this.startTap();
       this.announce();
       this.inbox.length = 0; // requests sent before we led are sent again after `leader`
     } else {
@@ -498,6 +500,7 @@ export class Tabs {
   private receive(data: unknown): void {
     if (this.closed) return;
     this.othersHeard = true;
+    if (this.role === 'leader' && this.host && !this.tapped) this.startTap();
     const m = parseMessage(data);
     if (typeof m === 'string') {
       this.badMessages++;
@@ -655,6 +658,19 @@ export class Tabs {
 
   // ---------------------------------------------------------------- leader
 
+  /**
+   * Makes dbrs.wasm keep each durable commit's records for ship(). A
+   * leader starts only once another tab has been heard: until then it
+   * broadcasts nothing (see "Invariants"), and keeping the records would
+   * copy every commit, and make ship() call into Go for each, for no one.
+   * A commit made durable before is not shipped, as before the first
+   * broadcast: it is in IndexedDB for any tab that opens after it.
+   */
+  private startTap(): void {
+    ok(this.host!.b.tap!(this.host!.h));
+    this.tapped = true;
+  }
+
   /** Says that this tab leads, and where its log ends. */
   private announce(): void {
     const [segment, offset] = this.position();
@@ -667,9 +683,9 @@ export class Tabs {
    * The database calls it before it tells its own listeners of a commit.
    */
   ship(): void {
-    if (this.role !== 'leader' || !this.host || this.closed) return;
+    if (this.role !== 'leader' || !this.host || this.closed || !this.tapped) return;
     const cs = this.host.b.shipped!(this.host.h);
-    if (cs instanceof Error || !this.othersHeard) return;
+    if (cs instanceof Error) return;
     const at = now();
     for (const c of cs) {
       this.ch.postMessage({ v: 1, t: 'commit', from: this.id, segment: c.segment, offset: c.offset, end: c.end, record: c.record, tables: c.tables, at });
@@ -750,7 +766,7 @@ export class Tabs {
       return;
     }
     this.report(r);
-    ok(host.b.tap!(host.h));
+    this.startTap(); // a follower has heard the leader it replaces
     this.role = 'leader';
     this.leaderId = this.id;
     host.startLeading();
