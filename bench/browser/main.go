@@ -70,8 +70,20 @@ func main() {
 	repeats := flag.Int("repeats", 0, "override: samples per library, every row")
 	rows := flag.String("rows", "", "measure only these row groups, comma-separated: 1, 2, 3 (rows 3-6); empty: all")
 	render := flag.Bool("render", false, "measure nothing: rewrite results.md, chart.svg and the README from results.json")
+	tiering := flag.Int("tiering", 0, "measure only what V8 compiles during row 3's load for dbrs, in this many fresh pages of a browser of its own (tiering.go); writes OUT/tiering.md")
 	flag.Parse()
 	log.SetFlags(0)
+
+	if *tiering > 0 {
+		n := shortConfig.Records
+		if *records > 0 {
+			n = *records
+		}
+		if err := runTiering(*siteDir, *outDir, n, *tiering); err != nil {
+			log.Fatalf("bench-browser: %v", err)
+		}
+		return
+	}
 
 	if *render {
 		if err := rerender(*outDir, *readme); err != nil {
@@ -142,6 +154,41 @@ func findChromium() (string, error) {
 		}
 	}
 	return "", errors.New("no Chromium-based browser found (set CHROME, or run e2e/setup.sh)")
+}
+
+// benchSite makes a browser profile folder and serves the benchmark page,
+// with the shim bundled into that folder; stop stops the server and removes
+// the folder.
+func benchSite(siteDir, prefix string) (profile string, srv *server, stop func(), err error) {
+	if profile, err = os.MkdirTemp("", prefix); err != nil {
+		return "", nil, nil, err
+	}
+	bundle, err := bundleShim(siteDir, profile)
+	if err == nil {
+		srv, err = startServer("page", siteDir, bundle, filepath.Join("node_modules", "dexie", "dist", "modern"))
+	}
+	if err != nil {
+		os.RemoveAll(profile)
+		return "", nil, nil, err
+	}
+	return profile, srv, func() { srv.Close(); os.RemoveAll(profile) }, nil
+}
+
+// browserOptions are the flags of the headless Chromium at exe, with its
+// profile in the folder profile.
+func browserOptions(exe, profile string) []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(profile),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
 }
 
 // tab is the headless Chromium tab every run uses.
@@ -232,32 +279,12 @@ func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error
 		sizes <- sizeResult{ws, err}
 	}()
 
-	profile, err := os.MkdirTemp("", "dbrs-bench-browser-")
+	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-browser-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(profile)
-	bundle, err := bundleShim(siteDir, profile)
-	if err != nil {
-		return err
-	}
-	srv, err := startServer("page", siteDir, bundle, filepath.Join("node_modules", "dexie", "dist", "modern"))
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(profile),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
+	defer stop()
+	opts := browserOptions(exe, profile)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancelTab := chromedp.NewContext(allocCtx)

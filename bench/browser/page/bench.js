@@ -417,6 +417,26 @@ async function cleanup(spec) {
   return {};
 }
 
+/**
+ * The -tiering run (tiering.go): row 3's load for dbrs alone, in one
+ * transaction into a new database, between two console markers that the
+ * driver finds in Chromium's log among V8's trace of what it compiles;
+ * then the database is deleted.
+ */
+async function tieringBulk({ db, n }) {
+  const { keys, vals } = records(n);
+  const h = await dbrs.open(db, 'default');
+  console.log('dbrs-tiering: start');
+  const t0 = performance.now();
+  await h.bulk(keys, vals);
+  const bulkMs = performance.now() - t0;
+  console.log('dbrs-tiering: end');
+  check(await h.get(keys[n - 1]), n - 1, 'last record');
+  await h.close();
+  await dbrs.remove(db);
+  return { bulkMs };
+}
+
 /** What the shim offers beyond the required API, and the browser. */
 async function features() {
   const m = await dbrsModule();
@@ -439,6 +459,7 @@ window.bench = {
   fill: safe(fill),
   cleanup: safe(cleanup),
   features: safe(features),
+  tieringBulk: safe(tieringBulk),
   // Set below on a ?reload= or ?open= page; the driver awaits them.
   reload: null,
   open: null,

@@ -7,12 +7,18 @@
 //	cd bench && go run ./cmd/wasmsize [-top 25] [-funcs package]
 //
 // With -funcs, it lists instead the largest functions of the packages
-// whose path contains the given string (e.g. -funcs dbrs_core).
+// whose path contains the given string (e.g. -funcs dbrs_core). With
+// -index, it prints every function of the wasm's index space that has a
+// body, as tab-separated index, body bytes and name, after a line
+// "sha256 <hex>" that identifies the stripped build: the names of the
+// function numbers that V8 prints for a stripped dbrs.wasm (the browser
+// benchmark's -tiering uses it).
 package main
 
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -28,6 +34,7 @@ import (
 func main() {
 	top := flag.Int("top", 25, "packages (or functions, with -funcs) to list")
 	funcs := flag.String("funcs", "", "list the largest functions of the packages whose path contains this")
+	index := flag.Bool("index", false, "print every function's index, body bytes and name (tab-separated) after the stripped build's sha256")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "wasmsize")
 	if err != nil {
@@ -42,12 +49,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	zw.Write(raw)
-	zw.Close()
-	fmt.Printf("dbrs.wasm (as `make wasm` builds it): %d bytes raw, %d bytes gzip -9\n\n", len(raw), gz.Len())
-
 	wasm, err := os.ReadFile(named)
 	if err != nil {
 		log.Fatal(err)
@@ -56,6 +57,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *index {
+		fmt.Printf("sha256 %x\n", sha256.Sum256(raw))
+		for i, size := range m.bodies {
+			fmt.Printf("%d\t%d\t%s\n", m.imports+i, size, m.names[m.imports+i])
+		}
+		return
+	}
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(raw)
+	zw.Close()
+	fmt.Printf("dbrs.wasm (as `make wasm` builds it): %d bytes raw, %d bytes gzip -9\n\n", len(raw), gz.Len())
 	fmt.Printf("sections: code %d bytes, data %d bytes (%d segments), other %d bytes\n\n", m.code, m.data, m.dataSegments, len(raw)-m.code-m.data)
 	if *funcs != "" {
 		listFuncs(m, *funcs, *top)
