@@ -96,7 +96,6 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"sync"
 	"syscall/js"
@@ -673,13 +672,10 @@ func exportRun() {
 // runnable again after its first run. Returning then left it runnable with
 // no event to run it, and every commit of the page waited for the next
 // unrelated event (seen: 2,000 commits made in one turn waited forever).
-// So run checks the scheduler's count of runnable goroutines, not only the
-// settlers' flags. It yields up to runYields times; should a goroutine
-// still be runnable, it queues the microtask wake, whose js.FuncOf call
-// runs Go until every goroutine waits. The first call also tells
-// queueSettle that JS drives the wake-ups from now on, and takes the
-// shim's onSettle and flush functions (idb_flush.go), which the shim sets
-// before.
+// So run always yields, not only for a settler flagged woken (see
+// runUntilBlocked). The first call also tells queueSettle that JS drives
+// the wake-ups from now on, and takes the shim's onSettle and flush
+// functions (idb_flush.go), which the shim sets before.
 func (b *Bridge) run() {
 	if !b.driven.Load() {
 		// The shim sets both before its first dbrs_run, and keeps them.
@@ -690,27 +686,30 @@ func (b *Bridge) run() {
 	b.runUntilBlocked()
 }
 
-// runUntilBlocked is run's loop: it yields until no goroutine is runnable,
-// at most runYields times, then queues the microtask wake.
+// runUntilBlocked is run's loop. A yield puts the export's goroutine at the
+// back of the scheduler's global queue; a goroutine that is ready to run,
+// or is readied meanwhile (by a channel send, or an unlock that hands it a
+// lock), waits in the local queue, which the scheduler takes first. So one
+// yield runs every runnable goroutine until it blocks, unless the
+// scheduler takes the global queue first, as it does every 61st time. It
+// yields at least twice, then again while a settler that a commit woke has
+// not run, at most runYields times in all; should one still not have run,
+// it queues the microtask wake.
+//
+// It used to ask runtime/metrics how many goroutines were runnable. That
+// cost a few microseconds a call, and the first call ran the runtime's
+// initMetrics, a 29 KB function that V8 then compiled with TurboFan for
+// 0.35 s of a background thread, during the first commit of the page
+// (bench/browser -tiering); runtime/metrics also added 11 KB to the gzipped
+// dbrs.wasm.
 func (b *Bridge) runUntilBlocked() {
-	for range runYields {
-		if b.woken.Load() == 0 && runnableGoroutines() == 0 {
+	for i := range runYields {
+		runtime.Gosched()
+		if i >= 1 && b.woken.Load() == 0 {
 			return
 		}
-		runtime.Gosched()
 	}
 	b.wakeSoon()
-}
-
-// runnableGoroutines returns how many goroutines are ready to run but not
-// running (js/wasm has one thread: the caller is the one running).
-func runnableGoroutines() uint64 {
-	s := []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 1 // unknown to this runtime: assume the worst
-	}
-	return s[0].Value.Uint64()
 }
 
 const runYields = 8

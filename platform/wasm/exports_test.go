@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"math"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"syscall/js"
 	"testing"
@@ -301,6 +302,17 @@ func TestV2_PositionAndShipped(t *testing.T) {
 	if cs := tb.shippedCommits(h); len(cs) != 0 {
 		t.Fatalf("%d commits shipped again", len(cs))
 	}
+}
+
+// runnableGoroutines returns how many goroutines are ready to run but not
+// running (js/wasm has one thread: the caller is the one running).
+func runnableGoroutines() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 1 // unknown to this runtime: assume the worst
+	}
+	return s[0].Value.Uint64()
 }
 
 // dbrs_run returns only once no goroutine is runnable. Here the settler a
