@@ -94,17 +94,37 @@ const maxEntrySize = MaxRecordSize - 16
 
 func (w *entryWriter) end() error {
 	if w.buf.Len()-w.start > maxEntrySize {
-		w.rewind(w.start)
-		return fmt.Errorf("%w: one entry of %d bytes", ErrTooLarge, w.buf.Len()-w.start)
+		return w.tooLarge()
 	}
 	w.n++
 	if w.flush == nil && !w.keep {
 		return nil
 	}
 	if w.buf.Len() < w.chunkSize {
-		w.reserveChunk()
+		if w.keep && !w.shared && w.buf.Len() >= w.chunkSize/8 {
+			w.reserveChunk()
+		}
 		return nil
 	}
+	return w.endChunk()
+}
+
+// tooLarge drops the entry begun last, which is larger than maxEntrySize,
+// and says so. It and endChunk are end's rare cases, out of line so that
+// end, which runs for every entry, stays small (in the browser, V8
+// compiles a hot function again in a time that grows with its size).
+//
+//go:noinline
+func (w *entryWriter) tooLarge() error {
+	n := w.buf.Len() - w.start
+	w.rewind(w.start)
+	return fmt.Errorf("%w: one entry of %d bytes", ErrTooLarge, n)
+}
+
+// endChunk ends the entry that filled the current chunk, and the chunk.
+//
+//go:noinline
+func (w *entryWriter) endChunk() error {
 	if w.n > 1 {
 		// The entry that crossed the chunk size starts a chunk of its own,
 		// so that one large entry (up to MaxRecordSize, as its commit was)
@@ -129,6 +149,8 @@ func (w *entryWriter) end() error {
 // transaction does not grow by doubling: that would leave garbage of about
 // its size, and a buffer of twice a chunk for the later chunks to reuse. A
 // buffer that strings may alias (shared) is never moved.
+//
+//go:noinline
 func (w *entryWriter) reserveChunk() {
 	want := len(commitPrefix) + w.chunkSize + txChunkSlack
 	if !w.keep || w.shared || w.buf.Cap() >= want || w.buf.Len() < w.chunkSize/8 {

@@ -134,14 +134,32 @@ const (
 func (s *stack[T]) len() int { return len(s.full)*stackBlock + len(s.top) }
 
 func (s *stack[T]) push(v T) {
-	if len(s.top) == stackBlock {
+	n := len(s.top)
+	if n == cap(s.top) || n == stackBlock {
+		s.grow()
+		n = len(s.top)
+	}
+	s.top = s.top[:n+1]
+	s.top[n] = v
+}
+
+// grow makes room in top for one more value: a new block when top holds
+// stackBlock values, else a larger top. It is push's rare case, out of
+// line so that push, which runs for every change of a transaction, stays
+// small (in the browser, V8 compiles a hot function again in a time that
+// grows with its size).
+//
+//go:noinline
+func (s *stack[T]) grow() {
+	switch {
+	case len(s.top) == stackBlock:
 		s.full = append(s.full, (*[stackBlock]T)(s.top))
 		s.top = make([]T, 0, stackBlock)
-	}
-	if s.top == nil {
+	case s.top == nil:
 		s.top = make([]T, 0, firstBlock)
+	default:
+		s.top = slices.Grow(s.top, 1)
 	}
-	s.top = append(s.top, v)
 }
 
 // last returns the newest element, if there is one.
@@ -195,7 +213,15 @@ func (s *keyStack[K]) push(k K) {
 		s.lens[n-1].n++
 		return
 	}
-	s.lens = append(s.lens, lengthRun{int32(len(*p)), 1})
+	s.newRun(len(*p))
+}
+
+// newRun starts a run of string keys of length n: push's rare case, out of
+// line as stack.grow is.
+//
+//go:noinline
+func (s *keyStack[K]) newRun(n int) {
+	s.lens = append(s.lens, lengthRun{int32(n), 1})
 }
 
 func (s *keyStack[K]) pop() K {
