@@ -209,39 +209,59 @@ func (d *Dynamic) AppendDoAt(dst []byte, i int, op string, rawArgs []byte) ([]by
 	if t, ok := d.fields[i].(*LookupTable[RawKey, RawValue]); ok {
 		switch op {
 		case "get", "has":
-			var argv [1][]byte
-			a, err := splitArgsInto(argv[:0], rawArgs)
-			if err != nil {
-				return dst, Result{}, err
-			}
-			if err := wantN(op, a, 1); err != nil {
-				return dst, Result{}, err
-			}
-			// The key is only looked up, never kept: it may alias a.
-			k := RawKey(unsafe.String(unsafe.SliceData(a[0]), len(a[0])))
-			if op == "has" {
-				return dst, Result{Kind: ResultBool, Bool: t.Has(k)}, nil
-			}
-			n := len(dst)
-			dst, ok := t.appendRaw(dst, k)
-			if !ok {
-				return dst, Result{}, nil
-			}
-			return dst, bytesResult(dst[n:]), nil
+			return appendLookupRead(dst, t, op, rawArgs)
 		case "insert":
-			// As doLookupTable's insert, without a slice of arguments on
-			// the heap.
-			var argv [2][]byte
-			a, err := splitArgsInto(argv[:0], rawArgs)
-			if err != nil {
-				return dst, Result{}, err
-			}
-			if err := wantN(op, a, 2); err != nil {
-				return dst, Result{}, err
-			}
-			return dst, Result{}, t.Insert(RawKey(a[0]), a[1])
+			return dst, Result{}, lookupInsertRaw(t, rawArgs)
 		}
 	}
+	return d.appendDoAtAny(dst, i, op, rawArgs)
+}
+
+// The three parts of AppendDoAt are functions of their own so that each
+// stays small: in the browser V8 compiles a hot function again (TurboFan)
+// in a time that grows with its size, and a bulk load or a run of reads
+// makes only its own part hot.
+
+// appendLookupRead is a lookup table's get or has, with the value
+// appended to dst.
+func appendLookupRead(dst []byte, t *LookupTable[RawKey, RawValue], op string, rawArgs []byte) ([]byte, Result, error) {
+	var argv [1][]byte
+	a, err := splitArgsInto(argv[:0], rawArgs)
+	if err != nil {
+		return dst, Result{}, err
+	}
+	if err := wantN(op, a, 1); err != nil {
+		return dst, Result{}, err
+	}
+	// The key is only looked up, never kept: it may alias a.
+	k := RawKey(unsafe.String(unsafe.SliceData(a[0]), len(a[0])))
+	if op == "has" {
+		return dst, Result{Kind: ResultBool, Bool: t.Has(k)}, nil
+	}
+	n := len(dst)
+	dst, ok := t.appendRaw(dst, k)
+	if !ok {
+		return dst, Result{}, nil
+	}
+	return dst, bytesResult(dst[n:]), nil
+}
+
+// lookupInsertRaw is a lookup table's insert, as doLookupTable's, without
+// a slice of arguments on the heap.
+func lookupInsertRaw(t *LookupTable[RawKey, RawValue], rawArgs []byte) error {
+	var argv [2][]byte
+	a, err := splitArgsInto(argv[:0], rawArgs)
+	if err != nil {
+		return err
+	}
+	if err := wantN("insert", a, 2); err != nil {
+		return err
+	}
+	return t.Insert(RawKey(a[0]), a[1])
+}
+
+// appendDoAtAny is AppendDoAt for every other op, through doAt.
+func (d *Dynamic) appendDoAtAny(dst []byte, i int, op string, rawArgs []byte) ([]byte, Result, error) {
 	r, err := d.doAt(i, op, rawArgs)
 	if err == nil && r.Kind == ResultBytes {
 		n := len(dst)

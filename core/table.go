@@ -247,6 +247,16 @@ func logChange[L undoer](t *txn, find func(undoer) (L, bool), make func() L) L {
 			return l
 		}
 	}
+	return newUndoStep(t, find, make)
+}
+
+// newUndoStep is logChange when the newest undo step is not the table's:
+// it finds or makes the table's log and starts a step with it. It is out
+// of line, as stack.grow is, so that logChange, which runs for every change
+// of a transaction, stays small.
+//
+//go:noinline
+func newUndoStep[L undoer](t *txn, find func(undoer) (L, bool), make func() L) L {
 	var l L
 	found := false
 	for _, u := range t.logs {
