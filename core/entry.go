@@ -47,8 +47,8 @@ type entryWriter struct {
 	spilledN   int
 	spare      []byte
 
-	// shared says that strings a table holds may alias bytes written since
-	// startTx (aliasString): those bytes are never written again, so
+	// shared says that values a table holds may alias bytes written since
+	// startTx (aliasValue): those bytes are never written again, so
 	// rewindTo and startTx move on to a new buffer instead of reusing buf.
 	shared bool
 
@@ -246,24 +246,33 @@ func (w *entryWriter) startTx(partSize int) {
 }
 
 // aliasable reports whether the current chunk is one of its own, past the
-// first of a transaction: a table may then hold string values in the bytes
-// it wrote there (aliasString) rather than copies, so that a large
-// transaction's chunks are the memory of what it wrote, not extra. The
-// first chunk is never aliased, so that a small transaction's buffer is
-// reused and no value keeps a mostly empty buffer alive.
+// first of a transaction: a table may then hold string and RawValue values
+// in the bytes it wrote there (aliasValue) rather than copies, so that a
+// large transaction's chunks are the memory of what it wrote, not extra.
+// The first chunk is never aliased, so that a small transaction's buffer
+// is reused and no value keeps a mostly empty buffer alive.
 func (w *entryWriter) aliasable() bool { return w.keep && len(w.kept) > 0 && w.spill == nil }
 
-// aliasString returns x, when it is a string, as the same bytes in
-// w.buf[end-len(x):end], which the caller has just written (a msgpack
-// string ends with its bytes). Those bytes are never written again
-// (shared).
-func aliasString[T any](w *entryWriter, x T, end int) T {
-	if p, ok := any(&x).(*string); ok && len(*p) > 0 {
-		b := w.buf.Bytes()[end-len(*p) : end]
-		*p = unsafe.String(&b[0], len(b))
+// aliasValue returns x as the same bytes in w.buf[start:end], which the
+// caller has just written for it, and true, when x is a string (a msgpack
+// string ends with its bytes) or a RawValue (it is those bytes, nil
+// written as msgpack nil); for other types it returns x and false. The
+// bytes it aliases are never written again (shared).
+func aliasValue[T any](w *entryWriter, x T, start, end int) (T, bool) {
+	switch p := any(&x).(type) {
+	case *string:
+		if len(*p) > 0 {
+			b := w.buf.Bytes()[end-len(*p) : end]
+			*p = unsafe.String(&b[0], len(b))
+			w.shared = true
+		}
+		return x, true
+	case *RawValue:
+		*p = RawValue(w.buf.Bytes()[start:end:end])
 		w.shared = true
+		return x, true
 	}
-	return x
+	return x, false
 }
 
 // dropKept forgets the kept chunks (and the pieces that alias them), the

@@ -254,18 +254,20 @@ func (t *LookupTable[K, V]) insert(tx *txn, k K, v V) error {
 		return err
 	}
 	s.idLen = idLen(t.h.id)
+	start := tx.w.buf.Len()
 	enc, err := s.c.write(tx.w, mark, v)
 	if err != nil {
 		return err
 	}
-	if enc == nil {
-		v = s.c.own(v)
-	}
+	aliased := false
 	if tx.w.aliasable() {
 		// Values only: a key is read on every lookup, and keys spread
 		// through the chunks between their values made Get 30% slower
 		// (P4) than keys the caller allocated, which lie close together.
-		v = aliasString(tx.w, v, tx.w.buf.Len())
+		v, aliased = aliasValue(tx.w, v, start, tx.w.buf.Len())
+	}
+	if enc == nil && !aliased {
+		v = s.c.own(v)
 	}
 	delta := int64(tx.w.buf.Len() - mark)
 	oldV, oldEnc, had := s.get(k)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"fmt"
 	"iter"
 	"strings"
@@ -166,7 +167,72 @@ func segmentBytes(t *testing.T, mem *MemBackend, id uint64) []byte {
 
 type aliasSchema struct{ T LookupTable[string, string] }
 
-// Strings a table holds in a transaction's chunks (aliasString) never
+type aliasRawSchema struct{ T LookupTable[RawKey, RawValue] }
+
+// RawValues a table holds in a transaction's chunks (aliasValue, as the
+// browser's dynamic tables do) keep their bytes: through a failed op that
+// rewinds the writer, more writes, the commit and the next transaction.
+func TestTxChunks_AliasedRawValuesNeverChange(t *testing.T) {
+	mem := NewMemBackend()
+	db, err := Open[aliasRawSchema](mem, Options{CompactRatio: -1})
+	mustOK(t, err)
+	defer db.Close()
+	db.Tap(func(Committed) {}) // a tapped database does not stream
+	key := func(i int) RawKey { return RawKey(fmt.Sprintf("\xa8k%07d", i)) }
+	val := func(round, i int) RawValue {
+		s := fmt.Sprintf("%d %d %s", round, i, strings.Repeat("v", 100))
+		return append(RawValue{0xd9, byte(len(s))}, s...)
+	}
+	insert := func(tx *Tx[aliasRawSchema], round, from, to int) {
+		for i := from; i < to; i++ {
+			mustOK(t, tx.Tables.T.insert(tx.t, key(i), val(round, i)))
+		}
+	}
+	want := map[int]int{} // key → the round whose value it must hold
+	check := func(when string, get func(RawKey) (RawValue, bool)) {
+		t.Helper()
+		for i, round := range want {
+			if v, ok := get(key(i)); !ok || !bytes.Equal(v, val(round, i)) {
+				t.Fatalf("%s: key %d holds %.24q, want %.24q", when, i, v, val(round, i))
+			}
+		}
+	}
+	tx, err := db.Begin()
+	mustOK(t, err)
+	defer func() { tx.Rollback() }() // a failure must not leave Close waiting
+	insert(tx, 0, 0, 5000)
+	if !db.e.w.shared {
+		t.Fatal("no value was aliased; the test needs some")
+	}
+	for i := range 5000 {
+		want[i] = 0
+	}
+	boom := fmt.Errorf("boom")
+	failed := func(*txn) error {
+		insert(tx, 1, 4000, 8000)
+		return boom
+	}
+	if err := tx.t.do(failed); err != boom {
+		t.Fatalf("do returned %v", err)
+	}
+	insert(tx, 2, 5000, 9000) // lands where the failed op wrote
+	for i := 5000; i < 9000; i++ {
+		want[i] = 2
+	}
+	check("after the failed op", tx.Tables.T.Get)
+	mustOK(t, tx.Commit())
+	check("after the commit", db.Tables.T.Get)
+	tx, err = db.Begin()
+	mustOK(t, err)
+	insert(tx, 3, 10000, 19000) // other keys, in the next transaction's chunks
+	for i := 10000; i < 19000; i++ {
+		want[i] = 3
+	}
+	mustOK(t, tx.Commit())
+	check("after the next transaction", db.Tables.T.Get)
+}
+
+// Strings a table holds in a transaction's chunks (aliasValue) never
 // change: not when a failed op rewinds the writer and more is written,
 // not when the next transaction writes. Only a transaction that does not
 // stream (a tapped database's) aliases them.
