@@ -101,7 +101,7 @@ func (w *entryWriter) end() error {
 		return nil
 	}
 	if w.buf.Len() < w.chunkSize {
-		if w.keep && !w.shared && w.buf.Len() >= w.chunkSize/8 {
+		if w.keep && !w.shared && w.buf.Len() >= w.chunkSize/8 && w.buf.Cap() < w.chunkCap() {
 			w.reserveChunk()
 		}
 		return nil
@@ -144,19 +144,18 @@ func (w *entryWriter) endChunk() error {
 	return w.takeChunk()
 }
 
-// reserveChunk gives a transaction's buffer a whole chunk's capacity once
-// it holds an eighth of one, so that the first chunk of a large
-// transaction does not grow by doubling: that would leave garbage of about
-// its size, and a buffer of twice a chunk for the later chunks to reuse. A
-// buffer that strings may alias (shared) is never moved.
+// chunkCap is the capacity of a buffer that holds a whole chunk.
+func (w *entryWriter) chunkCap() int { return len(commitPrefix) + w.chunkSize + txChunkSlack }
+
+// reserveChunk gives a transaction's buffer a whole chunk's capacity, which
+// end does once it holds an eighth of one, so that the first chunk of a
+// large transaction does not grow by doubling: that would leave garbage of
+// about its size, and a buffer of twice a chunk for the later chunks to
+// reuse. A buffer that strings may alias (shared) is never moved.
 //
 //go:noinline
 func (w *entryWriter) reserveChunk() {
-	want := len(commitPrefix) + w.chunkSize + txChunkSlack
-	if !w.keep || w.shared || w.buf.Cap() >= want || w.buf.Len() < w.chunkSize/8 {
-		return
-	}
-	b := make([]byte, w.buf.Len(), want)
+	b := make([]byte, w.buf.Len(), w.chunkCap())
 	copy(b, w.buf.Bytes())
 	w.buf = *bytes.NewBuffer(b)
 }
@@ -173,7 +172,7 @@ func (w *entryWriter) takeChunk() error {
 		w.spillReady() // first, so that the next chunk may reuse this one's buffer
 		next := w.spare
 		if next == nil {
-			next = make([]byte, 0, len(commitPrefix)+w.chunkSize+txChunkSlack)
+			next = make([]byte, 0, w.chunkCap())
 		}
 		w.buf, w.spare = *bytes.NewBuffer(next[:0]), nil
 		w.buf.Write(commitPrefix[:])
