@@ -712,8 +712,8 @@ func (b *Bridge) run() {
 // cost a few microseconds a call, and the first call ran the runtime's
 // initMetrics, a 29 KB function that V8 then compiled with TurboFan for
 // 0.35 s of a background thread, during the first commit of the page
-// (bench/browser -tiering); runtime/metrics also added 11 KB to the gzipped
-// dbrs.wasm.
+// (bench/browser -tiering); and dropping runtime/metrics took 8 KB off
+// the gzipped dbrs.wasm.
 func (b *Bridge) runUntilBlocked() {
 	for i := range runYields {
 		runtime.Gosched()
