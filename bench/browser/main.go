@@ -71,6 +71,7 @@ func main() {
 	rows := flag.String("rows", "", "measure only these row groups, comma-separated: 1, 2, 3 (rows 3-6); empty: all")
 	render := flag.Bool("render", false, "measure nothing: rewrite results.md, chart.svg and the README from results.json")
 	tiering := flag.Int("tiering", 0, "measure only what V8 compiles during row 3's load for dbrs, in this many fresh pages of a browser of its own (tiering.go); writes OUT/tiering.md")
+	phases := flag.Int("phases", 0, "measure only where the time of rows 1-2's commits goes, for every library, in this many rounds (phases.go; -commits sets the commits per run, 500 by default); writes OUT/phases.md")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -80,6 +81,17 @@ func main() {
 			n = *records
 		}
 		if err := runTiering(*siteDir, *outDir, n, *tiering); err != nil {
+			log.Fatalf("bench-browser: %v", err)
+		}
+		return
+	}
+
+	if *phases > 0 {
+		n := 500
+		if *commits > 0 {
+			n = *commits
+		}
+		if err := runPhases(*siteDir, *outDir, n, *phases); err != nil {
 			log.Fatalf("bench-browser: %v", err)
 		}
 		return
@@ -157,15 +169,15 @@ func findChromium() (string, error) {
 }
 
 // benchSite makes a browser profile folder and serves the benchmark page,
-// with the shim bundled into that folder; stop stops the server and removes
-// the folder.
-func benchSite(siteDir, prefix string) (profile string, srv *server, stop func(), err error) {
+// with the shim bundled into that folder (isolated: see server); stop stops
+// the server and removes the folder.
+func benchSite(siteDir, prefix string, isolated bool) (profile string, srv *server, stop func(), err error) {
 	if profile, err = os.MkdirTemp("", prefix); err != nil {
 		return "", nil, nil, err
 	}
 	bundle, err := bundleShim(siteDir, profile)
 	if err == nil {
-		srv, err = startServer("page", siteDir, bundle, filepath.Join("node_modules", "dexie", "dist", "modern"))
+		srv, err = startServer("page", siteDir, bundle, filepath.Join("node_modules", "dexie", "dist", "modern"), isolated)
 	}
 	if err != nil {
 		os.RemoveAll(profile)
@@ -189,6 +201,19 @@ func browserOptions(exe, profile string) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 	)
+}
+
+// startBrowser starts the Chromium at exe with opts and returns the
+// context of its first tab; closeBrowser ends both.
+func startBrowser(exe string, opts []chromedp.ExecAllocatorOption) (ctx context.Context, closeBrowser func(), err error) {
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	closeBrowser = func() { cancelTab(); cancelAlloc() }
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
+		closeBrowser()
+		return nil, nil, fmt.Errorf("start %s: %w", exe, err)
+	}
+	return ctx, closeBrowser, nil
 }
 
 // tab is the headless Chromium tab every run uses.
@@ -279,19 +304,16 @@ func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error
 		sizes <- sizeResult{ws, err}
 	}()
 
-	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-browser-")
+	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-browser-", false)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	opts := browserOptions(exe, profile)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		return fmt.Errorf("start %s: %w", exe, err)
+	ctx, closeBrowser, err := startBrowser(exe, browserOptions(exe, profile))
+	if err != nil {
+		return err
 	}
+	defer closeBrowser()
 	defer func() {
 		c, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()

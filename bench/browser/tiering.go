@@ -16,7 +16,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -168,7 +167,7 @@ func runTiering(siteDir, outDir string, records, pages int) error {
 	if err != nil {
 		return err
 	}
-	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-tiering-")
+	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-tiering-", false)
 	if err != nil {
 		return err
 	}
@@ -183,13 +182,11 @@ func runTiering(siteDir, outDir string, records, pages int) error {
 		chromedp.Flag("enable-logging", "stderr"),
 		chromedp.CombinedOutput(pw),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	if err := chromedp.Do(ctx); err != nil {
-		return fmt.Errorf("start %s: %w", exe, err)
+	ctx, closeBrowser, err := startBrowser(exe, opts)
+	if err != nil {
+		return err
 	}
+	defer closeBrowser()
 	t := &tab{ctx: ctx, base: srv.URL}
 
 	type pageResult struct {
@@ -247,12 +244,17 @@ func runTiering(siteDir, outDir string, records, pages int) error {
 			fmt.Fprintf(&b, "\nThe names come from a build of the working tree that differs from the served dbrs.wasm (run `make site`): they may be wrong.\n")
 		}
 	}
-	fmt.Print(b.String())
+	return report(outDir, "tiering.md", b.String())
+}
+
+// report prints a mode's Markdown and writes it to outDir/name.
+func report(outDir, name, md string) error {
+	fmt.Print(md)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(outDir, "tiering.md")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	path := filepath.Join(outDir, name)
+	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
 		return err
 	}
 	log.Printf("bench-browser: wrote %s", path)

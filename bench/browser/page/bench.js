@@ -111,12 +111,13 @@ const idb = {
     // 'default' leaves the browser's default (relaxed since Chrome 121).
     const opts = durability === 'default' ? undefined : { durability };
     return {
+      commitOne(k, v) {
+        const tx = db.transaction(STORE, 'readwrite', opts);
+        tx.objectStore(STORE).put(v, k);
+        return txDone(tx);
+      },
       async commitEach(keys, vals) {
-        for (let i = 0; i < keys.length; i++) {
-          const tx = db.transaction(STORE, 'readwrite', opts);
-          tx.objectStore(STORE).put(vals[i], keys[i]);
-          await txDone(tx);
-        }
+        for (let i = 0; i < keys.length; i++) await this.commitOne(keys[i], vals[i]);
       },
       async bulk(keys, vals) {
         const tx = db.transaction(STORE, 'readwrite', opts);
@@ -177,8 +178,11 @@ const dexie = {
     await db.open();
     const t = db.table(STORE);
     return {
+      commitOne(k, v) {
+        return t.put(v, k);
+      },
       async commitEach(keys, vals) {
-        for (let i = 0; i < keys.length; i++) await t.put(vals[i], keys[i]);
+        for (let i = 0; i < keys.length; i++) await this.commitOne(keys[i], vals[i]);
       },
       async bulk(keys, vals) {
         await db.transaction('rw', t, () => t.bulkPut(vals, keys));
@@ -227,8 +231,11 @@ const dbrs = {
       throw new Error('this shim has no insertMany/getMany');
     }
     return {
+      commitOne(k, v) {
+        return t.insert(k, v);
+      },
       async commitEach(keys, vals) {
-        for (let i = 0; i < keys.length; i++) await t.insert(keys[i], vals[i]);
+        for (let i = 0; i < keys.length; i++) await this.commitOne(keys[i], vals[i]);
       },
       async bulk(keys, vals) {
         if (many) {
@@ -437,6 +444,81 @@ async function tieringBulk({ db, n }) {
   return { bulkMs };
 }
 
+/** Commits made before commitPhases starts timing: the code is warm then. */
+const PHASES_WARMUP = 50;
+
+/** The median, the 90th percentile and the mean of xs, in ms. */
+function quantiles(xs) {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (a.length === 0) return null;
+  const mean = a.reduce((x, y) => x + y, 0) / a.length;
+  return { median: a[Math.floor(a.length / 2)], p90: a[Math.floor(a.length * 0.9)], mean, n: a.length };
+}
+
+/**
+ * The -phases run (phases.go): rows 1-2's awaited single-record commits,
+ * each cut at the moments IndexedDB shows: the library's call returns its
+ * promise (returned), the library creates its readwrite transaction
+ * (transaction), that transaction's complete event fires (complete), and
+ * the awaiting code resumes (resolved). For the run,
+ * IDBDatabase.prototype.transaction is wrapped so that it stamps the first
+ * readwrite transaction of the commit being timed and listens for its
+ * complete event (a listener added when the transaction is made runs
+ * before the handler the library sets afterwards). Every library goes
+ * through the same wrapper.
+ */
+async function commitPhases({ lib: ln, durability, db, n }) {
+  const l = lib(ln);
+  const total = n + PHASES_WARMUP;
+  const { keys, vals } = records(total);
+  const h = await l.open(db, durability);
+  const transaction = IDBDatabase.prototype.transaction;
+  let cur = null;
+  IDBDatabase.prototype.transaction = function (...args) {
+    const tx = transaction.apply(this, args);
+    const r = cur;
+    if (r !== null && r.transaction === undefined && args[1] === 'readwrite') {
+      r.transaction = performance.now();
+      tx.addEventListener('complete', () => { r.complete = performance.now(); });
+    }
+    return tx;
+  };
+  const recs = [];
+  let ms;
+  try {
+    let t0;
+    for (let i = 0; i < total; i++) {
+      if (i === PHASES_WARMUP) t0 = performance.now();
+      const r = { call: performance.now() };
+      cur = r;
+      const p = h.commitOne(keys[i], vals[i]);
+      r.returned = performance.now();
+      await p;
+      r.resolved = performance.now();
+      cur = null;
+      if (i >= PHASES_WARMUP) recs.push(r);
+    }
+    ms = performance.now() - t0;
+    check(await h.get(keys[total - 1]), total - 1, 'last commit');
+  } finally {
+    IDBDatabase.prototype.transaction = transaction;
+    await h.close();
+  }
+  await l.remove(db);
+  const phase = (a, b) => quantiles(recs.map((r) => r[b] - r[a]));
+  return {
+    ms,
+    seen: recs.filter((r) => r.complete !== undefined).length,
+    phases: {
+      returned: phase('call', 'returned'),
+      transaction: phase('call', 'transaction'),
+      complete: phase('transaction', 'complete'),
+      resolved: phase('complete', 'resolved'),
+      total: phase('call', 'resolved'),
+    },
+  };
+}
+
 /** What the shim offers beyond the required API, and the browser. */
 async function features() {
   const m = await dbrsModule();
@@ -460,6 +542,7 @@ window.bench = {
   cleanup: safe(cleanup),
   features: safe(features),
   tieringBulk: safe(tieringBulk),
+  commitPhases: safe(commitPhases),
   // Set below on a ?reload= or ?open= page; the driver awaits them.
   reload: null,
   open: null,
