@@ -5,6 +5,7 @@ package e2e
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestBridge_ExportsInUse checks, in Chromium with the real dbrs.wasm, that
@@ -178,5 +179,65 @@ return { Restored: restored, Lost: lost };`, &got)
 	}
 	if got.Lost != "Lost" {
 		t.Errorf("open after the restored store was deleted: %q, want Lost", got.Lost)
+	}
+}
+
+// TestBridge_CallsAfterMemoryGrows checks the shim's handling of a growing
+// wasm memory: growing detaches every view JS holds of it, so the shim
+// must make new ones before it writes a request or reads a reply. A
+// transaction of 48 values of 1 MiB grows dbrs.wasm's memory by more than
+// its size at open, in the calls that take the requests; then reads,
+// writes and the commit's reply go through the new memory.
+func TestBridge_CallsAfterMemoryGrows(t *testing.T) {
+	base := serveSite(t)
+	b := startBrowser(t, "")
+	openShimPage(t, b, base)
+
+	var got struct {
+		Before  float64 `json:"before"`
+		After   float64 `json:"after"`
+		First   string  `json:"first"`
+		InTx    string  `json:"inTx"`
+		Last    string  `json:"last"`
+		Len     float64 `json:"len"`
+		Removed bool    `json:"removed"`
+	}
+	b.jsTimeout(t, time.Minute, `
+const instances = [];
+const instantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = async function (...args) {
+  const r = await instantiate.apply(this, args);
+  instances.push(r instanceof WebAssembly.Instance ? r : r.instance);
+  return r;
+};
+let db;
+try {
+  db = await dbrs.open('memory-grows', { kv: dbrs.lookupTable() });
+} finally {
+  WebAssembly.instantiate = instantiate;
+}
+if (instances.length !== 1) throw new Error('saw ' + instances.length + ' instantiations');
+const mem = instances[0].exports.mem;
+const before = mem.buffer.byteLength;
+await db.tables.kv.insert('first', 'a');
+const mib = 'x'.repeat(1 << 20);
+let inTx;
+await db.transaction((tx) => {
+  for (let i = 0; i < 48; i++) tx.kv.insert('big' + i, mib + i);
+  inTx = tx.kv.get('big47').slice(-2);
+});
+const after = mem.buffer.byteLength;
+await db.tables.kv.remove('big0');
+const r = { before, after, first: db.tables.kv.get('first'), inTx, last: db.tables.kv.get('big47').slice(-2),
+  len: db.tables.kv.len(), removed: !db.tables.kv.has('big0') };
+await db.close();
+await dbrs.deleteDatabase('memory-grows');
+return r;`, &got)
+	if got.After < got.Before+48<<20 {
+		t.Fatalf("the memory grew from %v to %v bytes: the test did not grow it past its 48 MiB of values", got.Before, got.After)
+	}
+	if got.First != "a" || got.InTx != "47" || got.Last != "47" || got.Len != 48 || !got.Removed {
+		t.Errorf("after the memory grew: first %q, in the transaction %q, after it %q, len %v (want 48), big0 removed %v",
+			got.First, got.InTx, got.Last, got.Len, got.Removed)
 	}
 }
