@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -100,7 +99,7 @@ func argIndex(b []byte) (int, error) {
 }
 
 // encodeArray writes a msgpack array of already-encoded elements.
-func encodeArray(elems [][]byte) []byte {
+func encodeArray[E ~string | ~[]byte](elems []E) []byte {
 	n := 5
 	for _, e := range elems {
 		n += len(e)
@@ -112,11 +111,40 @@ func encodeArray(elems [][]byte) []byte {
 	return out
 }
 
-func sortedKeys[K ~string](keys []K) [][]byte {
-	slices.SortFunc(keys, func(a, b K) int { return bytes.Compare([]byte(a), []byte(b)) })
-	out := make([][]byte, len(keys))
+// sortKeys sorts keys (RawKeys: msgpack) in byte order, the order of
+// "keys", "entries" and the inner maps and sets. Every string sort of core
+// is a slices.Sort, so that dbrs.wasm holds one instantiation of the sort
+// (19 KB of code each), the one whose comparison is inlined (slices.SortFunc
+// calls its function per comparison: a third of "entries"' time).
+func sortKeys[K ~string](keys []K) {
+	slices.Sort(keys) // a string's < is its bytes' order
+}
+
+// encodeSortedKeys is the msgpack array of keys in byte order.
+func encodeSortedKeys[K ~string](keys []K) []byte {
+	sortKeys(keys)
+	return encodeArray(keys)
+}
+
+// encodeSortedPairs is the msgpack array [k1, v1, k2, v2, ...] of keys in
+// byte order, each followed by value(k), a msgpack value. Each value is
+// copied once, into the result.
+func encodeSortedPairs(keys []RawKey, value func(RawKey) []byte) []byte {
+	sortKeys(keys)
+	vals := make([][]byte, len(keys))
+	n := 5
 	for i, k := range keys {
-		out[i] = []byte(k)
+		v := value(k)
+		if len(v) == 0 {
+			v = RawValue{0xc0} // a nil RawValue is msgpack nil (codec.own)
+		}
+		vals[i] = v
+		n += len(k) + len(v)
+	}
+	out := appendArrayLen(make([]byte, 0, n), 2*len(keys))
+	for i, k := range keys {
+		out = append(out, k...)
+		out = append(out, vals[i]...)
 	}
 	return out
 }
@@ -127,6 +155,31 @@ func collect[K any](seq func(func(K) bool)) []K {
 		out = append(out, k)
 	}
 	return out
+}
+
+// encodeEntries is "entries": every entry of t, as encodeSortedPairs
+// gives them. It reads the values as the table holds them, under the read
+// lock (or inside t's transaction), instead of copying them out first.
+func encodeEntries(t *LookupTable[RawKey, RawValue]) []byte {
+	s := t.s
+	if s == nil {
+		return appendArrayLen(nil, 0)
+	}
+	locked := t.h.rlock()
+	defer t.h.runlock(locked)
+	keys := make([]RawKey, 0, s.len())
+	for k := range s.vals {
+		keys = append(keys, k)
+	}
+	for k := range s.encs {
+		keys = append(keys, k)
+	}
+	return encodeSortedPairs(keys, func(k RawKey) []byte {
+		if v, ok := s.vals[k]; ok {
+			return v
+		}
+		return s.encs[k]
+	})
 }
 
 // clearKeyOp makes clearKey of an absent key succeed: ClearKey refuses it
@@ -297,7 +350,7 @@ func (d *Dynamic) doAt(i int, op string, rawArgs []byte) (Result, error) {
 		case "len":
 			return Result{Kind: ResultNumber, Number: t.Len()}, nil
 		case "keys":
-			return bytesResult(encodeArray(sortedKeys(collect(t.Keys())))), nil
+			return bytesResult(encodeSortedKeys(collect(t.Keys()))), nil
 		}
 	}
 	switch t := d.fields[i].(type) {
@@ -391,21 +444,7 @@ func doLookupTable(t *LookupTable[RawKey, RawValue], op string, a [][]byte) (Res
 	case "has":
 		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]))}, nil
 	case "entries":
-		m := map[RawKey]RawValue{}
-		for k, v := range t.All() {
-			m[k] = v
-		}
-		var elems [][]byte
-		for _, k := range sortedKeys(collect(func(yield func(RawKey) bool) {
-			for k := range m {
-				if !yield(k) {
-					return
-				}
-			}
-		})) {
-			elems = append(elems, k, m[RawKey(k)])
-		}
-		return bytesResult(encodeArray(elems)), nil
+		return bytesResult(encodeEntries(t)), nil
 	case "getMany":
 		// [presence, v...]: a bin with bit i (LSB first) set when key i is
 		// present, then the values of the present keys in key order.
@@ -469,7 +508,7 @@ func doLookupList(t *LookupList[RawKey, RawValue], op string, a [][]byte) (Resul
 func doLookupSet(t *LookupSet[RawKey, RawKey], op string, a [][]byte) (Result, error) {
 	switch op {
 	case "get":
-		return bytesResult(encodeArray(sortedKeys(t.Get(RawKey(a[0]))))), nil
+		return bytesResult(encodeSortedKeys(t.Get(RawKey(a[0])))), nil
 	case "has":
 		return Result{Kind: ResultBool, Bool: t.Has(RawKey(a[0]), RawKey(a[1]))}, nil
 	case "insert":
@@ -497,11 +536,7 @@ func doLookupMap(t *LookupMap[RawKey, RawKey, RawValue], op string, a [][]byte) 
 		for k := range inner {
 			keys = append(keys, k)
 		}
-		var elems [][]byte
-		for _, k := range sortedKeys(keys) {
-			elems = append(elems, k, inner[RawKey(k)])
-		}
-		return bytesResult(encodeArray(elems)), nil
+		return bytesResult(encodeSortedPairs(keys, func(k RawKey) []byte { return inner[k] })), nil
 	case "insert":
 		return Result{}, t.Insert(RawKey(a[0]), RawKey(a[1]), a[2])
 	case "remove":

@@ -3,7 +3,12 @@ package core_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dbrs-db/dbrs/core"
@@ -175,6 +180,67 @@ func TestDynamic_GetManyInsertMany(t *testing.T) {
 	if r, _ := d.Do("users", "len", enc(t, []any{})); r.Number != 3 {
 		t.Fatalf("len after the transaction: %d, want 3", r.Number)
 	}
+}
+
+// keys and entries list a lookup table in the byte order of its keys'
+// encodings, each key with its own value, in a transaction (with its
+// uncommitted writes) as outside one.
+func TestDynamic_EntriesInKeyOrder(t *testing.T) {
+	db, err := core.OpenDynamic(core.NewMemBackend(), dynSpecs, core.Options{})
+	must(t, err)
+	defer db.Close()
+	var keys []any
+	for i := range 300 {
+		keys = append(keys, fmt.Sprint("k", i*7919%300), -i*1000, i*i*i, strings.Repeat("s", i%40))
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	var kv []any
+	want := map[string][]byte{} // encoded key → encoded value
+	for i, k := range keys {
+		v := []any{i, k}
+		kv = append(kv, k, v)
+		want[string(enc(t, k))] = enc(t, v)
+	}
+	_, err = db.Tables.Do("users", "insertMany", enc(t, kv))
+	must(t, err)
+
+	check := func(d *core.Dynamic, want map[string][]byte) {
+		t.Helper()
+		order := make([]string, 0, len(want))
+		for k := range want {
+			order = append(order, k)
+		}
+		slices.Sort(order)
+		r, err := d.Do("users", "keys", args(t))
+		must(t, err)
+		var gotKeys []msgpack.RawMessage
+		must(t, msgpack.Unmarshal(r.Bytes, &gotKeys))
+		r, err = d.Do("users", "entries", args(t))
+		must(t, err)
+		var gotEntries []msgpack.RawMessage
+		must(t, msgpack.Unmarshal(r.Bytes, &gotEntries))
+		if len(gotKeys) != len(order) || len(gotEntries) != 2*len(order) {
+			t.Fatalf("%d keys and %d entry elements, want %d and %d", len(gotKeys), len(gotEntries), len(order), 2*len(order))
+		}
+		for i, k := range order {
+			if string(gotKeys[i]) != k || string(gotEntries[2*i]) != k || !bytes.Equal(gotEntries[2*i+1], want[k]) {
+				t.Fatalf("position %d: key %x, entry %x → %x; want %x → %x", i, gotKeys[i], gotEntries[2*i], gotEntries[2*i+1], k, want[k])
+			}
+		}
+	}
+	check(db.Tables, want)
+
+	tx, err := db.Begin()
+	must(t, err)
+	defer tx.Rollback()
+	inTx := maps.Clone(want)
+	_, err = tx.Tables.Do("users", "remove", enc(t, []any{keys[0]}))
+	must(t, err)
+	delete(inTx, string(enc(t, keys[0])))
+	_, err = tx.Tables.Do("users", "insert", enc(t, []any{"new", true}))
+	must(t, err)
+	inTx[string(enc(t, "new"))] = enc(t, true)
+	check(tx.Tables, inTx)
 }
 
 // InsertMany inside a transaction is all or nothing: when a later entry

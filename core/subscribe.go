@@ -2,7 +2,6 @@ package core
 
 import (
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -166,6 +165,6 @@ func (e *engine) changeOf(seq uint64, ids []uint32) Change {
 			c.Tables = append(c.Tables, t.name)
 		}
 	}
-	slices.SortFunc(c.Tables, strings.Compare) // not slices.Sort: see replay.go
+	slices.Sort(c.Tables) // as sortKeys sorts: one string sort in dbrs.wasm
 	return c
 }
