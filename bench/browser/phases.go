@@ -1,7 +1,8 @@
 package main
 
 // The -phases mode: where the time of an awaited single-record commit goes
-// (rows 1 and 2), for every library, cut at the moments IndexedDB shows.
+// (rows 1 and 2), for dbrs and raw IndexedDB, cut at the moments IndexedDB
+// shows.
 //
 // A library's commit is its own work around one IndexedDB readwrite
 // transaction. The page (commitPhases in page/bench.js) stamps, for each
@@ -40,7 +41,8 @@ type phaseStats struct {
 // phasesRun is what commitPhases returns.
 type phasesRun struct {
 	Ms     float64                `json:"ms"`
-	Seen   int                    `json:"seen"` // commits whose transaction the wrapper saw complete
+	Warmup int                    `json:"warmup"` // untimed commits before the timed ones
+	Seen   int                    `json:"seen"`   // commits whose transaction the wrapper saw complete
 	Phases map[string]*phaseStats `json:"phases"`
 }
 
@@ -81,6 +83,7 @@ func runPhases(siteDir, outDir string, commits, rounds int) error {
 		}
 	}
 	runs := map[series][]phasesRun{}
+	warmup := 0
 	start := time.Now()
 	for r := 1; r <= rounds; r++ {
 		for _, s := range order {
@@ -97,6 +100,7 @@ func runPhases(siteDir, outDir string, commits, rounds int) error {
 				return fmt.Errorf("round %d, %s %s: the wrapper saw %d of %d commits' transactions complete", r, s.lib, s.durability, out.Seen, commits)
 			}
 			runs[s] = append(runs[s], out)
+			warmup = out.Warmup
 			log.Printf("[%5.1fs] round %d, %s %s: %.0f commits/s", time.Since(start).Seconds(), r, s.lib, s.durability, rate(commits, out.Ms))
 		}
 	}
@@ -105,7 +109,7 @@ func runPhases(siteDir, outDir string, commits, rounds int) error {
 	var b strings.Builder
 	m := machine()
 	fmt.Fprintf(&b, "Where an awaited single-record commit's time goes (rows 1 and 2), %s, %d × %s, Chromium headless. %d rounds; in each, each library ran %d commits (after %d untimed) in a fresh page. Each cell is the median over the rounds of a run's median, in ms.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), m.CPUs, m.CPUModel, rounds, commits, 50)
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), m.CPUs, m.CPUModel, rounds, commits, warmup)
 	b.WriteString("| library | durability | commits/s |")
 	for _, p := range phaseOrder {
 		fmt.Fprintf(&b, " %s |", p.heading)

@@ -508,6 +508,7 @@ async function commitPhases({ lib: ln, durability, db, n }) {
   const phase = (a, b) => quantiles(recs.map((r) => r[b] - r[a]));
   return {
     ms,
+    warmup: PHASES_WARMUP,
     seen: recs.filter((r) => r.complete !== undefined).length,
     phases: {
       returned: phase('call', 'returned'),
