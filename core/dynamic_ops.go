@@ -182,6 +182,27 @@ func encodeEntries(t *LookupTable[RawKey, RawValue]) []byte {
 	})
 }
 
+// encodeListItems is "all": t's elements as a msgpack array, in order,
+// each copied once, into the result, under the read lock (or inside t's
+// transaction). A list of RawValue holds each element as its encoding.
+func encodeListItems(t *List[RawValue]) []byte {
+	s := t.s
+	if s == nil {
+		return appendArrayLen(nil, 0)
+	}
+	locked := t.h.rlock()
+	defer t.h.runlock(locked)
+	n := 5
+	for _, it := range s.items {
+		n += len(it.enc)
+	}
+	out := appendArrayLen(make([]byte, 0, n), len(s.items))
+	for _, it := range s.items {
+		out = append(out, it.enc...)
+	}
+	return out
+}
+
 // clearKeyOp makes clearKey of an absent key succeed: ClearKey refuses it
 // with ErrNotFound before changing or logging anything, so ignoring that is
 // atomic (checking first and clearing second would not be).
@@ -400,11 +421,7 @@ func doList(t *List[RawValue], op string, a [][]byte) (Result, error) {
 		}
 		return bytesResult(v), nil
 	case "all":
-		var elems [][]byte
-		for _, v := range t.All() {
-			elems = append(elems, v)
-		}
-		return bytesResult(encodeArray(elems)), nil
+		return bytesResult(encodeListItems(t)), nil
 	case "push":
 		return Result{}, t.Push(a[0])
 	case "pop":

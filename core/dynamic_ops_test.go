@@ -213,12 +213,10 @@ func TestDynamic_EntriesInKeyOrder(t *testing.T) {
 		slices.Sort(order)
 		r, err := d.Do("users", "keys", args(t))
 		must(t, err)
-		var gotKeys []msgpack.RawMessage
-		must(t, msgpack.Unmarshal(r.Bytes, &gotKeys))
+		gotKeys := rawElements(t, r.Bytes)
 		r, err = d.Do("users", "entries", args(t))
 		must(t, err)
-		var gotEntries []msgpack.RawMessage
-		must(t, msgpack.Unmarshal(r.Bytes, &gotEntries))
+		gotEntries := rawElements(t, r.Bytes)
 		if len(gotKeys) != len(order) || len(gotEntries) != 2*len(order) {
 			t.Fatalf("%d keys and %d entry elements, want %d and %d", len(gotKeys), len(gotEntries), len(order), 2*len(order))
 		}
@@ -241,6 +239,66 @@ func TestDynamic_EntriesInKeyOrder(t *testing.T) {
 	must(t, err)
 	inTx[string(enc(t, "new"))] = enc(t, true)
 	check(tx.Tables, inTx)
+}
+
+// rawElements returns the encodings of the elements of the msgpack array
+// b (msgpack.Unmarshal into RawMessages would make a nil element empty).
+func rawElements(t *testing.T, b []byte) []msgpack.RawMessage {
+	t.Helper()
+	d := msgpack.NewDecoder(bytes.NewReader(b))
+	n, err := d.DecodeArrayLen()
+	must(t, err)
+	out := make([]msgpack.RawMessage, n)
+	for i := range out {
+		out[i], err = d.DecodeRaw()
+		must(t, err)
+	}
+	return out
+}
+
+// A list's "all" gives its elements in order, each as it was written, in a
+// transaction (with its uncommitted changes) as outside one.
+func TestDynamic_ListAllInOrder(t *testing.T) {
+	db, err := core.OpenDynamic(core.NewMemBackend(), dynSpecs, core.Options{})
+	must(t, err)
+	defer db.Close()
+	var want []any
+	for i := range 500 {
+		v := []any{fmt.Sprint("v", i), -i * 1000, i%2 == 0, strings.Repeat("x", i%40), nil, map[string]any{"i": i}}[i%6]
+		_, err := db.Tables.Do("Admins", "push", enc(t, []any{v}))
+		must(t, err)
+		want = append(want, v)
+	}
+	all := func(d *core.Dynamic) []msgpack.RawMessage {
+		t.Helper()
+		r, err := d.Do("Admins", "all", args(t))
+		must(t, err)
+		return rawElements(t, r.Bytes)
+	}
+	same := func(got []msgpack.RawMessage, want []any) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%d elements, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], enc(t, want[i])) {
+				t.Fatalf("element %d: %x, want %x", i, got[i], enc(t, want[i]))
+			}
+		}
+	}
+	same(all(db.Tables), want)
+
+	tx, err := db.Begin()
+	must(t, err)
+	defer tx.Rollback()
+	_, err = tx.Tables.Do("Admins", "insertAt", enc(t, []any{3, "in"}))
+	must(t, err)
+	_, err = tx.Tables.Do("Admins", "removeAt", enc(t, []any{100}))
+	must(t, err)
+	_, err = tx.Tables.Do("Admins", "setAt", enc(t, []any{0, "first"}))
+	must(t, err)
+	inTx := slices.Concat([]any{"first"}, want[1:3], []any{"in"}, want[3:99], want[100:])
+	same(all(tx.Tables), inTx)
 }
 
 // InsertMany inside a transaction is all or nothing: when a later entry
