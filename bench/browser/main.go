@@ -168,22 +168,41 @@ func findChromium() (string, error) {
 	return "", errors.New("no Chromium-based browser found (set CHROME, or run e2e/setup.sh)")
 }
 
-// benchSite makes a browser profile folder and serves the benchmark page,
-// with the shim bundled into that folder (isolated: see server); stop stops
-// the server and removes the folder.
-func benchSite(siteDir, prefix string, isolated bool) (profile string, srv *server, stop func(), err error) {
-	if profile, err = os.MkdirTemp("", prefix); err != nil {
-		return "", nil, nil, err
+// openBench serves the benchmark page (isolated: see server), with the shim
+// bundled into a new browser profile folder, and starts a headless Chromium
+// on that profile with browserOptions and extra; closeBench stops both and
+// removes the folder.
+func openBench(siteDir, prefix string, isolated bool, extra ...chromedp.ExecAllocatorOption) (t *tab, closeBench func(), err error) {
+	exe, err := findChromium()
+	if err != nil {
+		return nil, nil, err
+	}
+	profile, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, err
 	}
 	bundle, err := bundleShim(siteDir, profile)
+	var srv *server
 	if err == nil {
 		srv, err = startServer("page", siteDir, bundle, filepath.Join("node_modules", "dexie", "dist", "modern"), isolated)
 	}
 	if err != nil {
 		os.RemoveAll(profile)
-		return "", nil, nil, err
+		return nil, nil, err
 	}
-	return profile, srv, func() { srv.Close(); os.RemoveAll(profile) }, nil
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(browserOptions(exe, profile), extra...)...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	closeBench = func() {
+		cancelTab()
+		cancelAlloc()
+		srv.Close()
+		os.RemoveAll(profile)
+	}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
+		closeBench()
+		return nil, nil, fmt.Errorf("start %s: %w", exe, err)
+	}
+	return &tab{ctx: ctx, base: srv.URL}, closeBench, nil
 }
 
 // browserOptions are the flags of the headless Chromium at exe, with its
@@ -201,19 +220,6 @@ func browserOptions(exe, profile string) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 	)
-}
-
-// startBrowser starts the Chromium at exe with opts and returns the
-// context of its first tab; closeBrowser ends both.
-func startBrowser(exe string, opts []chromedp.ExecAllocatorOption) (ctx context.Context, closeBrowser func(), err error) {
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	closeBrowser = func() { cancelTab(); cancelAlloc() }
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		closeBrowser()
-		return nil, nil, fmt.Errorf("start %s: %w", exe, err)
-	}
-	return ctx, closeBrowser, nil
 }
 
 // tab is the headless Chromium tab every run uses.
@@ -284,8 +290,7 @@ type spec struct {
 // when only is empty.
 func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error {
 	start := time.Now()
-	exe, err := findChromium()
-	if err != nil {
+	if _, err := findChromium(); err != nil {
 		return err
 	}
 	// Row 7 (brotli -q 11 takes some 12 s of one CPU) runs while the
@@ -304,16 +309,12 @@ func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error
 		sizes <- sizeResult{ws, err}
 	}()
 
-	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-browser-", false)
+	t, closeBench, err := openBench(siteDir, "dbrs-bench-browser-", false)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	ctx, closeBrowser, err := startBrowser(exe, browserOptions(exe, profile))
-	if err != nil {
-		return err
-	}
-	defer closeBrowser()
+	defer closeBench()
+	ctx := t.ctx
 	defer func() {
 		c, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
@@ -323,7 +324,6 @@ func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error
 	if err != nil {
 		return fmt.Errorf("browser version: %w", err)
 	}
-	t := &tab{ctx: ctx, base: srv.URL}
 
 	res := newResults(cfg)
 	res.Meta = Meta{
@@ -337,7 +337,7 @@ func run(cfg Config, only map[string]bool, siteDir, outDir, readme string) error
 		Config:     cfg,
 		LoadStart:  loadAvg(),
 	}
-	log.Printf("bench-browser: %s mode, %s, %d CPUs (%s), serving %s", cfg.Mode, ver.Product, res.Meta.Machine.CPUs, res.Meta.Machine.CPUModel, srv.URL)
+	log.Printf("bench-browser: %s mode, %s, %d CPUs (%s), serving %s", cfg.Mode, ver.Product, res.Meta.Machine.CPUs, res.Meta.Machine.CPUModel, t.base)
 
 	var feat struct {
 		InsertMany bool `json:"insertMany"`

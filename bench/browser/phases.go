@@ -59,21 +59,11 @@ var phaseOrder = []struct{ key, heading string }{
 // each of rounds rounds, and prints (and writes to outDir/phases.md) the
 // medians of each phase.
 func runPhases(siteDir, outDir string, commits, rounds int) error {
-	exe, err := findChromium()
+	t, closeBench, err := openBench(siteDir, "dbrs-bench-phases-", true)
 	if err != nil {
 		return err
 	}
-	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-phases-", true)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	ctx, closeBrowser, err := startBrowser(exe, browserOptions(exe, profile))
-	if err != nil {
-		return err
-	}
-	defer closeBrowser()
-	t := &tab{ctx: ctx, base: srv.URL}
+	defer closeBench()
 
 	type series struct{ lib, durability string }
 	var order []series

@@ -159,35 +159,23 @@ func wasmNames(served string) (map[int]wasmFunc, bool, error) {
 // runTiering runs row 3's load for dbrs in `pages` fresh pages of one
 // browser and prints (and writes to outDir/tiering.md) what V8 compiled.
 func runTiering(siteDir, outDir string, records, pages int) error {
-	exe, err := findChromium()
-	if err != nil {
-		return err
-	}
 	fns, same, err := wasmNames(filepath.Join(siteDir, "dbrs", "dbrs.wasm"))
 	if err != nil {
 		return err
 	}
-	profile, srv, stop, err := benchSite(siteDir, "dbrs-bench-tiering-", false)
-	if err != nil {
-		return err
-	}
-	defer stop()
-
 	pr, pw := io.Pipe()
 	var chrome chromeLog
 	go chrome.read(pr)
 	defer pw.Close()
-	opts := append(browserOptions(exe, profile),
+	t, closeBench, err := openBench(siteDir, "dbrs-bench-tiering-", false,
 		chromedp.Flag("js-flags", "--trace-wasm-compilation-times"),
 		chromedp.Flag("enable-logging", "stderr"),
 		chromedp.CombinedOutput(pw),
 	)
-	ctx, closeBrowser, err := startBrowser(exe, opts)
 	if err != nil {
 		return err
 	}
-	defer closeBrowser()
-	t := &tab{ctx: ctx, base: srv.URL}
+	defer closeBench()
 
 	type pageResult struct {
 		bulkMs float64
